@@ -1,0 +1,88 @@
+"""The small interfaces every engine implements; the pipeline only sees these.
+
+Images are numpy arrays: RGB pages are (height, width, 3) uint8, crops may be grey
+(height, width) or RGB. Boxes are in the pixels of the image they were given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from indexer.document import Box, HandwritingKind, Word
+
+__all__ = [
+    "BoxDetector",
+    "Detection",
+    "HandwritingRecognizer",
+    "PrintedOcr",
+    "PrintedOcrResult",
+    "Recognition",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One handwriting box found on a page, in the page image's pixels."""
+
+    kind: HandwritingKind
+    box: Box
+    score: float
+
+
+@runtime_checkable
+class BoxDetector(Protocol):
+    """Finds handwriting on a page image."""
+
+    name: str
+    version: str
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Boxes of handwriting on one (height, width, 3) uint8 RGB page."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What a recognizer read on one crop; `confidence` is in [0, 1]."""
+
+    text: str
+    confidence: float
+    engine: str
+
+
+@runtime_checkable
+class HandwritingRecognizer(Protocol):
+    """Reads handwriting crops, a batch at a time; results keep the batch order."""
+
+    name: str
+    version: str
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        """One `Recognition` per crop; an empty or blank crop gives empty text."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedOcrResult:
+    """The page OCR: its words (with boxes and confidences in [0, 1]) and its plain text."""
+
+    words: list[Word]
+    text: str
+    #: Optional: boxes of words the OCR engine itself classed as handwriting (Azure `styles`).
+    handwritten_boxes: tuple[Box, ...] = ()
+
+
+@runtime_checkable
+class PrintedOcr(Protocol):
+    """OCRs a whole (masked) page."""
+
+    name: str
+    version: str
+
+    def read_page(self, image: np.ndarray, *, dpi: int) -> PrintedOcrResult:
+        """Words and text of one (height, width, 3) uint8 RGB page rendered at `dpi`."""
+        ...

@@ -1,0 +1,47 @@
+"""The `indexer` command line: thin Typer commands over `indexer.api` and friends.
+
+Heavy imports (tensorflow, transformers, the pipeline) happen inside the commands that need
+them, so `indexer --help` stays fast. Each command group lives in its own module here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer.cli import es as es_commands
+from indexer.cli import pending
+from indexer.cli.common import STATE
+from indexer.logs import configure_logging
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="indexer",
+    help="Make scanned contracts with handwritten annotations searchable in Elasticsearch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")] = 0,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (default: ./indexer.toml).")
+    ] = None,
+) -> None:
+    configure_logging(verbose)
+    STATE.verbosity = verbose
+    STATE.config_file = config
+
+
+app.add_typer(es_commands.app, name="es")
+pending.register(app)
+
+
+def main() -> None:
+    app()

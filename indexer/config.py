@@ -1,0 +1,223 @@
+"""Every setting and its default, loaded and validated once.
+
+Settings come from, in order of precedence: keyword arguments, the environment (prefix
+``INDEXER_``, nested with ``__``, e.g. ``INDEXER_HANDWRITING__ENGINE``), and an optional TOML file
+(``--config`` or ``INDEXER_CONFIG``, else ``./indexer.toml`` when present). The Elasticsearch
+connection also reads the short names the README documents: ``INDEXER_ES_URL``,
+``INDEXER_ES_API_KEY``, ``INDEXER_ES_USERNAME``, ``INDEXER_ES_PASSWORD``, ``INDEXER_ES_CA_CERTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from indexer.errors import ConfigError
+
+__all__ = [
+    "ArtifactSettings",
+    "ElasticSettings",
+    "NodeSettings",
+    "Settings",
+    "default_cache_dir",
+    "default_state_dir",
+    "load_settings",
+]
+
+APP_NAME = "contract-indexer"
+ENV_PREFIX = "INDEXER_"
+DEFAULT_CONFIG_FILE = Path("indexer.toml")
+# Elasticsearch refuses to run as root, and an unprivileged user cannot enter /root, so a root
+# process keeps the node's files under the system-wide locations instead of the home folder.
+_ROOT_STATE_DIR = Path("/var/lib") / APP_NAME
+_ROOT_CACHE_DIR = Path("/var/cache") / APP_NAME
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def default_state_dir() -> Path:
+    """Where the node's data, the journal and other state live by default."""
+    return _ROOT_STATE_DIR if _is_root() else Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def default_cache_dir() -> Path:
+    """Where downloads (the Elasticsearch distribution) are cached by default."""
+    return _ROOT_CACHE_DIR if _is_root() else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+class NodeSettings(BaseModel):
+    """The embedded Elasticsearch node that `indexer es start` runs when no URL is configured."""
+
+    version: str = "9.5.3"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9200, ge=1, le=65535)
+    transport_port: int = Field(default=9300, ge=1, le=65535)
+    heap_mb: int = Field(default=512, ge=256)
+    java_home: Path | None = None
+    #: Where the distribution is downloaded and unpacked; default: the user cache directory.
+    cache_dir: Path | None = None
+    #: Where data, logs and the node's config live; default: `<state_dir>/elasticsearch`.
+    home_dir: Path | None = None
+    startup_timeout_s: float = Field(default=180.0, gt=0)
+    #: The unprivileged account the node runs as when `indexer` runs as root.
+    run_as_user: str = "indexer-es"
+
+
+class ElasticSettings(BaseModel):
+    """How to reach Elasticsearch and how to write to it."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    alias: str = Field(default="contracts", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    bulk_chunk_size: int = Field(default=200, ge=1)
+    bulk_max_retries: int = Field(default=5, ge=0)
+    bulk_initial_backoff_s: float = Field(default=1.0, gt=0)
+    bulk_max_backoff_s: float = Field(default=30.0, gt=0)
+    node: NodeSettings = NodeSettings()
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> ElasticSettings:
+        if self.api_key is not None and self.username is not None:
+            raise ValueError("set either INDEXER_ES_API_KEY or INDEXER_ES_USERNAME/PASSWORD, not both")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("INDEXER_ES_USERNAME and INDEXER_ES_PASSWORD must be set together")
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no cluster URL is configured and the project's own node is used."""
+        return self.url is None
+
+    @property
+    def effective_url(self) -> str:
+        return self.url or f"http://{self.node.host}:{self.node.port}"
+
+
+class ArtifactSettings(BaseModel):
+    """Per-document folders with what the pipeline found, used by `reindex --from-artifacts`."""
+
+    dir: Path | None = None
+    image_max_side_px: int = Field(default=1000, ge=100)
+
+
+class Settings(BaseSettings):
+    """All of `indexer`'s configuration; build it with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    state_dir: Path = Field(default_factory=default_state_dir)
+    es: ElasticSettings = ElasticSettings()
+    artifacts: ArtifactSettings = ArtifactSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.artifacts.dir or self.state_dir / "artifacts"
+
+    @property
+    def node_home_dir(self) -> Path:
+        return self.es.node.home_dir or self.state_dir / "elasticsearch"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.es.node.cache_dir or default_cache_dir()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            _ShortEsEnvSource(settings_cls),
+            env_settings,
+        ]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+# The short names the README and the issues use for the connection settings.
+_SHORT_ES_NAMES = {
+    "URL": "url",
+    "API_KEY": "api_key",
+    "USERNAME": "username",
+    "PASSWORD": "password",
+    "CA_CERTS": "ca_certs",
+}
+
+
+class _ShortEsEnvSource(PydanticBaseSettingsSource):
+    """Reads `INDEXER_ES_URL` and friends into the nested `es` section."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            key: os.environ[f"{ENV_PREFIX}ES_{name}"]
+            for name, key in _SHORT_ES_NAMES.items()
+            if os.environ.get(f"{ENV_PREFIX}ES_{name}")
+        }
+        return {"es": found} if found else {}
+
+
+def _default_config_file() -> Path | None:
+    named = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Load and validate the settings once; the result is handed down explicitly.
+
+    Args:
+        config_file: a TOML file; default `INDEXER_CONFIG`, else `./indexer.toml` when present.
+        overrides: values that win over the environment and the file, e.g. from CLI options.
+
+    Raises:
+        ConfigError: a value is invalid or the named config file does not exist.
+    """
+    toml_file = config_file or _default_config_file()
+    if toml_file is not None and not toml_file.is_file():
+        raise ConfigError(f"config file {toml_file} does not exist; fix --config or INDEXER_CONFIG")
+
+    class _Loaded(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file)
+
+    try:
+        return _Loaded(**dict(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,257 @@
+"""The typed document model that moves through the pipeline: plain data, no I/O.
+
+Coordinates everywhere are rendered-page pixels with the origin at the top left; the page's
+`dpi` says at which resolution the page was rendered. Everything round-trips through
+`to_dict()` / `from_dict()` so a page can be stored as an artifact and indexed again later.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Box",
+    "Document",
+    "HandwritingKind",
+    "Page",
+    "Placement",
+    "Span",
+    "Word",
+]
+
+
+class HandwritingKind(enum.StrEnum):
+    """What a handwriting box holds; `annotation` is every handwriting that is not a signature."""
+
+    SIGNATURE = "signature"
+    ANNOTATION = "annotation"
+
+
+class Placement(enum.StrEnum):
+    """How a handwriting span was put back into the page text."""
+
+    EXACT = "exact"  # its anchor token was read verbatim
+    FUZZY = "fuzzy"  # its anchor token was read with OCR confusions
+    GEOMETRY = "geometry"  # the token was lost; placed by its box among the OCR words
+    UNPLACED = "unplaced"  # not merged yet
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned rectangle in rendered-page pixels, origin top left, `x1`/`y1` exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    def __post_init__(self) -> None:
+        if self.x1 <= self.x0 or self.y1 <= self.y0:
+            raise ValueError(f"empty or inverted box {self.as_tuple()}")
+        if self.x0 < 0 or self.y0 < 0:
+            raise ValueError(f"box {self.as_tuple()} starts outside the page")
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+    def intersection(self, other: Box) -> int:
+        """Area in pixels shared with `other`."""
+        width = min(self.x1, other.x1) - max(self.x0, other.x0)
+        height = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return max(0, width) * max(0, height)
+
+    def iou(self, other: Box) -> float:
+        shared = self.intersection(other)
+        return shared / (self.area + other.area - shared)
+
+    def scaled(self, factor: float) -> Box:
+        return Box(
+            round(self.x0 * factor),
+            round(self.y0 * factor),
+            max(round(self.x1 * factor), round(self.x0 * factor) + 1),
+            max(round(self.y1 * factor), round(self.y0 * factor) + 1),
+        )
+
+    def clipped(self, width: int, height: int) -> Box:
+        """This box cut to a `width` x `height` page."""
+        x0, y0 = min(self.x0, width - 1), min(self.y0, height - 1)
+        return Box(x0, y0, max(min(self.x1, width), x0 + 1), max(min(self.y1, height), y0 + 1))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Box:
+        return cls(int(data["x0"]), int(data["y0"]), int(data["x1"]), int(data["y1"]))
+
+
+@dataclass(slots=True)
+class Word:
+    """One word of the page OCR, with its box and a confidence in [0, 1]."""
+
+    text: str
+    box: Box
+    confidence: float
+    block: int = 0
+    line: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(
+            text=data["text"],
+            box=Box.from_dict(data["box"]),
+            confidence=float(data["confidence"]),
+            block=int(data.get("block", 0)),
+            line=int(data.get("line", 0)),
+        )
+
+
+@dataclass(slots=True)
+class Span:
+    """One handwriting box: where it is, what it says, and how it was put back into the text."""
+
+    id: str
+    kind: HandwritingKind
+    box: Box
+    detection_score: float
+    anchor: str | None = None
+    text: str = ""
+    confidence: float = 0.0
+    engine: str = ""
+    placement: Placement = Placement.UNPLACED
+    #: Offsets of the span's text in `Page.content`, filled by the merge step.
+    start: int | None = None
+    end: int | None = None
+    entities: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.kind = HandwritingKind(self.kind)
+        self.placement = Placement(self.placement)
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"span {self.id}: confidence {self.confidence} is not in [0, 1]")
+
+    @property
+    def is_signature(self) -> bool:
+        return self.kind is HandwritingKind.SIGNATURE
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Span:
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["box"] = Box.from_dict(data["box"])
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class Page:
+    """One rendered page. `image` and `masked_image` are transient and never serialised."""
+
+    number: int
+    dpi: int
+    width: int
+    height: int
+    spans: list[Span] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    printed_text: str = ""
+    content: str = ""
+    #: Engine name -> version, e.g. {"tesseract": "5.3.0", "detector": "fcn-v1"}.
+    engines: dict[str, str] = field(default_factory=dict)
+    #: Processor name -> seconds spent on this page.
+    timings_s: dict[str, float] = field(default_factory=dict)
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)  # (height, width, 3) uint8 RGB
+    masked_image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.number < 1:
+            raise ValueError(f"page numbers start at 1, got {self.number}")
+
+    @property
+    def handwriting_text(self) -> str:
+        """All non-signature handwriting of the page, one span per line."""
+        return "\n".join(span.text for span in self.spans if not span.is_signature and span.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _TRANSIENT_PAGE_FIELDS}
+        data["spans"] = [asdict(span) for span in self.spans]
+        data["words"] = [asdict(word) for word in self.words]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Page:
+        values = {
+            f.name: data[f.name]
+            for f in fields(cls)
+            if f.name in data and f.name not in _TRANSIENT_PAGE_FIELDS
+        }
+        values["spans"] = [Span.from_dict(item) for item in data.get("spans", [])]
+        values["words"] = [Word.from_dict(item) for item in data.get("words", [])]
+        return cls(**values)
+
+
+_TRANSIENT_PAGE_FIELDS = frozenset({"image", "masked_image"})
+
+
+@dataclass(slots=True)
+class Document:
+    """One input file: its identity (sha256 of its bytes) and its pages."""
+
+    id: str
+    path: str
+    filename: str
+    size_bytes: int
+    page_count: int = 0
+    media_type: str = "application/pdf"
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    pages: list[Page] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.id) != 64 or any(ch not in "0123456789abcdef" for ch in self.id):
+            raise ValueError(f"document id must be a lowercase sha256 hex digest, got {self.id!r}")
+
+    def page_id(self, page: Page) -> str:
+        """The Elasticsearch `_id` of a page: re-ingesting the same bytes is an upsert."""
+        return f"{self.id}-p{page.number}"
+
+    def to_dict(self, *, with_pages: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "path": self.path,
+            "filename": self.filename,
+            "size_bytes": self.size_bytes,
+            "page_count": self.page_count,
+            "media_type": self.media_type,
+            "ingested_at": self.ingested_at.isoformat(),
+        }
+        if with_pages:
+            data["pages"] = [page.to_dict() for page in self.pages]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(
+            id=data["id"],
+            path=data["path"],
+            filename=data["filename"],
+            size_bytes=int(data["size_bytes"]),
+            page_count=int(data.get("page_count", 0)),
+            media_type=data.get("media_type", "application/pdf"),
+            ingested_at=datetime.fromisoformat(data["ingested_at"]),
+            pages=[Page.from_dict(item) for item in data.get("pages", [])],
+        )

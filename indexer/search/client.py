@@ -1,0 +1,107 @@
+"""Connect to Elasticsearch: the project's own node by default, or the cluster at INDEXER_ES_URL."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from elasticsearch import Elasticsearch
+
+from indexer.config import ElasticSettings, Settings
+from indexer.errors import ClusterError, ClusterUnavailableError, ConfigError
+
+__all__ = ["MIN_SERVER_MAJOR", "cluster_version", "connect"]
+
+log = logging.getLogger(__name__)
+
+#: The 9.x Python client sends `compatible-with=9` headers, which older servers reject.
+MIN_SERVER_MAJOR = 9
+_PROBE_TIMEOUT_S = 10.0
+
+
+def _auth(es: ElasticSettings) -> dict[str, Any]:
+    if es.api_key is not None:
+        return {"api_key": es.api_key.get_secret_value()}
+    if es.username is not None and es.password is not None:
+        return {"basic_auth": (es.username, es.password.get_secret_value())}
+    return {}
+
+
+def _probe_headers(es: ElasticSettings) -> dict[str, str]:
+    if es.api_key is not None:
+        return {"Authorization": f"ApiKey {es.api_key.get_secret_value()}"}
+    return {}
+
+
+def cluster_version(es: ElasticSettings) -> str:
+    """Ask the cluster for its version with plain HTTP, so any server version answers.
+
+    Raises:
+        ClusterUnavailableError: the cluster cannot be reached.
+        ClusterError: the credentials are refused or the answer is not Elasticsearch.
+    """
+    basic = (es.username, es.password.get_secret_value()) if es.username and es.password else None
+    verify: bool | str = str(es.ca_certs) if es.ca_certs else es.verify_certs
+    if es.ca_certs is not None and not es.ca_certs.is_file():
+        raise ConfigError(f"INDEXER_ES_CA_CERTS={es.ca_certs} does not exist")
+    url = es.effective_url.rstrip("/")
+    try:
+        with httpx.Client(auth=basic, headers=_probe_headers(es), verify=verify, timeout=_PROBE_TIMEOUT_S) as http:
+            response = http.get(f"{url}/")
+            if response.status_code in (httpx.codes.NOT_FOUND, httpx.codes.METHOD_NOT_ALLOWED):
+                # Distributions without the rest-root module (like the test zip) have no `GET /`.
+                response = http.get(f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"})
+    except httpx.HTTPError as exc:
+        raise ClusterUnavailableError(
+            f"cannot reach Elasticsearch at {url} ({exc}); start it (`indexer es start`) or fix INDEXER_ES_URL"
+        ) from exc
+    if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+        raise ClusterError(
+            f"Elasticsearch at {url} refused the credentials (HTTP {response.status_code}); "
+            "check INDEXER_ES_API_KEY or INDEXER_ES_USERNAME/INDEXER_ES_PASSWORD"
+        )
+    if response.status_code != httpx.codes.OK:
+        raise ClusterError(f"{url} did not answer like Elasticsearch (HTTP {response.status_code})")
+    body = response.json()
+    if "version" in body:
+        return str(body["version"]["number"])
+    versions = [node["version"] for node in body.get("nodes", {}).values()]
+    if not versions:
+        raise ClusterError(f"{url} did not report an Elasticsearch version")
+    return str(versions[0])
+
+
+def _check_version(version: str, url: str) -> None:
+    major = int(version.split(".")[0])
+    if major < MIN_SERVER_MAJOR:
+        raise ClusterError(
+            f"Elasticsearch at {url} is version {version}; contract-indexer needs {MIN_SERVER_MAJOR}.x or "
+            "newer (upgrade the cluster, or unset INDEXER_ES_URL to use the project's own node)"
+        )
+
+
+def connect(settings: Settings) -> Elasticsearch:
+    """A client for the configured cluster; starts or reuses the embedded node when no URL is set.
+
+    Raises:
+        ClusterUnavailableError, ClusterError, DependencyError: see the message for what to change.
+    """
+    es = settings.es
+    if es.is_embedded:
+        # Imported here: only the embedded path needs psutil and the node machinery.
+        from indexer.node import EmbeddedNode
+
+        EmbeddedNode(settings).ensure_running()
+    version = cluster_version(es)
+    _check_version(version, es.effective_url)
+    log.debug("connected to Elasticsearch %s at %s", version, es.effective_url)
+    return Elasticsearch(
+        es.effective_url,
+        ca_certs=str(es.ca_certs) if es.ca_certs else None,
+        verify_certs=es.verify_certs,
+        request_timeout=es.request_timeout_s,
+        retry_on_timeout=True,
+        max_retries=3,
+        **_auth(es),
+    )

@@ -1,0 +1,126 @@
+"""Versioned page mappings, the index template, concrete index names and the alias.
+
+Concrete indices are named `<alias>-v<N>-<stamp>`; reads and writes always go through the alias.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError
+
+from indexer.errors import ConfigError
+
+__all__ = [
+    "MAPPINGS_DIR",
+    "PageMapping",
+    "alias_indices",
+    "create_index",
+    "ensure_alias",
+    "install_template",
+    "load_mapping",
+    "swap_alias",
+]
+
+log = logging.getLogger(__name__)
+
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
+_MAPPING_FILE = re.compile(r"^contracts-v(?P<version>\d+)\.json$")
+_TEMPLATE_PRIORITY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PageMapping:
+    version: int
+    settings: dict[str, Any]
+    mappings: dict[str, Any]
+
+
+def load_mapping(version: int | None = None, *, directory: Path = MAPPINGS_DIR) -> PageMapping:
+    """The page mapping of `version`, or the newest one in `mappings/`.
+
+    Raises:
+        ConfigError: no such mapping file.
+    """
+    found = {
+        int(match.group("version")): path
+        for path in directory.glob("contracts-v*.json")
+        if (match := _MAPPING_FILE.match(path.name))
+    }
+    if not found:
+        raise ConfigError(f"no mapping files contracts-v<N>.json in {directory}")
+    chosen = max(found) if version is None else version
+    if chosen not in found:
+        raise ConfigError(f"no mapping version {chosen} in {directory}; have {sorted(found)}")
+    body = json.loads(found[chosen].read_text())
+    return PageMapping(version=chosen, settings=body["settings"], mappings=body["mappings"])
+
+
+def template_name(alias: str) -> str:
+    return f"{alias}-pages"
+
+
+def install_template(client: Elasticsearch, alias: str, mapping: PageMapping) -> None:
+    """Install (or update) the index template that every `<alias>-v*` index is created from."""
+    client.indices.put_index_template(
+        name=template_name(alias),
+        index_patterns=[f"{alias}-v*"],
+        priority=_TEMPLATE_PRIORITY,
+        template={"settings": mapping.settings, "mappings": mapping.mappings},
+        meta={"mapping_version": mapping.version, "product": "contract-indexer"},
+    )
+
+
+def new_index_name(alias: str, version: int, *, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
+    return f"{alias}-v{version}-{stamp}"
+
+
+def alias_indices(client: Elasticsearch, alias: str) -> list[str]:
+    """The concrete indices the alias points to (empty if the alias does not exist)."""
+    try:
+        return sorted(client.indices.get_alias(name=alias).body)
+    except NotFoundError:
+        return []
+
+
+def create_index(client: Elasticsearch, alias: str, mapping: PageMapping) -> str:
+    """Create a new, empty `<alias>-v<N>-<stamp>` index from the template; no alias yet."""
+    install_template(client, alias, mapping)
+    name = new_index_name(alias, mapping.version)
+    client.indices.create(index=name)
+    return name
+
+
+def ensure_alias(client: Elasticsearch, alias: str, mapping: PageMapping) -> str:
+    """Make sure the alias exists, creating its first index if needed; return the write index."""
+    existing = alias_indices(client, alias)
+    if existing:
+        return existing[-1]
+    name = create_index(client, alias, mapping)
+    client.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}])
+    # Two processes may race to create the first index; the oldest one wins, the others go.
+    indices = alias_indices(client, alias)
+    winner = indices[0]
+    if name != winner:
+        client.indices.delete(index=name)
+        return winner
+    log.info("created index %s behind alias %s (mapping v%d)", name, alias, mapping.version)
+    return name
+
+
+def swap_alias(client: Elasticsearch, alias: str, new_index: str, *, delete_old: bool) -> list[str]:
+    """Point the alias at `new_index` alone, atomically; return (and maybe delete) the old indices."""
+    old = [index for index in alias_indices(client, alias) if index != new_index]
+    actions: list[dict[str, Any]] = [{"add": {"index": new_index, "alias": alias, "is_write_index": True}}]
+    actions += [{"remove": {"index": index, "alias": alias}} for index in old]
+    client.indices.update_aliases(actions=actions)
+    if delete_old and old:
+        client.indices.delete(index=",".join(old))
+    return old
