@@ -11,4 +11,11 @@ from indexer.backends.base import (
     Recognition,
 )
 
-__all__ = ["BoxDetector", "Detection", "HandwritingRecognizer", "PrintedOcr", "PrintedOcrResult", "Recognition"]
+__all__ = [
+    "BoxDetector",
+    "Detection",
+    "HandwritingRecognizer",
+    "PrintedOcr",
+    "PrintedOcrResult",
+    "Recognition",
+]

@@ -47,7 +47,9 @@ def start() -> None:
 def stop() -> None:
     """Stop the local node cleanly."""
     node = _node()
-    typer.echo(f"stopped Elasticsearch at {node.url}" if node.stop() else f"no local node was running at {node.url}")
+    typer.echo(
+        f"stopped Elasticsearch at {node.url}" if node.stop() else f"no local node was running at {node.url}"
+    )
 
 
 @app.command()

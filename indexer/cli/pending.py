@@ -23,7 +23,10 @@ PENDING_COMMANDS: dict[str, tuple[str, str]] = {
     "kibana-setup": ("Import the Kibana saved objects.", "Kibana integration"),
     "detect": ("Find handwriting boxes on page images.", "the handwriting detector"),
     "train-detector": ("Train the handwriting detector.", "the handwriting detector"),
-    "evaluate": ("Evaluate the handwriting detector (pixel precision/recall, AP).", "the handwriting detector"),
+    "evaluate": (
+        "Evaluate the handwriting detector (pixel precision/recall, AP).",
+        "the handwriting detector",
+    ),
     "ocr-handwriting": ("Read handwriting crops.", "handwriting OCR"),
     "train-htr": ("Train the CNN+BiLSTM+CTC handwriting recognizer.", "handwriting OCR"),
     "evaluate-ocr": ("Compare handwriting OCR engines on labelled crops.", "handwriting OCR"),

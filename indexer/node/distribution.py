@@ -71,10 +71,11 @@ def _verify_zip(zip_path: Path, version: str) -> None:
                 "delete it and run `indexer es start` again"
             )
     else:
-        log.warning(
-            "no pinned SHA-256 for Elasticsearch %s; checking the archive's layout only", version
-        )
-    required = {f"elasticsearch-{version}/bin/elasticsearch", f"elasticsearch-{version}/lib/elasticsearch-{version}.jar"}
+        log.warning("no pinned SHA-256 for Elasticsearch %s; checking the archive's layout only", version)
+    required = {
+        f"elasticsearch-{version}/bin/elasticsearch",
+        f"elasticsearch-{version}/lib/elasticsearch-{version}.jar",
+    }
     try:
         with zipfile.ZipFile(zip_path) as archive:
             missing = required - set(archive.namelist())

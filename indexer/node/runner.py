@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -69,7 +70,7 @@ class EmbeddedNode:
             return None
         return pid if _SERVER_MAIN_CLASS in cmdline else None
 
-    def _get(self, path: str, timeout_s: float = 2.0) -> dict[str, object] | None:
+    def _get(self, path: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
         try:
             response = httpx.get(f"{self.url}{path}", timeout=timeout_s)
         except httpx.HTTPError:
@@ -82,9 +83,10 @@ class EmbeddedNode:
     def _version(self) -> str | None:
         # The test distribution has no `GET /` (the rest-root module is missing).
         nodes = self._get("/_nodes/_local?filter_path=nodes.*.version")
-        if not nodes or not isinstance(nodes.get("nodes"), dict):
+        found = nodes.get("nodes") if nodes else None
+        if not isinstance(found, dict):
             return None
-        versions = [str(node.get("version")) for node in nodes["nodes"].values() if isinstance(node, dict)]
+        versions = [str(node.get("version")) for node in found.values() if isinstance(node, dict)]
         return versions[0] if versions else None
 
     def status(self) -> NodeStatus:
@@ -180,10 +182,13 @@ class EmbeddedNode:
         if launcher.returncode != 0:
             detail = (launcher.stderr or launcher.stdout).strip()[-1500:]
             raise ClusterUnavailableError(
-                f"Elasticsearch failed to start (exit {launcher.returncode}): {detail}\n{self._log_tail(logs_dir)}"
+                f"Elasticsearch failed to start (exit {launcher.returncode}): {detail}\n"
+                f"{self._log_tail(logs_dir)}"
             )
         status = self._wait_healthy(started + self._node.startup_timeout_s)
-        log.info("Elasticsearch %s ready at %s in %.1f s", status.version, self.url, time.monotonic() - started)
+        log.info(
+            "Elasticsearch %s ready at %s in %.1f s", status.version, self.url, time.monotonic() - started
+        )
         return status
 
     def _wait_healthy(self, deadline: float) -> NodeStatus:
@@ -222,8 +227,12 @@ class EmbeddedNode:
         log.info("created system account %s to run Elasticsearch", name)
         return pwd.getpwnam(name)
 
-    def _prepare_dirs(self, es_home: Path, account: pwd.struct_passwd | None) -> tuple[Path, Path, Path, Path]:
-        config_dir, data_dir, logs_dir, tmp_dir = (self.home / name for name in ("config", "data", "logs", "tmp"))
+    def _prepare_dirs(
+        self, es_home: Path, account: pwd.struct_passwd | None
+    ) -> tuple[Path, Path, Path, Path]:
+        config_dir, data_dir, logs_dir, tmp_dir = (
+            self.home / name for name in ("config", "data", "logs", "tmp")
+        )
         for directory in (self.home, data_dir, logs_dir, tmp_dir):
             directory.mkdir(parents=True, exist_ok=True)
         if not config_dir.is_dir():
@@ -274,5 +283,5 @@ def _check_reachable(path: Path, account: str) -> None:
         if not parent.stat().st_mode & 0o001:
             raise ConfigError(
                 f"the Elasticsearch account {account!r} cannot enter {parent} (no execute permission "
-                f"for others); set INDEXER_STATE_DIR to a directory outside it, e.g. /var/lib/contract-indexer"
+                "for others); set INDEXER_STATE_DIR to a directory outside it, e.g. /var/lib/contract-indexer"
             )

@@ -114,7 +114,9 @@ def delete_document_pages(
     Used when a file is removed or when its new content has fewer pages. The test distribution
     has no `_delete_by_query` (it lives in the reindex module), so ids are scanned, then deleted.
     """
-    query = {"bool": {"filter": [{"term": {"document.id": document_id}}, {"range": {"page": {"gt": keep_pages}}}]}}
+    query = {
+        "bool": {"filter": [{"term": {"document.id": document_id}}, {"range": {"page": {"gt": keep_pages}}}]}
+    }
     hits = scan(client, index=es.alias, query={"query": query, "_source": False})
     actions = ({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits)
     deleted = write_actions(client, actions, es)

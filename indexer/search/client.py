@@ -20,12 +20,13 @@ MIN_SERVER_MAJOR = 9
 _PROBE_TIMEOUT_S = 10.0
 
 
-def _auth(es: ElasticSettings) -> dict[str, Any]:
+def _client_options(es: ElasticSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {"ca_certs": str(es.ca_certs)} if es.ca_certs else {}
     if es.api_key is not None:
-        return {"api_key": es.api_key.get_secret_value()}
-    if es.username is not None and es.password is not None:
-        return {"basic_auth": (es.username, es.password.get_secret_value())}
-    return {}
+        options["api_key"] = es.api_key.get_secret_value()
+    elif es.username is not None and es.password is not None:
+        options["basic_auth"] = (es.username, es.password.get_secret_value())
+    return options
 
 
 def _probe_headers(es: ElasticSettings) -> dict[str, str]:
@@ -47,14 +48,17 @@ def cluster_version(es: ElasticSettings) -> str:
         raise ConfigError(f"INDEXER_ES_CA_CERTS={es.ca_certs} does not exist")
     url = es.effective_url.rstrip("/")
     try:
-        with httpx.Client(auth=basic, headers=_probe_headers(es), verify=verify, timeout=_PROBE_TIMEOUT_S) as http:
+        with httpx.Client(
+            auth=basic, headers=_probe_headers(es), verify=verify, timeout=_PROBE_TIMEOUT_S
+        ) as http:
             response = http.get(f"{url}/")
             if response.status_code in (httpx.codes.NOT_FOUND, httpx.codes.METHOD_NOT_ALLOWED):
                 # Distributions without the rest-root module (like the test zip) have no `GET /`.
                 response = http.get(f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"})
     except httpx.HTTPError as exc:
         raise ClusterUnavailableError(
-            f"cannot reach Elasticsearch at {url} ({exc}); start it (`indexer es start`) or fix INDEXER_ES_URL"
+            f"cannot reach Elasticsearch at {url} ({exc}); "
+            "start it (`indexer es start`) or fix INDEXER_ES_URL"
         ) from exc
     if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
         raise ClusterError(
@@ -98,10 +102,9 @@ def connect(settings: Settings) -> Elasticsearch:
     log.debug("connected to Elasticsearch %s at %s", version, es.effective_url)
     return Elasticsearch(
         es.effective_url,
-        ca_certs=str(es.ca_certs) if es.ca_certs else None,
         verify_certs=es.verify_certs,
         request_timeout=es.request_timeout_s,
         retry_on_timeout=True,
         max_retries=3,
-        **_auth(es),
+        **_client_options(es),
     )

@@ -31,7 +31,9 @@ def is_validation_document(document: str, *, share: float = VALIDATION_SHARE) ->
     return int.from_bytes(digest[:4], "big") < share * _HASH_SPACE
 
 
-def split_by_document(names: Iterable[str], *, share: float = VALIDATION_SHARE) -> tuple[list[str], list[str]]:
+def split_by_document(
+    names: Iterable[str], *, share: float = VALIDATION_SHARE
+) -> tuple[list[str], list[str]]:
     """(train, validation) names, split by document."""
     train: list[str] = []
     validation: list[str] = []
