@@ -137,5 +137,7 @@ def ensure_distribution(version: str, cache_dir: Path) -> Path:
         _verify_zip(zip_path, version)
         shutil.rmtree(home, ignore_errors=True)
         _unpack(zip_path, home)
+        # The verified, unpacked tree is what we keep; Maven keeps its own copy of the zip.
+        zip_path.unlink()
         log.info("Elasticsearch %s unpacked in %s", version, home)
     return home
