@@ -27,7 +27,10 @@ from indexer.errors import ConfigError
 
 __all__ = [
     "ArtifactSettings",
+    "AzureSettings",
+    "DetectorSettings",
     "ElasticSettings",
+    "HandwritingSettings",
     "NodeSettings",
     "Settings",
     "default_cache_dir",
@@ -118,6 +121,121 @@ class ArtifactSettings(BaseModel):
     image_max_side_px: int = Field(default=1000, ge=100)
 
 
+class HandwritingSettings(BaseModel):
+    """Which engine reads handwriting crops, and how."""
+
+    #: auto: Azure when its endpoint and key are set, else TrOCR when its model is local, else htr.
+    engine: Literal["auto", "azure", "trocr", "htr", "tesseract"] = "auto"
+    #: The htr model folder (htr.json + weights); default: the model shipped in the repository.
+    htr_model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "htr"
+    #: A Hugging Face model id or a local folder; ids are downloaded only with trocr_allow_download.
+    trocr_model: str = "microsoft/trocr-base-handwritten"
+    trocr_allow_download: bool = False
+    trocr_max_new_tokens: int = Field(default=48, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    #: 1 decodes the best path; more runs a CTC prefix beam search (htr) or beam generation (trocr).
+    beam_width: int = Field(default=1, ge=1, le=64)
+    #: Correct misread words against the model's lexicon (numbers, dates, zip codes are kept).
+    use_lexicon: bool = True
+    threads: int = Field(default=2, ge=0)
+
+
+class AzureSettings(BaseModel):
+    """Azure AI Document Intelligence (`prebuilt-read`), used when its endpoint and key are set."""
+
+    endpoint: str | None = None
+    key: SecretStr | None = None
+    api_version: str = "2024-11-30"
+    model_id: str = "prebuilt-read"
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    #: Give up on an analyze operation that has not finished after this long.
+    operation_timeout_s: float = Field(default=120.0, gt=0)
+    #: Wait between polls when the service sends no Retry-After.
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    max_retry_after_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.endpoint) and self.key is not None and bool(self.key.get_secret_value())
+
+
+class InputSettings(BaseModel):
+    """What an input file may be; anything beyond is quarantined with a reason."""
+
+    max_file_mb: float = Field(default=512.0, gt=0)
+    max_pages: int = Field(default=2000, ge=1)
+    #: Rendered page size cap (a 200 dpi A0 page is about 6600x9400): guards against bombs.
+    max_page_pixels: int = Field(default=80_000_000, ge=1_000_000)
+
+
+class RenderSettings(BaseModel):
+    """Turning pages into images (pdf2image/poppler for PDFs, Pillow for images)."""
+
+    dpi: int = Field(default=200, ge=50, le=600)
+    #: DPI assumed for images that carry none (scans exported as JPEG often do not).
+    image_default_dpi: int = Field(default=200, ge=50, le=600)
+    timeout_s: float = Field(default=120.0, gt=0)
+
+
+class AnchorSettings(BaseModel):
+    """The 5-digit tokens drawn into handwriting boxes before the page OCR."""
+
+    font: Path | None = None  # default: DejaVu Sans Mono Bold, else Liberation Mono
+    max_token_height_px: int = Field(default=44, ge=10)
+    min_token_height_px: int = Field(default=18, ge=8)
+    max_retries: int = Field(default=3, ge=0)
+    seed: int | None = None  # fixed seed for reproducible tokens (tests); None draws fresh ones
+
+
+class TesseractSettings(BaseModel):
+    """The page OCR with Tesseract (through tesserocr)."""
+
+    lang: str = "eng"
+    tessdata_dir: Path | None = None  # default: found under /usr/share/tesseract-ocr
+    psm: int = Field(default=3, ge=0, le=13)
+    #: `indexer bench` runs the `tesseract` program itself for its baseline.
+    executable: str = "tesseract"
+    timeout_s: float = Field(default=300.0, gt=0)
+
+
+class MergeSettings(BaseModel):
+    """How handwriting is written back into the page text."""
+
+    signature_marker: str = "[signature]"
+    illegible_marker: str = "[handwriting]"
+    #: Max edits between an OCR'd word and a token for a fuzzy match (on 5 characters).
+    fuzzy_max_distance: int = Field(default=1, ge=0, le=2)
+
+
+class PipelineSettings(BaseModel):
+    """Which steps run, in which order; `indexer pipeline` prints the effective list."""
+
+    printed_ocr: Literal["tesseract", "azure"] = "tesseract"
+    processors: list[str] = [
+        "detect_handwriting",
+        "mask_with_anchors",
+        "ocr_printed",
+        "ocr_handwriting",
+        "merge_text",
+    ]
+
+
+class DetectorSettings(BaseModel):
+    """The handwriting detector: our FCN, or a TensorFlow Object Detection API SavedModel."""
+
+    engine: Literal["fcn", "tfod"] = "fcn"
+    #: The FCN's folder (weights + detector.json); default: the model shipped in the repository.
+    model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "detector"
+    #: Overrides the threshold saved with the model; None keeps it.
+    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    tfod_saved_model: Path | None = None
+    #: TFOD class id -> kind; ids not listed are ignored.
+    tfod_class_ids: dict[int, Literal["signature", "annotation"]] = {1: "signature", 2: "annotation"}
+    tfod_score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    threads: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     """All of `indexer`'s configuration; build it with `load_settings()`."""
 
@@ -131,6 +249,15 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default_factory=default_state_dir)
     es: ElasticSettings = ElasticSettings()
     artifacts: ArtifactSettings = ArtifactSettings()
+    handwriting: HandwritingSettings = HandwritingSettings()
+    azure: AzureSettings = AzureSettings()
+    input: InputSettings = InputSettings()
+    render: RenderSettings = RenderSettings()
+    anchors: AnchorSettings = AnchorSettings()
+    tesseract: TesseractSettings = TesseractSettings()
+    merge: MergeSettings = MergeSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    detector: DetectorSettings = DetectorSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property

@@ -1,14 +1,151 @@
-"""Placeholder: this command group is being built; `register` adds its commands to the app."""
+"""Handwriting detector commands: `detect`, `train-detector` and `evaluate` (thin over the library)."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from indexer.cli.common import handle_errors, settings
+from indexer.config import DetectorSettings
+from indexer.errors import ConfigError
+from indexer.logs import progress
 
 __all__ = ["BUILT", "register"]
 
 #: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset()
+BUILT: frozenset[str] = frozenset({"detect", "train-detector", "evaluate"})
+
+
+def _progress_callback(bar: Any) -> Any:
+    tasks: dict[str, Any] = {}
+
+    def on_progress(stage: str, done: int, total: int, message: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, description=f"{stage} {message}".strip())
+
+    return on_progress
+
+
+def _build_detector(config: DetectorSettings) -> Any:
+    """The configured detector backend (a context manager)."""
+    if config.engine == "tfod":
+        from indexer.backends.tfod_detector import TfodBoxDetector
+
+        if config.tfod_saved_model is None:
+            raise ConfigError("detector.engine is tfod but detector.tfod_saved_model is not set")
+        return TfodBoxDetector(
+            config.tfod_saved_model,
+            class_ids=config.tfod_class_ids,
+            score_threshold=config.tfod_score_threshold,
+            threads=config.threads,
+        )
+    from indexer.backends.tf_detector import TfBoxDetector
+
+    return TfBoxDetector(config.model_dir, threads=config.threads, score_threshold=config.score_threshold)
+
+
+@handle_errors
+def detect(
+    images: Annotated[list[Path], typer.Argument(help="Page images (JPEG, PNG, TIFF).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line and image.")] = False,
+    viz: Annotated[Path | None, typer.Option("--viz", help="Write each page with its boxes here.")] = None,
+) -> None:
+    """Find handwriting (signatures and annotations) on page images."""
+    from indexer.training.detector_eval import draw_boxes
+    from indexer.training.detector_train import read_rgb
+
+    config = settings().detector
+    with _build_detector(config) as detector:
+        for path in images:
+            image = read_rgb(path)
+            detections = detector.detect(image)
+            if viz is not None:
+                draw_boxes(image, detections, viz / f"{path.stem}.png")
+            record = {
+                "image": str(path),
+                "width": int(image.shape[1]),
+                "height": int(image.shape[0]),
+                "boxes": [
+                    {"label": str(d.kind), "score": round(d.score, 4), **_box_dict(d.box.as_tuple())}
+                    for d in detections
+                ],
+            }
+            typer.echo(json.dumps(record) if as_json else _table(record))
+
+
+def _box_dict(coords: tuple[int, int, int, int]) -> dict[str, int]:
+    return dict(zip(("x0", "y0", "x1", "y1"), coords, strict=True))
+
+
+def _table(record: dict[str, Any]) -> str:
+    rows = [f"{record['image']} ({record['width']}x{record['height']}): {len(record['boxes'])} boxes"]
+    rows.append(f"  {'label':<10} {'score':>5}  {'x0':>5} {'y0':>5} {'x1':>5} {'y1':>5}")
+    rows.extend(
+        f"  {b['label']:<10} {b['score']:>5.2f}  {b['x0']:>5} {b['y0']:>5} {b['x1']:>5} {b['y1']:>5}"
+        for b in record["boxes"]
+    )
+    return "\n".join(rows)
+
+
+@handle_errors
+def train_detector(
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the weights and model card.")],
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 1100,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 8,
+    synthetic_pages: Annotated[int, typer.Option(help="Synthetic pages to mix in.")] = 120,
+    max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 14.0,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 1234,
+) -> None:
+    """Train the handwriting detector on labelled pages plus synthetic pages."""
+    from indexer.training.detector_card import finish_training
+    from indexer.training.detector_train import TrainOptions, train_detector
+
+    options = TrainOptions(
+        data_dirs=data,
+        out_dir=out,
+        steps=steps,
+        batch_size=batch_size,
+        synthetic_pages=synthetic_pages,
+        max_minutes=max_minutes,
+        seed=seed,
+        threads=settings().detector.threads,
+        command=shlex.join(["indexer", *sys.argv[1:]]),
+    )
+    with progress() as bar:
+        result = train_detector(options, on_progress=_progress_callback(bar))
+        summary = finish_training(options, result, on_progress=_progress_callback(bar))
+    typer.echo(summary)
+
+
+@handle_errors
+def evaluate(
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the CSV, JSON and box plot here.")] = None,
+    split: Annotated[
+        str, typer.Option(help="Which pages: validation (held-out documents), train, or all.")
+    ] = "validation",
+) -> None:
+    """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
+    from indexer.training.detector_eval import evaluate_detector, format_report, write_report
+    from indexer.training.detector_train import load_pages
+
+    pages = load_pages(data)
+    with _build_detector(settings().detector) as detector, progress() as bar:
+        report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
+    if out is not None:
+        write_report(report, out)
+    typer.echo(format_report(report))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `indexer` app."""
+    app.command("detect")(detect)
+    app.command("train-detector")(train_detector)
+    app.command("evaluate")(evaluate)

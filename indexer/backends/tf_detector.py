@@ -1,0 +1,240 @@
+"""Our handwriting detector: a small fully convolutional net that marks handwriting per pixel.
+
+Split as preprocessor -> model -> decoder. The page is turned grey, scaled so its short side is
+`short_side_px` and padded; the net predicts per-pixel probabilities of background, signature and
+annotation at half that resolution; the decoder groups marked pixels into boxes in the original
+image's pixels. Training (`indexer.training.detector_train`) uses the same `preprocess` and
+`build_model`, and writes the JSON config this module reads at load time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from indexer.backends.base import Detection
+from indexer.document import Box, HandwritingKind
+from indexer.errors import BackendError, DependencyError, InputError
+
+__all__ = [
+    "CONFIG_FILE",
+    "DetectorConfig",
+    "TfBoxDetector",
+    "build_model",
+    "decode",
+    "preprocess",
+]
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "detector.json"
+#: Output channels, in order; index 0 is background.
+CLASS_NAMES = ("background", "signature", "annotation")
+_KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """What the weights were trained with; saved beside them as `detector.json`."""
+
+    version: str = "fcn-v1"
+    weights: str = "detector.weights.h5"
+    #: The page's short side is scaled to this many pixels (a letter page at 200 dpi: 1700 -> 1/3).
+    short_side_px: int = 576
+    #: Inputs are padded (white) to a multiple of this (the net downsamples by 8).
+    pad_multiple_px: int = 16
+    #: Probabilities come out at 1/`output_stride` of the input resolution.
+    output_stride: int = 2
+    #: Normalisation: ink = 1 - grey / 255, so paper is 0 and black ink is 1.
+    normalisation: str = "1 - grey/255"
+    base_filters: int = 24
+    class_names: tuple[str, ...] = CLASS_NAMES
+    score_threshold: float = 0.5
+    #: Closing kernel (output pixels) that merges fragments of one field into one box.
+    close_px: int = 3
+    #: Components smaller than this (output pixels) are dropped.
+    min_area_px: int = 12
+
+    @classmethod
+    def load(cls, path: Path) -> DetectorConfig:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        if "class_names" in values:
+            values["class_names"] = tuple(values["class_names"])
+        return cls(**values)
+
+    def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+        path.write_text(json.dumps({**asdict(self), **(extra or {})}, indent=2) + "\n", encoding="utf-8")
+
+
+def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """A page (H, W, 3) RGB or (H, W) grey uint8 -> ((h, w, 1) float32 ink map, resize factor).
+
+    `scale` multiplies the resize factor (training uses it for scale augmentation). The result is
+    padded at the bottom and right to a multiple of `pad_multiple_px`.
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    factor = config.short_side_px / min(grey.shape[:2]) * scale
+    height = max(1, round(grey.shape[0] * factor))
+    width = max(1, round(grey.shape[1] * factor))
+    small = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+    multiple = config.pad_multiple_px
+    padded = np.full((-(-height // multiple) * multiple, -(-width // multiple) * multiple), 255, np.uint8)
+    padded[:height, :width] = small
+    return (1.0 - padded.astype(np.float32) / 255.0)[..., None], factor
+
+
+def build_model(config: DetectorConfig) -> Any:
+    """The fully convolutional net: (batch, h, w, 1) -> (batch, h/2, w/2, 3) softmax."""
+    from tensorflow import keras
+
+    layers = keras.layers
+    width = config.base_filters
+
+    def conv(x: Any, filters: int, *, strides: int = 1, dilation: int = 1) -> Any:
+        x = layers.Conv2D(
+            filters, 3, strides=strides, dilation_rate=dilation, padding="same", use_bias=False
+        )(x)
+        return layers.ReLU()(layers.BatchNormalization()(x))
+
+    inputs = keras.Input((None, None, 1), name="page")
+    x = conv(inputs, width // 2)
+    half = conv(conv(x, width, strides=2), width)  # 1/2
+    quarter = conv(conv(half, 2 * width, strides=2), 2 * width)  # 1/4
+    eighth = conv(quarter, 3 * width, strides=2)  # 1/8
+    for dilation in (2, 4, 8):  # wide context: a signature block vs. a filled-in blank
+        eighth = conv(eighth, 3 * width, dilation=dilation)
+    up = layers.Concatenate()([layers.UpSampling2D(2)(eighth), quarter])
+    up = conv(up, 2 * width)
+    up = layers.Concatenate()([layers.UpSampling2D(2)(up), half])
+    up = conv(up, width)
+    outputs = layers.Conv2D(len(config.class_names), 1, activation="softmax", name="classes")(up)
+    return keras.Model(inputs, outputs, name="handwriting_fcn")
+
+
+def _component_boxes(
+    mask: np.ndarray, probabilities: np.ndarray, config: DetectorConfig
+) -> list[tuple[int, int, int, int, float]]:
+    """Connected regions of a binary (h, w) mask -> (x0, y0, x1, y1, mean score) in output pixels."""
+    if config.close_px > 1:
+        kernel = np.ones((config.close_px, config.close_px), np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    found = []
+    for label in range(1, count):
+        x, y, width, height, area = (int(v) for v in stats[label])
+        if area < config.min_area_px:
+            continue
+        score = float(probabilities[labels == label].mean())
+        found.append((x, y, x + width, y + height, score))
+    return found
+
+
+def decode(
+    probabilities: np.ndarray, factor: float, size: tuple[int, int], config: DetectorConfig
+) -> list[Detection]:
+    """(h, w, 3) class probabilities -> boxes in the original (height, width) image's pixels."""
+    height, width = size
+    winner = probabilities.argmax(axis=-1)
+    to_original = config.output_stride / factor
+    detections = []
+    for channel, kind in enumerate(_KINDS, start=1):
+        class_map = probabilities[..., channel]
+        mask = ((winner == channel) & (class_map >= config.score_threshold)).astype(np.uint8)
+        for x0, y0, x1, y1, score in _component_boxes(mask, class_map, config):
+            left, top = min(int(x0 * to_original), width - 1), min(int(y0 * to_original), height - 1)
+            right = max(min(round(x1 * to_original), width), left + 1)
+            bottom = max(min(round(y1 * to_original), height), top + 1)
+            detections.append(Detection(kind, Box(left, top, right, bottom), min(max(score, 0.0), 1.0)))
+    return sorted(detections, key=lambda d: (d.box.y0, d.box.x0))
+
+
+class TfBoxDetector:
+    """Loads the shipped FCN (config JSON + weights) and finds handwriting boxes on pages.
+
+    Raises (from `__init__`):
+        DependencyError: the model folder, its config or its weights are missing, or TensorFlow is.
+    """
+
+    name = "fcn"
+
+    def __init__(self, model_dir: Path, *, threads: int = 2, score_threshold: float | None = None) -> None:
+        config_path = model_dir / CONFIG_FILE
+        if not config_path.is_file():
+            raise DependencyError(
+                f"detector config {config_path} is missing; set detector.model_dir or train one "
+                "with `indexer train-detector`"
+            )
+        config = DetectorConfig.load(config_path)
+        if score_threshold is not None:
+            config = DetectorConfig(**{**asdict(config), "score_threshold": score_threshold})
+        self.config = config
+        self.version = config.version
+        self._predict = _load_predictor(model_dir / config.weights, config, threads)
+
+    def __enter__(self) -> TfBoxDetector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def probabilities(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """Per-pixel class probabilities (h, w, 3) cropped to the page, and the resize factor."""
+        if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
+            raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
+        tensor, factor = preprocess(image, self.config)
+        try:
+            output = self._predict(tensor[None])
+        except Exception as exc:  # TensorFlow raises many unrelated types
+            raise BackendError(f"inference failed: {exc}", engine=self.name) from exc
+        stride = self.config.output_stride
+        rows = -(-round(image.shape[0] * factor) // stride)
+        cols = -(-round(image.shape[1] * factor) // stride)
+        return np.asarray(output)[0, :rows, :cols], factor
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Handwriting boxes on one (height, width, 3) uint8 RGB page, in its pixels."""
+        started = time.perf_counter()
+        probabilities, factor = self.probabilities(image)
+        detections = decode(probabilities, factor, image.shape[:2], self.config)
+        log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
+        return detections
+
+
+def _load_predictor(weights: Path, config: DetectorConfig, threads: int) -> Any:
+    if not weights.is_file():
+        raise DependencyError(
+            f"detector weights {weights} are missing; retrain with `indexer train-detector`"
+        )
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise DependencyError("TensorFlow is missing; install the `tensorflow-cpu` package") from exc
+    _set_threads(tf, threads)
+    model = build_model(config)
+    model.load_weights(str(weights))
+
+    @tf.function(  # type: ignore[untyped-decorator]
+        input_signature=[tf.TensorSpec((1, None, None, 1), tf.float32)], reduce_retracing=True
+    )
+    def predict(batch: Any) -> Any:
+        return model(batch, training=False)
+
+    return predict
+
+
+def _set_threads(tf: Any, threads: int) -> None:
+    # Thread pools can only be sized before TensorFlow runs its first op in this process.
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        log.debug("TensorFlow already initialised; keeping its thread settings")

@@ -1,0 +1,249 @@
+"""The seed paper's detector metric, plus box-level AP@0.5, with CSV / JSON / box-plot reports.
+
+Per image and class: At = union of the labelled boxes' pixels, Am = union of the predicted boxes'
+pixels, Ai = At ∩ Am; recall = |Ai| / |At|, precision = |Ai| / |Am|. A class present on one side
+only scores 0 and 0; a class absent on both sides leaves the page out for that class.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from indexer.backends.base import BoxDetector, Detection
+from indexer.document import Box, HandwritingKind
+from indexer.training.splits import document_of, is_validation_document
+from indexer.training.voc import LabelledBox, LabelledPage
+
+__all__ = [
+    "EvaluationReport",
+    "PageScore",
+    "average_precision",
+    "draw_boxes",
+    "evaluate_detector",
+    "format_report",
+    "page_scores",
+    "quartiles",
+    "write_report",
+]
+
+log = logging.getLogger(__name__)
+
+KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
+METRICS = ("precision", "recall")
+IOU_THRESHOLD = 0.5
+_STAT_NAMES = ("min", "q1", "median", "q3", "max")
+
+
+@dataclass(frozen=True, slots=True)
+class PageScore:
+    """Pixel precision and recall of one class on one page."""
+
+    image: str
+    kind: HandwritingKind
+    precision: float
+    recall: float
+    labelled_px: int
+    predicted_px: int
+    intersection_px: int
+
+
+@dataclass(slots=True)
+class EvaluationReport:
+    scores: list[PageScore] = field(default_factory=list)
+    average_precision: dict[str, float] = field(default_factory=dict)
+    pages: int = 0
+
+    def values(self, kind: HandwritingKind, metric: str) -> list[float]:
+        return [float(getattr(score, metric)) for score in self.scores if score.kind is kind]
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        """{kind: {metric: {min, q1, median, q3, max}}} plus the AP@0.5 per kind."""
+        result: dict[str, dict[str, dict[str, float]]] = {}
+        for kind in KINDS:
+            result[str(kind)] = {metric: quartiles(self.values(kind, metric)) for metric in METRICS}
+            result[str(kind)]["ap50"] = {"value": self.average_precision.get(str(kind), float("nan"))}
+            result[str(kind)]["pages"] = {"value": float(len(self.values(kind, "precision")))}
+        return result
+
+
+def _union_mask(boxes: Sequence[Box], height: int, width: int) -> np.ndarray:
+    mask = np.zeros((height, width), bool)
+    for box in boxes:
+        mask[box.y0 : box.y1, box.x0 : box.x1] = True
+    return mask
+
+
+def page_scores(
+    image: str, truth: Sequence[LabelledBox], predicted: Sequence[Detection], size: tuple[int, int]
+) -> list[PageScore]:
+    """The paper's per-class pixel precision and recall for one (height, width) page."""
+    height, width = size
+    scores = []
+    for kind in KINDS:
+        labelled = _union_mask([item.box for item in truth if item.kind is kind], height, width)
+        marked = _union_mask([item.box for item in predicted if item.kind is kind], height, width)
+        labelled_px, predicted_px = int(labelled.sum()), int(marked.sum())
+        if labelled_px == 0 and predicted_px == 0:
+            continue
+        shared = int((labelled & marked).sum())
+        precision = shared / predicted_px if predicted_px else 0.0
+        recall = shared / labelled_px if labelled_px else 0.0
+        scores.append(PageScore(image, kind, precision, recall, labelled_px, predicted_px, shared))
+    return scores
+
+
+def average_precision(
+    truths: Sequence[Sequence[Box]],
+    predictions: Sequence[Sequence[tuple[Box, float]]],
+    *,
+    iou: float = IOU_THRESHOLD,
+) -> float:
+    """VOC all-point AP of one class over images: predictions match unmatched truths at IoU >= `iou`.
+
+    Returns NaN when there are no labelled boxes at all.
+    """
+    total = sum(len(boxes) for boxes in truths)
+    if total == 0:
+        return float("nan")
+    ranked = sorted(
+        ((score, image, box) for image, boxes in enumerate(predictions) for box, score in boxes),
+        key=lambda item: -item[0],
+    )
+    matched = [[False] * len(boxes) for boxes in truths]
+    hits = []
+    for _, image, box in ranked:
+        overlaps = [box.iou(other) for other in truths[image]]
+        best = int(np.argmax(overlaps)) if overlaps else -1
+        is_hit = best >= 0 and overlaps[best] >= iou and not matched[image][best]
+        if is_hit:
+            matched[image][best] = True
+        hits.append(is_hit)
+    true_positives = np.cumsum(hits)
+    recall = np.concatenate([[0.0], true_positives / total, [1.0]])
+    precision = np.concatenate([[1.0], true_positives / np.arange(1, len(hits) + 1), [0.0]])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    return float(np.sum((recall[1:] - recall[:-1]) * precision[1:]))
+
+
+def quartiles(values: Sequence[float]) -> dict[str, float]:
+    """min, first quartile, median, third quartile and max (linear interpolation); NaN if empty."""
+    if not values:
+        return dict.fromkeys(_STAT_NAMES, float("nan"))
+    points = np.percentile(np.asarray(values, float), [0, 25, 50, 75, 100])
+    return {name: float(value) for name, value in zip(_STAT_NAMES, points, strict=True)}
+
+
+def select_pages(pages: Sequence[LabelledPage], split: str) -> list[LabelledPage]:
+    """`validation` (held-out documents), `train`, or `all` pages."""
+    if split == "all":
+        return list(pages)
+    want_validation = split == "validation"
+    return [page for page in pages if is_validation_document(document_of(page.stem)) == want_validation]
+
+
+def evaluate_detector(
+    detector: BoxDetector,
+    pages: Sequence[LabelledPage],
+    *,
+    split: str = "validation",
+    on_progress: Callable[[str, int, int, str], None] | None = None,
+) -> EvaluationReport:
+    """Run the detector on the chosen pages and score it."""
+    from indexer.training.detector_train import read_rgb
+
+    chosen = select_pages(pages, split)
+    report = EvaluationReport(pages=len(chosen))
+    truths: dict[HandwritingKind, list[list[Box]]] = {kind: [] for kind in KINDS}
+    found: dict[HandwritingKind, list[list[tuple[Box, float]]]] = {kind: [] for kind in KINDS}
+    for index, page in enumerate(chosen):
+        image = read_rgb(page.image_path)
+        detections = detector.detect(image)
+        report.scores.extend(page_scores(page.stem, page.boxes, detections, image.shape[:2]))
+        for kind in KINDS:
+            truths[kind].append([item.box for item in page.boxes if item.kind is kind])
+            found[kind].append([(d.box, d.score) for d in detections if d.kind is kind])
+        if on_progress is not None:
+            on_progress("evaluating", index + 1, len(chosen), page.stem)
+    report.average_precision = {str(kind): average_precision(truths[kind], found[kind]) for kind in KINDS}
+    return report
+
+
+def format_report(report: EvaluationReport) -> str:
+    """A plain-text table: per class and metric, min / Q1 / median / Q3 / max, then AP@0.5."""
+    lines = [
+        f"{report.pages} pages",
+        f"{'class':<11}{'metric':<10}{'pages':>6}" + "".join(f"{name:>8}" for name in _STAT_NAMES),
+    ]
+    summary = report.summary()
+    for kind in KINDS:
+        count = len(report.values(kind, "precision"))
+        for metric in METRICS:
+            stats = summary[str(kind)][metric]
+            lines.append(
+                f"{kind!s:<11}{metric:<10}{count:>6}" + "".join(f"{stats[n]:>8.3f}" for n in _STAT_NAMES)
+            )
+    lines.append("AP@0.5: " + ", ".join(f"{k} {v:.3f}" for k, v in report.average_precision.items()))
+    return "\n".join(lines)
+
+
+def write_report(report: EvaluationReport, out_dir: Path) -> None:
+    """`per_image.csv`, `summary.json` and `boxplot.png` (like the paper's Figure 7) in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "per_image.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["image", "class", "precision", "recall", "labelled_px", "predicted_px", "intersection_px"]
+        )
+        for s in report.scores:
+            writer.writerow(
+                [s.image, s.kind, f"{s.precision:.4f}", f"{s.recall:.4f}", s.labelled_px, s.predicted_px,
+                 s.intersection_px]
+            )  # fmt: skip
+    summary = {"pages": report.pages, "classes": report.summary()}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _box_plot(report, out_dir / "boxplot.png")
+
+
+def _box_plot(report: EvaluationReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    labels, data = [], []
+    for kind in KINDS:
+        for metric in METRICS:
+            labels.append(
+                f"{'non-signature' if kind is HandwritingKind.ANNOTATION else 'signature'}\n{metric}"
+            )
+            data.append(report.values(kind, metric) or [float("nan")])
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.boxplot(data)
+    axes.set_xticks(range(1, len(labels) + 1), labels)
+    axes.set_ylim(-0.05, 1.05)
+    axes.set_title("Pixel precision and recall per page")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def draw_boxes(image: np.ndarray, detections: Sequence[Detection], path: Path) -> None:
+    """Write the page (RGB) with its boxes drawn: signatures red, annotations blue."""
+    colours = {HandwritingKind.SIGNATURE: (0, 0, 220), HandwritingKind.ANNOTATION: (220, 80, 0)}  # BGR
+    canvas = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    for d in detections:
+        cv2.rectangle(canvas, (d.box.x0, d.box.y0), (d.box.x1 - 1, d.box.y1 - 1), colours[d.kind], 3)
+        cv2.putText(
+            canvas, f"{d.kind} {d.score:.2f}", (d.box.x0, max(d.box.y0 - 6, 12)),
+            cv2.FONT_HERSHEY_SIMPLEX, 0.6, colours[d.kind], 2,
+        )  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), canvas)
