@@ -1,0 +1,275 @@
+"""`htr`: our own CNN + BiLSTM + CTC handwriting recognizer (TensorFlow/Keras 3).
+
+Split as preprocessor (`preprocess_crop`, shared with training), model (`build_model`) and
+decoder (`indexer.backends.ctc_decode`). The vocabulary, blank index, input size and
+normalisation are read from `htr.json` beside the weights, never hard-coded here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from indexer.backends.base import Recognition
+from indexer.backends.crops import is_blank_crop
+from indexer.backends.ctc_decode import (
+    SpellingCorrector,
+    best_path,
+    labels_to_text,
+    prefix_beam_search,
+)
+from indexer.errors import BackendError, DependencyError, InputError
+
+__all__ = [
+    "CONFIG_FILE",
+    "WEIGHTS_FILE",
+    "CtcRecognizer",
+    "HtrConfig",
+    "build_model",
+    "load_weights",
+    "preprocess_batch",
+    "preprocess_crop",
+    "save_model",
+]
+
+log = logging.getLogger(__name__)
+
+ENGINE = "htr"
+CONFIG_FILE = "htr.json"
+WEIGHTS_FILE = "htr.weights.npz"
+LEXICON_FILE = "lexicon.txt"
+#: Columns per output time step: the CNN pools the width by 2 twice.
+WIDTH_PER_STEP = 4
+#: Crops with less ink than this share of dark pixels are read as empty.
+_MIN_INK_SHARE = 0.002
+_INK_THRESHOLD = 0.35
+
+
+@dataclass(frozen=True)
+class HtrConfig:
+    """Everything needed to rebuild the network and feed it; saved as `htr.json`."""
+
+    vocabulary: str
+    blank_index: int = 0
+    input_height: int = 32
+    max_width: int = 640
+    conv_filters: tuple[int, ...] = (32, 64, 96, 96, 128)
+    lstm_units: int = 256
+    normalisation: str = "grey, ink = 1 - value / 255 after a 2-98 percentile stretch, pad with 0"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.vocabulary) + 1
+
+    def encode(self, text: str) -> list[int]:
+        """Class indices of `text`; characters outside the vocabulary are dropped."""
+        return [self.vocabulary.index(c) + 1 for c in text if c in self.vocabulary]
+
+    @classmethod
+    def load(cls, path: Path) -> HtrConfig:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["conv_filters"] = tuple(data["conv_filters"])
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _to_grey(crop: np.ndarray) -> np.ndarray:
+    if crop.ndim == 3 and crop.shape[2] == 4:
+        return cv2.cvtColor(crop, cv2.COLOR_RGBA2GRAY)
+    if crop.ndim == 3:
+        return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    if crop.ndim == 2:
+        return crop
+    raise InputError(f"a crop must be (height, width) or (height, width, 3), got shape {crop.shape}")
+
+
+def preprocess_crop(crop: np.ndarray, *, height: int, max_width: int) -> np.ndarray:
+    """Grey, contrast-stretched, resized without distortion to `height`: a (height, w) float32 ink map.
+
+    Ink is near 1 and paper 0, so right padding with zeros is blank paper. Crops wider than
+    `max_width` at that height are squeezed horizontally (the only distortion allowed). The
+    width is rounded up to a multiple of the CNN's width stride.
+    """
+    grey = _to_grey(np.asarray(crop)).astype(np.float32)
+    low, high = np.percentile(grey, (2, 98)) if grey.size else (0.0, 255.0)
+    stretched = np.clip((grey - low) / max(high - low, 32.0), 0.0, 1.0)
+    ink = 1.0 - stretched
+    width = max(1, round(ink.shape[1] * height / max(ink.shape[0], 1)))
+    width = min(width, max_width)
+    resized = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
+    padded_width = -(-max(width, WIDTH_PER_STEP * 4) // WIDTH_PER_STEP) * WIDTH_PER_STEP
+    out = np.zeros((height, padded_width), np.float32)
+    out[:, :width] = resized
+    return out
+
+
+def preprocess_batch(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack preprocessed crops, right-padded to the widest: (batch, height, width, 1) and widths."""
+    widths = np.array([image.shape[1] for image in images], np.int32)
+    batch = np.zeros((len(images), images[0].shape[0], int(widths.max()), 1), np.float32)
+    for row, image in enumerate(images):
+        batch[row, :, : image.shape[1], 0] = image
+    return batch, widths
+
+
+def build_model(config: HtrConfig) -> Any:
+    """The seed design: 5 conv layers, 2 bidirectional LSTMs, a dense layer of CTC logits.
+
+    Input (batch, height, width, 1); output logits (batch, width / 4, classes).
+    """
+    import keras
+    from keras import layers
+
+    if len(config.conv_filters) != 5:
+        raise ValueError("conv_filters must list five layers")
+    inputs = keras.Input((config.input_height, None, 1), name="image")
+    x = inputs
+    # The first two pools halve height and width; the last three only the height, so every
+    # output step covers WIDTH_PER_STEP columns (enough for two steps per handwritten letter).
+    pools = ((2, 2), (2, 2), (2, 1), (2, 1), (config.input_height // 16, 1))
+    for filters, pool in zip(config.conv_filters, pools, strict=True):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D(pool, strides=pool)(x)
+    x = layers.Reshape((-1, config.conv_filters[-1]))(x)  # (batch, time, features)
+    for _ in range(2):
+        x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True))(x)
+        x = layers.Dropout(0.2)(x)
+    logits = layers.Dense(config.num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="htr")
+
+
+def save_model(model: Any, config: HtrConfig, directory: Path) -> None:
+    """Write `htr.json` and the weights as float16 (half the size, no measurable accuracy loss)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config.save(directory / CONFIG_FILE)
+    weights = {f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(directory / WEIGHTS_FILE, **weights)  # type: ignore[arg-type]
+
+
+def load_weights(model: Any, path: Path) -> None:
+    """Load weights saved by `save_model` into a model built from the same config."""
+    with np.load(path) as stored:
+        model.set_weights([stored[name].astype(np.float32) for name in sorted(stored.files)])
+
+
+class CtcRecognizer:
+    """Reads crops with the shipped (or a given) CNN + BiLSTM + CTC model.
+
+    Args:
+        model_dir: folder with `htr.json`, `htr.weights.npz` and optionally `lexicon.txt`.
+        beam_width: 1 for best-path decoding, more for prefix beam search.
+        use_lexicon: correct alphabetic words against `lexicon.txt` (numbers are never touched).
+        threads: TensorFlow intra-op threads (0: TensorFlow's default).
+
+    Raises:
+        DependencyError: the model files are missing.
+    """
+
+    name = ENGINE
+
+    def __init__(
+        self, model_dir: Path, *, beam_width: int = 1, use_lexicon: bool = True, threads: int = 0
+    ) -> None:
+        config_path = model_dir / CONFIG_FILE
+        weights_path = model_dir / WEIGHTS_FILE
+        if not config_path.is_file() or not weights_path.is_file():
+            raise DependencyError(
+                f"the htr model is missing in {model_dir} (expected {CONFIG_FILE} and {WEIGHTS_FILE}); "
+                "set INDEXER_HANDWRITING__HTR_MODEL_DIR or run `indexer train-htr`"
+            )
+        self.config = HtrConfig.load(config_path)
+        self.version = str(self.config.metadata.get("version", "unversioned"))
+        self._beam_width = beam_width
+        lexicon_path = model_dir / LEXICON_FILE
+        self._corrector: SpellingCorrector | None = None
+        if use_lexicon and lexicon_path.is_file():
+            self._corrector = SpellingCorrector(lexicon_path.read_text(encoding="utf-8").split())
+        self._model = _load_model(self.config, weights_path, threads=threads)
+
+    def __enter__(self) -> CtcRecognizer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._model = None
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        """One `Recognition` per crop, in order; empty or blank crops give empty text."""
+        results: list[Recognition | None] = [None] * len(crops)
+        images: list[np.ndarray] = []
+        rows: list[int] = []
+        for row, crop in enumerate(crops):
+            if is_blank_crop(crop):
+                results[row] = Recognition("", 0.0, ENGINE)
+                continue
+            image = preprocess_crop(crop, height=self.config.input_height, max_width=self.config.max_width)
+            if float((image > _INK_THRESHOLD).mean()) < _MIN_INK_SHARE:
+                results[row] = Recognition("", 1.0, ENGINE)
+                continue
+            images.append(image)
+            rows.append(row)
+        if images:
+            for row, recognition in zip(rows, self._read(images), strict=True):
+                results[row] = recognition
+        return [r if r is not None else Recognition("", 0.0, ENGINE) for r in results]
+
+    def _read(self, images: list[np.ndarray]) -> list[Recognition]:
+        started = time.perf_counter()
+        batch, widths = preprocess_batch(images)
+        try:
+            logits = np.asarray(self._model(batch, training=False))  # (batch, time, classes)
+        except Exception as exc:
+            raise BackendError(
+                f"the model failed on a batch of {len(images)} crops: {exc}", engine=ENGINE
+            ) from exc
+        shifted = np.exp(logits - logits.max(axis=2, keepdims=True))
+        probabilities = shifted / shifted.sum(axis=2, keepdims=True)
+        out = [
+            self._decode(p[: max(1, w // WIDTH_PER_STEP)]) for p, w in zip(probabilities, widths, strict=True)
+        ]
+        log.debug("htr read %d crops in %.3f s", len(images), time.perf_counter() - started)
+        return out
+
+    def _decode(self, probabilities: np.ndarray) -> Recognition:
+        blank = self.config.blank_index
+        if self._beam_width > 1:
+            decoded = prefix_beam_search(probabilities, blank_index=blank, beam_width=self._beam_width)
+        else:
+            decoded = best_path(probabilities, blank_index=blank)
+        text = labels_to_text(decoded.labels, self.config.vocabulary, blank_index=blank).strip()
+        text = " ".join(text.split())
+        if self._corrector is not None:
+            text = self._corrector.correct(text)
+        return Recognition(text, decoded.confidence, ENGINE)
+
+
+def _load_model(config: HtrConfig, weights_path: Path, *, threads: int) -> Any:
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise DependencyError("the htr engine needs tensorflow-cpu: pip install tensorflow-cpu") from exc
+    if threads > 0:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:
+            log.debug("TensorFlow already initialised; keeping its thread settings")
+    model = build_model(config)
+    try:
+        load_weights(model, weights_path)
+    except (ValueError, OSError, KeyError) as exc:
+        raise DependencyError(
+            f"{weights_path} does not match {CONFIG_FILE} ({exc}); retrain with `indexer train-htr`"
+        ) from exc
+    return model

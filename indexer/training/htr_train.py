@@ -1,0 +1,323 @@
+"""Train the `htr` recognizer: synthetic words and lines, IAM words, and augmented real crops.
+
+Samples are preprocessed once with the recognizer's own `preprocess_crop`, grouped into
+batches of similar width (the network takes any width), and trained with CTC loss under a
+wall-clock budget with a cosine learning-rate decay. The best weights on the held-out
+split are saved with `htr.json`, a lexicon and the training metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from indexer.backends.ctc import (
+    LEXICON_FILE,
+    WIDTH_PER_STEP,
+    HtrConfig,
+    build_model,
+    preprocess_batch,
+    preprocess_crop,
+    save_model,
+)
+from indexer.backends.ctc_decode import best_path, labels_to_text
+from indexer.training.htr_iam import read_iam_words, split_iam
+from indexer.training.htr_metrics import OcrScore, score
+from indexer.training.htr_synthetic import SyntheticGenerator, augment
+from indexer.training.htr_text import VOCABULARY, lexicon_words
+from indexer.training.htr_transcriptions import load_transcriptions, read_crops
+
+__all__ = ["Sample", "TrainOptions", "TrainResult", "train_htr", "validate_data"]
+
+log = logging.getLogger(__name__)
+
+#: (step, total steps, message); total is an estimate when training runs on a time budget.
+ProgressCallback = Callable[[int, int, str], None]
+_SYNTHETIC_HOLDOUT_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What to train on and for how long."""
+
+    output_dir: Path
+    synthetic: int = 0
+    iam_dir: Path | None = None
+    transcriptions: Path | None = None
+    images_dir: Path | None = None
+    real_copies: int = 40
+    epochs: int = 10
+    budget_s: float = 1800.0
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+    config: HtrConfig = field(default_factory=lambda: HtrConfig(vocabulary=VOCABULARY))
+    command: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A preprocessed ink map (height, width) as uint8 and its text."""
+
+    image: np.ndarray
+    text: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What the run did and how well it did."""
+
+    samples: int
+    steps: int
+    seconds: float
+    holdout: OcrScore | None
+    validation: OcrScore | None
+    data: dict[str, int]
+
+
+def _prepare(image: np.ndarray, config: HtrConfig) -> np.ndarray:
+    ink = preprocess_crop(image, height=config.input_height, max_width=config.max_width)
+    return (ink * 255).astype(np.uint8)
+
+
+def _fits(sample: Sample, config: HtrConfig) -> bool:
+    labels = config.encode(sample.text)
+    repeats = sum(1 for a, b in itertools.pairwise(labels) if a == b)
+    return len(labels) > 0 and len(labels) + repeats <= sample.image.shape[1] // WIDTH_PER_STEP
+
+
+def _real_samples(
+    options: TrainOptions, rng: np.random.Generator
+) -> tuple[list[Sample], list[Sample], list[str]]:
+    """(augmented training copies, untouched validation crops, training words) from transcriptions."""
+    if options.transcriptions is None:
+        return [], [], []
+    images_dir = options.images_dir or options.transcriptions.parent / "images"
+    train: list[Sample] = []
+    validation: list[Sample] = []
+    words: list[str] = []
+    for crop, pixels in read_crops(load_transcriptions(options.transcriptions), images_dir):
+        grey = np.asarray(Image.fromarray(pixels).convert("L"))
+        if crop.is_validation:
+            validation.append(Sample(_prepare(grey, options.config), crop.text))
+            continue
+        words.extend(crop.text.split())
+        train.append(Sample(_prepare(grey, options.config), crop.text))
+        for _ in range(options.real_copies):
+            jitter = rng.integers(-5, 6, 4)
+            height, width = grey.shape
+            top, bottom = max(0, jitter[0]), height - max(0, jitter[1])
+            left, right = max(0, jitter[2]), width - max(0, jitter[3])
+            variant = augment(grey[top:bottom, left:right], rng, strength=0.6)
+            train.append(Sample(_prepare(variant, options.config), crop.text))
+    return train, validation, words
+
+
+def _collect(
+    options: TrainOptions,
+) -> tuple[list[Sample], list[Sample], list[Sample], dict[str, int], list[str]]:
+    """(train, holdout, real validation, counts per source, extra lexicon words)."""
+    rng = np.random.default_rng(options.seed)
+    train: list[Sample] = []
+    holdout: list[Sample] = []
+    counts: dict[str, int] = {}
+    if options.synthetic:
+        generator = SyntheticGenerator(seed=options.seed)
+        synthetic = [
+            Sample(_prepare(image, options.config), text) for image, text in _generate(generator, options)
+        ]
+        cut = int(len(synthetic) * (1 - _SYNTHETIC_HOLDOUT_SHARE))
+        train += synthetic[:cut]
+        holdout += synthetic[cut:]
+        counts["synthetic"] = len(synthetic)
+    if options.iam_dir is not None:
+        iam_train, iam_validation = split_iam(read_iam_words(options.iam_dir))
+        for target, iam_words in ((train, iam_train), (holdout, iam_validation)):
+            for word in iam_words:
+                grey = np.asarray(Image.open(word.path).convert("L"))
+                target.append(Sample(_prepare(grey, options.config), word.text))
+        counts["iam"] = len(iam_train) + len(iam_validation)
+    real_train, real_validation, words = _real_samples(options, rng)
+    train += real_train
+    counts["real_train_samples"] = len(real_train)
+    counts["real_validation_crops"] = len(real_validation)
+    train = [s for s in train if _fits(s, options.config)]
+    holdout = [s for s in holdout if _fits(s, options.config)]
+    return train, holdout, real_validation, counts, words
+
+
+def _generate(generator: SyntheticGenerator, options: TrainOptions) -> Iterable[tuple[np.ndarray, str]]:
+    for _ in range(options.synthetic):
+        yield generator.sample()
+
+
+def _batches(samples: Sequence[Sample], batch_size: int, rng: random.Random) -> list[list[Sample]]:
+    """Batches of similar width, in random order (less padding, same data each epoch)."""
+    ordered = sorted(samples, key=lambda s: s.image.shape[1] + rng.random() * 16)
+    batches = [list(ordered[i : i + batch_size]) for i in range(0, len(ordered), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _arrays(batch: Sequence[Sample], config: HtrConfig) -> tuple[np.ndarray, ...]:
+    images, widths = preprocess_batch([s.image.astype(np.float32) / 255 for s in batch])
+    labels = [config.encode(s.text) for s in batch]
+    padded = np.zeros((len(batch), max(len(label) for label in labels)), np.int32)
+    for row, label in enumerate(labels):
+        padded[row, : len(label)] = label
+    label_lengths = np.array([len(label) for label in labels], np.int32)
+    return images, padded, label_lengths, (widths // WIDTH_PER_STEP).astype(np.int32)
+
+
+def _read(model: Any, samples: Sequence[Sample], config: HtrConfig) -> list[str]:
+    texts: list[str] = []
+    for start in range(0, len(samples), 32):
+        chunk = samples[start : start + 32]
+        images, widths = preprocess_batch([s.image.astype(np.float32) / 255 for s in chunk])
+        logits = np.asarray(model(images, training=False))
+        probabilities = np.exp(logits - logits.max(axis=2, keepdims=True))
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        for p, w in zip(probabilities, widths, strict=True):
+            decoded = best_path(p[: w // WIDTH_PER_STEP], blank_index=config.blank_index)
+            text = labels_to_text(decoded.labels, config.vocabulary, blank_index=config.blank_index)
+            texts.append(" ".join(text.split()))
+    return texts
+
+
+def _evaluate(model: Any, samples: Sequence[Sample], config: HtrConfig) -> OcrScore | None:
+    if not samples:
+        return None
+    return score(_read(model, samples, config), [s.text for s in samples])
+
+
+def _train_step_function(model: Any, optimizer: Any) -> Any:
+    import keras
+    import tensorflow as tf
+
+    signature = (
+        tf.TensorSpec((None, model.input_shape[1], None, 1), tf.float32),
+        tf.TensorSpec((None, None), tf.int32),
+        tf.TensorSpec((None,), tf.int32),
+        tf.TensorSpec((None,), tf.int32),
+    )
+
+    @tf.function(input_signature=signature, autograph=False)  # type: ignore[untyped-decorator]
+    def step(images: Any, labels: Any, label_lengths: Any, logit_lengths: Any) -> Any:
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            loss = tf.reduce_mean(
+                keras.ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=0)
+            )
+        gradients = tape.gradient(loss, model.trainable_variables)
+        gradients, _ = tf.clip_by_global_norm(gradients, 5.0)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss
+
+    return step
+
+
+def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = None) -> TrainResult:
+    """Train, keep the best weights on the holdout, and save the model to `options.output_dir`."""
+    import keras
+
+    started = time.perf_counter()
+    keras.utils.set_random_seed(options.seed)
+    train, holdout, validation, counts, words = _collect(options)
+    log.info(
+        "training on %d samples (%s), %.0f s to prepare", len(train), counts, time.perf_counter() - started
+    )
+    if not train:
+        raise ValueError("no training samples: give --synthetic N, --iam DIR or --transcriptions FILE")
+    config = options.config
+    model = build_model(config)
+    optimizer = keras.optimizers.Adam(options.learning_rate)
+    step_function = _train_step_function(model, optimizer)
+    rng = random.Random(options.seed)
+    steps_per_epoch = math.ceil(len(train) / options.batch_size)
+    total = steps_per_epoch * options.epochs
+    step = 0
+    best: tuple[float, list[np.ndarray]] | None = None
+    train_started = time.perf_counter()
+    for epoch in range(options.epochs):
+        losses: list[float] = []
+        for batch in _batches(train, options.batch_size, rng):
+            elapsed = time.perf_counter() - train_started
+            fraction = min(1.0, max(step / total, elapsed / options.budget_s))
+            optimizer.learning_rate.assign(
+                options.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
+            )
+            losses.append(float(step_function(*_arrays(batch, config))))
+            step += 1
+            if on_progress is not None:
+                on_progress(step, total, f"epoch {epoch + 1} loss {np.mean(losses[-50:]):.3f}")
+            if elapsed > options.budget_s:
+                break
+        held = _evaluate(model, holdout or validation, config)
+        real = _evaluate(model, validation, config)
+        log.info(
+            "epoch %d: loss %.3f, holdout CER %s, real validation CER %s, %.0f s",
+            epoch + 1,
+            float(np.mean(losses)) if losses else math.nan,
+            f"{held.cer:.3f}" if held else "-",
+            f"{real.cer:.3f}" if real else "-",
+            time.perf_counter() - train_started,
+        )
+        if held is not None and (best is None or held.cer <= best[0]):
+            best = (held.cer, model.get_weights())
+        if time.perf_counter() - train_started > options.budget_s:
+            break
+    if best is not None:
+        model.set_weights(best[1])
+    seconds = time.perf_counter() - started
+    result = TrainResult(
+        samples=len(train),
+        steps=step,
+        seconds=seconds,
+        holdout=_evaluate(model, holdout, config),
+        validation=_evaluate(model, validation, config),
+        data=counts,
+    )
+    _save(model, options, result, words)
+    return result
+
+
+def _save(model: Any, options: TrainOptions, result: TrainResult, words: list[str]) -> None:
+    metadata = {
+        "version": time.strftime("%Y%m%d-%H%M%S"),
+        "command": options.command,
+        "data": result.data,
+        "training_samples": result.samples,
+        "steps": result.steps,
+        "seconds": round(result.seconds),
+        "holdout_cer": round(result.holdout.cer, 4) if result.holdout else None,
+        "validation_cer_best_path": round(result.validation.cer, 4) if result.validation else None,
+    }
+    config = dataclasses.replace(options.config, metadata=metadata)
+    save_model(model, config, options.output_dir)
+    lexicon = sorted({w.lower() for w in [*lexicon_words(), *_alphabetic(words)] if len(w) >= 4})
+    (options.output_dir / LEXICON_FILE).write_text("\n".join(lexicon) + "\n", encoding="utf-8")
+    log.info("saved the htr model to %s", options.output_dir)
+
+
+def _alphabetic(words: Iterable[str]) -> Iterable[str]:
+    for word in words:
+        core = word.strip(".,;:'\"()#&")
+        if core.isalpha():
+            yield core
+
+
+def validate_data(options: TrainOptions) -> dict[str, int]:
+    """Read and prepare every source without training: counts per source, train and holdout sizes."""
+    train, holdout, _, counts, _ = _collect(options)
+    return {**counts, "train": len(train), "holdout": len(holdout)}
