@@ -28,10 +28,8 @@ from indexer.errors import ConfigError
 __all__ = [
     "ArtifactSettings",
     "AzureSettings",
-    "AzureSettings",
     "DetectorSettings",
     "ElasticSettings",
-    "HandwritingSettings",
     "HandwritingSettings",
     "NodeSettings",
     "Settings",
@@ -162,45 +160,6 @@ class AzureSettings(BaseModel):
         return bool(self.endpoint) and self.key is not None and bool(self.key.get_secret_value())
 
 
-class HandwritingSettings(BaseModel):
-    """Which engine reads handwriting crops, and how."""
-
-    #: auto: Azure when its endpoint and key are set, else TrOCR when its model is local, else htr.
-    engine: Literal["auto", "azure", "trocr", "htr", "tesseract"] = "auto"
-    #: The htr model folder (htr.json + weights); default: the model shipped in the repository.
-    htr_model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "htr"
-    #: A Hugging Face model id or a local folder; ids are downloaded only with trocr_allow_download.
-    trocr_model: str = "microsoft/trocr-base-handwritten"
-    trocr_allow_download: bool = False
-    trocr_max_new_tokens: int = Field(default=48, ge=1)
-    batch_size: int = Field(default=16, ge=1)
-    #: 1 decodes the best path; more runs a CTC prefix beam search (htr) or beam generation (trocr).
-    beam_width: int = Field(default=1, ge=1, le=64)
-    #: Correct misread words against the model's lexicon (numbers, dates, zip codes are kept).
-    use_lexicon: bool = True
-    threads: int = Field(default=2, ge=0)
-
-
-class AzureSettings(BaseModel):
-    """Azure AI Document Intelligence (`prebuilt-read`), used when its endpoint and key are set."""
-
-    endpoint: str | None = None
-    key: SecretStr | None = None
-    api_version: str = "2024-11-30"
-    model_id: str = "prebuilt-read"
-    request_timeout_s: float = Field(default=30.0, gt=0)
-    #: Give up on an analyze operation that has not finished after this long.
-    operation_timeout_s: float = Field(default=120.0, gt=0)
-    #: Wait between polls when the service sends no Retry-After.
-    poll_interval_s: float = Field(default=1.0, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-    max_retry_after_s: float = Field(default=60.0, gt=0)
-
-    @property
-    def is_configured(self) -> bool:
-        return bool(self.endpoint) and self.key is not None and bool(self.key.get_secret_value())
-
-
 class InputSettings(BaseModel):
     """What an input file may be; anything beyond is quarantined with a reason."""
 
@@ -223,8 +182,10 @@ class AnchorSettings(BaseModel):
     """The 5-digit tokens drawn into handwriting boxes before the page OCR."""
 
     font: Path | None = None  # default: DejaVu Sans Mono Bold, else Liberation Mono
-    max_token_height_px: int = Field(default=44, ge=10)
-    min_token_height_px: int = Field(default=18, ge=8)
+    #: Font size (em, pixels at 200 dpi; scaled with the page's dpi). Tesseract misses tokens
+    #: much smaller than the minimum; a token wider than its box widens the blanked area.
+    max_token_size_px: int = Field(default=48, ge=10)
+    min_token_size_px: int = Field(default=32, ge=8)
     max_retries: int = Field(default=3, ge=0)
     seed: int | None = None  # fixed seed for reproducible tokens (tests); None draws fresh ones
 
@@ -290,8 +251,6 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default_factory=default_state_dir)
     es: ElasticSettings = ElasticSettings()
     artifacts: ArtifactSettings = ArtifactSettings()
-    handwriting: HandwritingSettings = HandwritingSettings()
-    azure: AzureSettings = AzureSettings()
     handwriting: HandwritingSettings = HandwritingSettings()
     azure: AzureSettings = AzureSettings()
     input: InputSettings = InputSettings()
