@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,6 +92,31 @@ def _table(record: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _command_line(
+    data: list[Path],
+    out: Path,
+    steps: int,
+    batch_size: int,
+    synthetic_pages: int,
+    max_minutes: float,
+    seed: int,
+) -> str:
+    """The full command that reproduces this run, with every option spelled out (for the card)."""
+    words = ["indexer", "train-detector"]
+    for folder in data:
+        words += ["--data", str(folder)]
+    words += ["--out", str(out), "--steps", str(steps), "--batch-size", str(batch_size)]
+    words += [
+        "--synthetic-pages",
+        str(synthetic_pages),
+        "--max-minutes",
+        f"{max_minutes:g}",
+        "--seed",
+        str(seed),
+    ]
+    return shlex.join(words)
+
+
 @handle_errors
 def train_detector(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
@@ -116,7 +140,7 @@ def train_detector(
         max_minutes=max_minutes,
         seed=seed,
         threads=settings().detector.threads,
-        command=shlex.join(["indexer", *sys.argv[1:]]),
+        command=_command_line(data, out, steps, batch_size, synthetic_pages, max_minutes, seed),
     )
     with progress() as bar:
         result = train_detector(options, on_progress=_progress_callback(bar))

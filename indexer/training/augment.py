@@ -25,26 +25,33 @@ def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
     return image if decoded is None else np.asarray(decoded, np.uint8).reshape(image.shape)
 
 
-def photometric(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:
-    """Contrast, brightness, blur, sensor noise and a JPEG round trip on a uint8 image."""
-    out = image.astype(np.float32)
+def _tone_table(rng: np.random.Generator, strength: float) -> np.ndarray:
+    """A 256-entry lookup table: contrast, brightness and gamma in one pass."""
+    levels = np.arange(256, dtype=np.float32)
     gain = 1.0 + strength * rng.uniform(-0.25, 0.15)
-    out = (out - 255.0) * gain + 255.0 + strength * rng.uniform(-25, 10)
+    levels = (levels - 255.0) * gain + 255.0 + strength * rng.uniform(-25, 10)
     gamma = 1.0 + strength * rng.uniform(-0.3, 0.4)
-    out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** gamma
+    levels = 255.0 * (np.clip(levels, 0, 255) / 255.0) ** gamma
+    return np.clip(levels, 0, 255).astype(np.uint8)
+
+
+def photometric(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:
+    """Contrast, brightness, blur, sensor noise, specks and a JPEG round trip on a uint8 image."""
+    out = cv2.LUT(image, _tone_table(rng, strength))
     if rng.random() < 0.5 * strength:
-        sigma = rng.uniform(0.3, 1.2)
-        out = np.asarray(cv2.GaussianBlur(out, (0, 0), sigma), np.float32)
-    noise = rng.normal(0.0, strength * rng.uniform(0, 8), size=out.shape[:2]).astype(np.float32)
-    out += noise if out.ndim == 2 else noise[..., None]
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.2))
+    sigma = strength * rng.uniform(0, 8)
+    if sigma > 0.5:
+        noise = rng.standard_normal(out.shape[:2], dtype=np.float32) * sigma
+        noisy = out.astype(np.float32) + (noise if out.ndim == 2 else noise[..., None])
+        out = np.clip(noisy, 0, 255).astype(np.uint8)
     if rng.random() < 0.15 * strength:
         # Salt-and-pepper specks, as on photocopies.
-        specks = rng.random(out.shape[:2]) < 0.0008
-        out[specks] = 0.0
-    result = np.clip(out, 0, 255).astype(np.uint8)
+        out = out.copy()
+        out[rng.random(out.shape[:2], dtype=np.float32) < 0.0008] = 0
     if rng.random() < 0.7 * strength:
-        result = jpeg_round_trip(result, int(rng.integers(35, 95)))
-    return result
+        out = jpeg_round_trip(out, int(rng.integers(35, 95)))
+    return np.asarray(out, np.uint8)
 
 
 def _rotation_matrix(shape: tuple[int, ...], angle_deg: float, scale: float = 1.0) -> np.ndarray:

@@ -67,6 +67,23 @@ def _downsample_target(target: np.ndarray, stride: int) -> np.ndarray:
     return out
 
 
+def _crop(
+    image: np.ndarray, target: np.ndarray, top: int, left: int, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A size x size window at (top, left) that may reach outside (padded white / background)."""
+    out_image = np.full((size, size), 255, np.uint8)
+    out_target = np.zeros((size, size), np.uint8)
+    src_top, src_left = max(top, 0), max(left, 0)
+    piece = image[src_top : top + size, src_left : left + size]
+    rows, cols = piece.shape[:2]
+    dst_top, dst_left = src_top - top, src_left - left
+    out_image[dst_top : dst_top + rows, dst_left : dst_left + cols] = piece
+    out_target[dst_top : dst_top + rows, dst_left : dst_left + cols] = target[
+        src_top : src_top + rows, src_left : src_left + cols
+    ]
+    return out_image, out_target
+
+
 class SampleSource:
     """Draws augmented training crops from a list of pages."""
 
@@ -81,15 +98,19 @@ class SampleSource:
         """One (crop, crop, 1) float32 input and its (crop/stride, crop/stride) uint8 target."""
         page = self.pages[int(rng.integers(len(self.pages)))]
         scale = float(rng.uniform(*_SCALE_RANGE))
-        grey = photometric(page.grey, rng)
-        tensor, factor = preprocess(grey, self.config, scale=scale)
+        tensor, factor = preprocess(page.grey, self.config, scale=scale)
         # `factor` maps the half-resolution copy; boxes are in original pixels.
         box_factor = factor * _STORE_FACTOR
         image = np.asarray(np.round((1.0 - tensor[..., 0]) * 255.0), np.uint8)
         target = rasterise(page.boxes, image.shape, box_factor)
-        image, target = rotate_pair(image, target, float(rng.uniform(-_MAX_ROTATION_DEG, _MAX_ROTATION_DEG)))
         top, left = self._crop_origin(page, image.shape, box_factor, rng)
-        image, target = self._crop(image, target, top, left)
+        # Crop with a margin, rotate, then cut the final crop: cheaper than rotating the page.
+        margin = self.crop_px // 8
+        image, target = _crop(image, target, top - margin, left - margin, self.crop_px + 2 * margin)
+        image, target = rotate_pair(image, target, float(rng.uniform(-_MAX_ROTATION_DEG, _MAX_ROTATION_DEG)))
+        image, target = _crop(image, target, margin, margin, self.crop_px)
+        # Scan noise is applied at the net's resolution, on the crop only (it is the costly part).
+        image = photometric(image, rng)
         stride = self.config.output_stride
         return (1.0 - image.astype(np.float32) / 255.0)[..., None], _downsample_target(target, stride)
 
@@ -107,17 +128,6 @@ class SampleSource:
         top = min(max(center_y - crop // 2, 0), max(height - crop, 0))
         left = min(max(center_x - crop // 2, 0), max(width - crop, 0))
         return top, left
-
-    def _crop(
-        self, image: np.ndarray, target: np.ndarray, top: int, left: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        crop = self.crop_px
-        out_image = np.full((crop, crop), 255, np.uint8)
-        out_target = np.zeros((crop, crop), np.uint8)
-        piece = image[top : top + crop, left : left + crop]
-        out_image[: piece.shape[0], : piece.shape[1]] = piece
-        out_target[: piece.shape[0], : piece.shape[1]] = target[top : top + crop, left : left + crop]
-        return out_image, out_target
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.sample(rng) for _ in range(size)]

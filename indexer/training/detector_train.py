@@ -9,6 +9,7 @@ metric and the numbers go into the card.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,13 @@ def _train_step_fn(model: Any, optimizer: Any, loss_fn: Any) -> Any:
     return step
 
 
+def _learning_rate(options: TrainOptions, step: int, elapsed_s: float) -> float:
+    """Cosine decay over whichever runs out first, the steps or the time budget."""
+    progress = min(max(step / options.steps, elapsed_s / (options.max_minutes * 60)), 1.0)
+    floor = 0.05 * options.learning_rate
+    return floor + 0.5 * (options.learning_rate - floor) * (1 + math.cos(math.pi * progress))
+
+
 def _fit(
     model: Any,
     sources: tuple[SampleSource, SampleSource | None],
@@ -143,25 +151,29 @@ def _fit(
 ) -> tuple[int, float]:
     from tensorflow import keras
 
-    schedule = keras.optimizers.schedules.CosineDecay(options.learning_rate, options.steps, alpha=0.05)
-    optimizer = keras.optimizers.Adam(schedule)
+    optimizer = keras.optimizers.Adam(options.learning_rate)
     step = _train_step_fn(model, optimizer, weighted_cross_entropy(_CLASS_WEIGHTS))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
-    deadline = time.monotonic() + options.max_minutes * 60
+    started = time.monotonic()
     smoothed = float("nan")
     done = 0
     for done in range(1, options.steps + 1):
+        elapsed_s = time.monotonic() - started
+        if elapsed_s > options.max_minutes * 60:
+            log.warning("stopping at step %d: the %.1f-minute budget is spent", done - 1, options.max_minutes)
+            done -= 1
+            break
+        optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
         use_synthetic = synthetic is not None and rng.random() < options.synthetic_share
         images, labels = (synthetic if use_synthetic and synthetic else real).batch(rng, options.batch_size)
         loss = float(step(images, labels))
         smoothed = loss if np.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
         on_progress("training", done, options.steps, f"loss {smoothed:.4f}")
         if done % 50 == 0:
-            log.info("step %d/%d loss %.4f", done, options.steps, smoothed)
-        if time.monotonic() > deadline:
-            log.warning("stopping at step %d: the %.1f-minute budget is spent", done, options.max_minutes)
-            break
+            log.info(
+                "step %d/%d loss %.4f lr %.5f", done, options.steps, smoothed, float(optimizer.learning_rate)
+            )
     return done, smoothed
 
 

@@ -21,7 +21,9 @@ SIG, ANN = HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION
 SIZE = (100, 200)  # (height, width)
 
 
-def _scores(truth: list[LabelledBox], predicted: list[Detection]) -> dict[HandwritingKind, tuple[float, float]]:
+def _scores(
+    truth: list[LabelledBox], predicted: list[Detection]
+) -> dict[HandwritingKind, tuple[float, float]]:
     return {s.kind: (s.precision, s.recall) for s in page_scores("page", truth, predicted, SIZE)}
 
 
@@ -80,7 +82,13 @@ def test_average_precision_counts_a_duplicate_as_false_positive() -> None:
 
 
 def test_quartiles_and_report_files(tmp_path: Path) -> None:
-    assert quartiles([0.0, 0.25, 0.5, 0.75, 1.0]) == {"min": 0, "q1": 0.25, "median": 0.5, "q3": 0.75, "max": 1}
+    assert quartiles([0.0, 0.25, 0.5, 0.75, 1.0]) == {
+        "min": 0,
+        "q1": 0.25,
+        "median": 0.5,
+        "q3": 0.75,
+        "max": 1,
+    }
     report = EvaluationReport(pages=1, average_precision={"signature": 1.0, "annotation": float("nan")})
     report.scores = page_scores("p", [LabelledBox(SIG, Box(0, 0, 10, 10))], [], SIZE)
     write_report(report, tmp_path)

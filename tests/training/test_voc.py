@@ -37,10 +37,17 @@ def test_vott_v2_json(tmp_path: Path) -> None:
     export = {
         "assets": {
             "id1": {
-                "asset": {"name": "doc-b-2.jpg", "path": "file:doc-b-2.jpg", "size": {"width": 200, "height": 100}},
+                "asset": {
+                    "name": "doc-b-2.jpg",
+                    "path": "file:doc-b-2.jpg",
+                    "size": {"width": 200, "height": 100},
+                },
                 "regions": [
                     {"tags": ["others"], "boundingBox": {"left": 10.2, "top": 5, "width": 50, "height": 20}},
-                    {"tags": ["signature"], "boundingBox": {"left": 100, "top": 50, "width": 40, "height": 30}},
+                    {
+                        "tags": ["signature"],
+                        "boundingBox": {"left": 100, "top": 50, "width": 40, "height": 30},
+                    },
                 ],
             }
         }

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from indexer.cli import app
+from indexer.errors import ExitCode
+from indexer.training.splits import is_validation_document
+from indexer.training.synthetic import render_page
+
+runner = CliRunner()
+
+
+def _page_file(
+    folder: Path, name: str, seed: int
+) -> tuple[Path, list[tuple[str, tuple[int, int, int, int]]]]:
+    page = render_page(np.random.default_rng(seed), width_px=850, height_px=1100, dpi=100)
+    path = folder / f"{name}.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR))
+    return path, [(str(item.kind), item.box.as_tuple()) for item in page.handwriting]
+
+
+def _voc(name: str, boxes: list[tuple[str, tuple[int, int, int, int]]]) -> str:
+    objects = "".join(
+        f"<object><name>{'others' if kind == 'annotation' else kind}</name><bndbox><xmin>{x0}</xmin>"
+        f"<ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>"
+        for kind, (x0, y0, x1, y1) in boxes
+    )
+    size = "<size><width>850</width><height>1100</height></size>"
+    return f"<annotation><filename>{name}</filename>{size}{objects}</annotation>"
+
+
+def _documents(want_validation: bool, count: int) -> list[str]:
+    names = (f"doc{index}" for index in range(1000))
+    return [name for name in names if is_validation_document(name) == want_validation][:count]
+
+
+@pytest.fixture
+def tiny_labelled_set(tmp_path: Path) -> Path:
+    """Two training documents and one validation document of synthetic pages, as VOC files."""
+    folder = tmp_path / "data"
+    (folder / "images").mkdir(parents=True)
+    (folder / "annotations").mkdir()
+    documents = _documents(False, 2) + _documents(True, 1)
+    for seed, document in enumerate(documents):
+        name = f"{document}-1"
+        _, boxes = _page_file(folder / "images", name, seed)
+        (folder / "annotations" / f"{name}.xml").write_text(_voc(name, boxes))
+    return folder
+
+
+def test_detect_json_prints_one_object_per_image(tmp_path: Path) -> None:
+    first, _ = _page_file(tmp_path, "first", 1)
+    second, _ = _page_file(tmp_path, "second", 2)
+    result = runner.invoke(app, ["detect", str(first), str(second), "--json", "--viz", str(tmp_path / "viz")])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["image"] for r in records] == [str(first), str(second)]
+    for record in records:
+        assert (record["width"], record["height"]) == (850, 1100)
+        for box in record["boxes"]:
+            assert box["label"] in {"signature", "annotation"} and 0 <= box["score"] <= 1
+            assert all(isinstance(box[k], int) for k in ("x0", "y0", "x1", "y1"))
+            assert 0 <= box["x0"] < box["x1"] <= 850 and 0 <= box["y0"] < box["y1"] <= 1100
+    assert (tmp_path / "viz" / "first.png").is_file()
+
+
+def test_detect_table_and_missing_file_exit_code(tmp_path: Path) -> None:
+    page, _ = _page_file(tmp_path, "page", 3)
+    table = runner.invoke(app, ["detect", str(page)])
+    assert table.exit_code == 0 and "label" in table.stdout and "850x1100" in table.stdout
+    missing = runner.invoke(app, ["detect", str(tmp_path / "nope.jpg")])
+    assert missing.exit_code == ExitCode.INPUT
+    assert "nope.jpg" in missing.output
+
+
+def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page, _ = _page_file(tmp_path, "page", 4)
+    monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))
+    result = runner.invoke(app, ["detect", str(page)])
+    assert result.exit_code == ExitCode.DEPENDENCY
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_a_few_steps(
+    tiny_labelled_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a tiny labelled set WHEN training 3 steps THEN weights, config and card are written,
+    and `evaluate` with that model prints the table and writes its report files."""
+    out = tmp_path / "model"
+    trained = runner.invoke(
+        app,
+        ["train-detector", "--data", str(tiny_labelled_set), "--out", str(out), "--steps", "3",
+         "--batch-size", "2", "--synthetic-pages", "1"],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert {"detector.json", "detector.weights.h5", "MODEL_CARD.md"} <= {p.name for p in out.iterdir()}
+    assert "--steps 3" in (out / "MODEL_CARD.md").read_text()
+    monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(out))
+    report_dir = tmp_path / "report"
+    evaluated = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--out", str(report_dir)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "AP@0.5" in evaluated.stdout and "1 pages" in evaluated.stdout
+    assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}
