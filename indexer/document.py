@@ -133,6 +133,8 @@ class Span:
     box: Box
     detection_score: float
     anchor: str | None = None
+    #: The area blanked for the anchor: the box, widened where the token is wider than the box.
+    anchor_box: Box | None = None
     text: str = ""
     confidence: float = 0.0
     engine: str = ""
@@ -156,6 +158,8 @@ class Span:
     def from_dict(cls, data: dict[str, Any]) -> Span:
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         values["box"] = Box.from_dict(data["box"])
+        if data.get("anchor_box"):
+            values["anchor_box"] = Box.from_dict(data["anchor_box"])
         return cls(**values)
 
 

@@ -1,0 +1,252 @@
+"""What the CLI calls: build the pipeline from settings, ingest files, index their pages."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from indexer.artifacts import ArtifactWriter
+from indexer.backends.base import BoxDetector, HandwritingRecognizer, PrintedOcr
+from indexer.config import DetectorSettings, Settings
+from indexer.document import Document, Page
+from indexer.errors import ConfigError, IndexerError
+from indexer.pipeline import PageProcessor, Pipeline
+from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
+from indexer.processors.detect import DetectHandwriting
+from indexer.processors.merge import MergeText
+from indexer.processors.ocr_hand import OcrHandwriting
+from indexer.processors.ocr_print import OcrPrinted
+from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
+from indexer.search import connect, ensure_alias, index_documents, load_mapping
+
+__all__ = ["IngestOutcome", "Ingestor", "build_detector", "build_pipeline", "collect_inputs"]
+
+log = logging.getLogger(__name__)
+
+
+def build_detector(config: DetectorSettings) -> BoxDetector:
+    """The configured detector: our FCN, or a TensorFlow Object Detection API SavedModel.
+
+    Raises:
+        ConfigError: `tfod` is chosen without a SavedModel folder.
+        DependencyError: the model files are missing.
+    """
+    if config.engine == "tfod":
+        from indexer.backends.tfod_detector import TfodBoxDetector
+
+        if config.tfod_saved_model is None:
+            raise ConfigError("detector.engine is tfod but INDEXER_DETECTOR__TFOD_SAVED_MODEL is not set")
+        return TfodBoxDetector(
+            config.tfod_saved_model,
+            class_ids=config.tfod_class_ids,
+            score_threshold=config.tfod_score_threshold,
+            threads=config.threads,
+        )
+    from indexer.backends.tf_detector import TfBoxDetector
+
+    return TfBoxDetector(config.model_dir, threads=config.threads, score_threshold=config.score_threshold)
+
+
+def _default_detector(settings: Settings) -> BoxDetector:
+    return build_detector(settings.detector)
+
+
+def _default_recognizer(settings: Settings) -> HandwritingRecognizer:
+    from indexer.backends.select import build_recognizer
+
+    return build_recognizer(settings)  # type: ignore[no-any-return]
+
+
+def _default_printed_ocr(settings: Settings) -> PrintedOcr:
+    if settings.pipeline.printed_ocr == "azure":
+        from indexer.backends.azure import AzureReadOcr
+
+        return AzureReadOcr(settings.azure)  # type: ignore[attr-defined,no-any-return]
+    from indexer.backends.tesseract import TesseractOcr
+
+    return TesseractOcr(settings.tesseract)
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    detector: BoxDetector | None = None,
+    recognizer: HandwritingRecognizer | None = None,
+    printed_ocr: PrintedOcr | None = None,
+    artifacts: ArtifactWriter | None = None,
+) -> Pipeline:
+    """The one place that picks engines from the settings and orders the processors.
+
+    Engines passed in are used as they are and stay the caller's to close (tests, benchmarks);
+    the others are built from the settings, only for the processors configured, and closed with
+    the pipeline.
+
+    Raises:
+        ConfigError: an unknown processor name in `pipeline.processors`.
+        DependencyError: an engine's model, program or package is missing.
+    """
+    names = settings.pipeline.processors
+    known = {*_CORE_PROCESSORS, *_optional_processors(settings)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown processors {unknown} in INDEXER_PIPELINE__PROCESSORS; known: {sorted(known)}"
+        )
+    owned: list[object] = []
+
+    def engine(given: Any, name: str, build: Callable[[Settings], Any]) -> Any:
+        if given is not None or name not in names:
+            return given
+        built = build(settings)
+        owned.append(built)
+        return built
+
+    painter = AnchorPainter(settings.anchors)
+    detector = engine(detector, "detect_handwriting", _default_detector)
+    printed_ocr = engine(printed_ocr, "ocr_printed", _default_printed_ocr)
+    recognizer = engine(recognizer, "ocr_handwriting", _default_recognizer)
+    factories: dict[str, Callable[[], PageProcessor]] = {
+        "detect_handwriting": lambda: DetectHandwriting(detector),
+        "mask_with_anchors": lambda: MaskWithAnchors(painter),
+        "ocr_printed": lambda: OcrPrinted(printed_ocr, painter, max_retries=settings.anchors.max_retries),
+        "ocr_handwriting": lambda: OcrHandwriting(recognizer),
+        "merge_text": lambda: MergeText(settings.merge),
+        **_optional_processors(settings),
+    }
+    return Pipeline(
+        RenderPages(settings.render, settings.input),
+        [factories[name]() for name in names],
+        sinks=[artifacts] if artifacts is not None else [],
+        resources=[item for item in owned if isinstance(item, AbstractContextManager)],
+    )
+
+
+_CORE_PROCESSORS = ("detect_handwriting", "mask_with_anchors", "ocr_printed", "ocr_handwriting", "merge_text")
+
+
+def _optional_processors(settings: Settings) -> dict[str, Callable[[], PageProcessor]]:
+    """Processors beyond the core ones (entity extraction), when their module is present."""
+    try:
+        from indexer.processors.entities import ExtractEntities
+    except ImportError:
+        return {}
+    return {"extract_entities": lambda: ExtractEntities(settings)}  # type: ignore[call-arg]
+
+
+def collect_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Files given, plus the supported files under folders given (recursively), in a stable order.
+
+    Raises:
+        ConfigError: a path does not exist.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                child
+                for child in path.rglob("*")
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path} does not exist")
+    return found
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    """What happened to one input file."""
+
+    path: Path
+    document: Document | None = None
+    error: IndexerError | None = None
+    seconds: float = 0.0
+
+    @property
+    def is_indexed(self) -> bool:
+        return self.error is None and self.document is not None
+
+
+class Ingestor:
+    """Runs files through one pipeline and indexes their pages through the alias."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        pipeline: Pipeline | None = None,
+        client: Elasticsearch | None = None,
+        viz: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.artifacts = ArtifactWriter(
+            settings.artifacts_dir, max_side_px=settings.artifacts.image_max_side_px, viz=viz
+        )
+        self.pipeline = pipeline or build_pipeline(settings, artifacts=self.artifacts)
+        if self.artifacts not in self.pipeline.sinks:
+            self.pipeline.sinks.append(self.artifacts)
+        self.client = client or connect(settings)
+        ensure_alias(self.client, settings.es.alias, load_mapping())
+
+    def ingest(self, path: Path, *, on_page: Callable[[Page], None] | None = None) -> Document:
+        """Run one file through the pipeline and index its pages.
+
+        Raises:
+            InputError: the file is bad (quarantine it).
+            ProcessingError, ClusterError, IndexingError: see the message.
+        """
+        started = time.perf_counter()
+        document = open_document(path, self.settings.input, self.settings.render)
+        self.artifacts.start(document)
+        self.pipeline.run(document, on_page=on_page)
+        index_documents(self.client, [document], self.settings.es)
+        spans = sum(len(page.spans) for page in document.pages)
+        log.info(
+            "indexed %s: %d pages, %d handwriting boxes, %.1f s, id %s",
+            path.name,
+            document.page_count,
+            spans,
+            time.perf_counter() - started,
+            document.id[:12],
+        )
+        return document
+
+    def ingest_many(
+        self,
+        paths: Sequence[Path],
+        *,
+        on_document: Callable[[IngestOutcome], None] | None = None,
+        on_page: Callable[[Page], None] | None = None,
+    ) -> list[IngestOutcome]:
+        """Ingest every file; one bad file never stops the rest."""
+        outcomes: list[IngestOutcome] = []
+        for path in paths:
+            started = time.perf_counter()
+            outcome = IngestOutcome(path=path)
+            try:
+                outcome.document = self.ingest(path, on_page=on_page)
+            except IndexerError as exc:
+                outcome.error = exc
+                log.error("%s: %s", path, exc.message)
+            outcome.seconds = time.perf_counter() - started
+            outcomes.append(outcome)
+            if on_document is not None:
+                on_document(outcome)
+        return outcomes
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

@@ -1,0 +1,109 @@
+"""Per-document artifact folders: what the pipeline found, so the index can be rebuilt without models.
+
+`<artifacts dir>/<document id>/document.json` describes the file; `page-0001.json` holds one
+page (boxes, tokens, OCR words, handwriting texts, placements, engine versions) and
+`page-0001.jpg` a downscaled image. With `viz`, `page-0001-boxes.jpg` shows the boxes, one colour
+per kind (the seed paper's Figure 3), and `page-0001-anchors.jpg` the page with the tokens in
+place (its Figure 4).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from indexer.document import Document, HandwritingKind, Page
+
+__all__ = ["ArtifactWriter", "iter_artifact_documents", "load_document", "page_stem"]
+
+log = logging.getLogger(__name__)
+
+KIND_COLOURS = {HandwritingKind.SIGNATURE: (220, 40, 40), HandwritingKind.ANNOTATION: (30, 90, 230)}
+_JPEG_QUALITY = 80
+_BOX_LINE_PX = 4
+
+
+def page_stem(number: int) -> str:
+    return f"page-{number:04d}"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: a crash never leaves half a JSON file behind."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(data, stream, ensure_ascii=False, indent=1, default=str)
+    Path(temporary).replace(path)
+
+
+def _downscaled(image: np.ndarray, max_side_px: int) -> Image.Image:
+    picture = Image.fromarray(image)
+    picture.thumbnail((max_side_px, max_side_px))
+    return picture
+
+
+class ArtifactWriter:
+    """A page sink that writes each finished page's JSON and pictures."""
+
+    def __init__(self, root: Path, *, max_side_px: int, viz: bool = False) -> None:
+        self.root = root
+        self._max_side_px = max_side_px
+        self._viz = viz
+
+    def folder(self, document: Document) -> Path:
+        return self.root / document.id
+
+    def start(self, document: Document) -> Path:
+        folder = self.folder(document)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("page-*"):
+            stale.unlink()
+        _write_json(folder / "document.json", document.to_dict(with_pages=False))
+        return folder
+
+    def __call__(self, document: Document, page: Page) -> None:
+        folder = self.folder(document)
+        stem = page_stem(page.number)
+        _write_json(folder / f"{stem}.json", page.to_dict())
+        if page.image is not None:
+            _downscaled(page.image, self._max_side_px).save(folder / f"{stem}.jpg", quality=_JPEG_QUALITY)
+            if self._viz:
+                self._write_viz(folder, stem, page, page.image)
+
+    def _write_viz(self, folder: Path, stem: str, page: Page, image: np.ndarray) -> None:
+        boxes = Image.fromarray(image.copy())
+        draw = ImageDraw.Draw(boxes)
+        for span in page.spans:
+            draw.rectangle(span.box.as_tuple(), outline=KIND_COLOURS[span.kind], width=_BOX_LINE_PX)
+        boxes.save(folder / f"{stem}-boxes.jpg", quality=_JPEG_QUALITY)
+        if page.masked_image is not None:
+            Image.fromarray(page.masked_image).save(folder / f"{stem}-anchors.jpg", quality=_JPEG_QUALITY)
+
+
+def load_document(folder: Path) -> Document:
+    """A document and its pages, read back from an artifact folder."""
+    data = json.loads((folder / "document.json").read_text())
+    data["pages"] = [
+        json.loads(path.read_text()) for path in sorted(folder.glob("page-[0-9][0-9][0-9][0-9].json"))
+    ]
+    return Document.from_dict(data)
+
+
+def iter_artifact_documents(root: Path) -> Iterator[Path]:
+    """Artifact folders that hold a complete document (every page written)."""
+    for folder in sorted(root.iterdir() if root.is_dir() else []):
+        meta = folder / "document.json"
+        if not meta.is_file():
+            continue
+        pages = json.loads(meta.read_text()).get("page_count", 0)
+        if len(list(folder.glob("page-[0-9][0-9][0-9][0-9].json"))) == pages:
+            yield folder
+        else:
+            log.warning("skipping incomplete artifacts in %s", folder)

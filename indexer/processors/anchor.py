@@ -1,0 +1,166 @@
+"""MaskWithAnchors: blank each handwriting box and draw a 5-digit anchor token in it.
+
+After the page OCR, each token found in the text marks where its handwriting belongs (the seed
+paper's trick). Tokens start and end with 8 (`8ddd8`), are unique on the page, and are drawn in
+a monospaced bold font that Tesseract reads reliably.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from indexer.config import AnchorSettings
+from indexer.document import Box, Page, Span
+from indexer.errors import DependencyError, ProcessingError
+
+__all__ = ["TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour"]
+
+TOKEN_PATTERN = re.compile(r"8\d{3}8")
+_TOKEN_SPACE = 1000  # three free digits
+_FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"),
+    Path("/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf"),
+)
+_RING_PX = 8  # width of the band around a box sampled for the background colour
+_MASK_MARGIN_PX = 6  # strokes often spill a little over a labelled box
+_TOKEN_HEIGHT_SHARE = 0.7  # font size as a share of the box height
+_REFERENCE_DPI = 200
+_BASELINE_SHARE = 0.15  # of the box height, from its bottom: room for descenders
+_DIGIT_HEIGHT_SHARE = 0.73  # digit height / font size in DejaVu Sans Mono
+_TOKEN_WIDTH_SHARE = 0.9  # of the box width
+_INK = (20, 20, 20)
+
+
+@lru_cache(maxsize=64)
+def _font(path: Path, size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(path), size_px)
+
+
+def _font_path(configured: Path | None) -> Path:
+    for candidate in (configured, *_FONT_CANDIDATES):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise DependencyError(
+        "no font for anchor tokens; apt-get install fonts-dejavu-core or set INDEXER_ANCHORS__FONT"
+    )
+
+
+def background_colour(image: np.ndarray, box: Box) -> tuple[int, int, int]:
+    """The paper colour around a box: the median of the brighter half of a ring of pixels.
+
+    Sampling only the brighter pixels ignores printed text and strokes crossing the ring, so the
+    blanked box matches the scan's tint instead of leaving a white hole.
+    """
+    height, width = image.shape[:2]
+    x0, y0 = max(box.x0 - _RING_PX, 0), max(box.y0 - _RING_PX, 0)
+    x1, y1 = min(box.x1 + _RING_PX, width), min(box.y1 + _RING_PX, height)
+    ring = np.ones((y1 - y0, x1 - x0), dtype=bool)
+    ring[box.y0 - y0 : box.y1 - y0, box.x0 - x0 : box.x1 - x0] = False
+    region = image[y0:y1, x0:x1][ring]
+    if region.size == 0:
+        return (255, 255, 255)
+    luminance = region.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    bright = region[luminance >= np.median(luminance)]
+    return tuple(int(value) for value in np.median(bright, axis=0))  # type: ignore[return-value]
+
+
+def _token_origin(box: Box, font: ImageFont.FreeTypeFont) -> tuple[float, float]:
+    """Where the token's baseline starts (centred horizontally).
+
+    Handwriting sits on the printed line it belongs to and rises above it (signatures most), so
+    the token goes on the box's lower part: near the printed baseline, Tesseract reads it as part
+    of that line rather than as a block of its own.
+    """
+    centre_x = (box.x0 + box.x1) / 2
+    baseline = box.y1 - _BASELINE_SHARE * box.height
+    cap_height = font.size * _DIGIT_HEIGHT_SHARE
+    return centre_x, max(baseline, box.y0 + cap_height)
+
+
+class AnchorPainter:
+    """Chooses tokens and paints them into a copy of the page."""
+
+    def __init__(self, settings: AnchorSettings) -> None:
+        self._settings = settings
+        self._font_path = _font_path(settings.font)
+        self._rng = np.random.default_rng(settings.seed)
+
+    def new_tokens(self, count: int, *, avoid: Iterable[str] = ()) -> list[str]:
+        """`count` distinct tokens `8ddd8`, none of them in `avoid`.
+
+        Raises:
+            ProcessingError: more boxes on one page than free tokens (1000 at most).
+        """
+        taken = set(avoid)
+        free = [token for token in (f"8{n:03d}8" for n in range(_TOKEN_SPACE)) if token not in taken]
+        if count > len(free):
+            raise ProcessingError(
+                f"{count} handwriting boxes on one page, but only {len(free)} free anchor tokens"
+            )
+        return [free[index] for index in self._rng.choice(len(free), size=count, replace=False)]
+
+    def _token_font(self, box: Box, token: str, dpi: int) -> ImageFont.FreeTypeFont:
+        scale = dpi / _REFERENCE_DPI
+        smallest = round(self._settings.min_token_size_px * scale)
+        largest = round(self._settings.max_token_size_px * scale)
+        size = int(min(max(box.height * _TOKEN_HEIGHT_SHARE, smallest), largest))
+        font = _font(self._font_path, size)
+        while size > smallest and font.getlength(token) > box.width * _TOKEN_WIDTH_SHARE:
+            size -= 1
+            font = _font(self._font_path, size)
+        return font
+
+    def paint(self, image: np.ndarray, spans: Sequence[Span], *, dpi: int) -> np.ndarray:
+        """A copy of `image` with every span's box blanked and its anchor token drawn in it.
+
+        A token wider or taller than its box (initials) blanks the area under the token as well;
+        each span's `anchor_box` records the blanked area.
+        """
+        masked = Image.fromarray(image.copy())
+        draw = ImageDraw.Draw(masked)
+        height, width = image.shape[:2]
+        for span in spans:
+            if span.anchor is None:
+                continue
+            box = span.box
+            font = self._token_font(box, span.anchor, dpi)
+            origin = _token_origin(box, font)
+            text_box = draw.textbbox(origin, span.anchor, font=font, anchor="ms")
+            blanked = Box(
+                max(min(box.x0, int(text_box[0])) - _MASK_MARGIN_PX, 0),
+                max(min(box.y0, int(text_box[1])) - _MASK_MARGIN_PX, 0),
+                min(max(box.x1, int(text_box[2])) + _MASK_MARGIN_PX, width),
+                min(max(box.y1, int(text_box[3])) + _MASK_MARGIN_PX, height),
+            )
+            draw.rectangle(
+                (blanked.x0, blanked.y0, blanked.x1 - 1, blanked.y1 - 1), fill=background_colour(image, box)
+            )
+            span.anchor_box = blanked
+            draw.text(origin, span.anchor, font=font, fill=_INK, anchor="ms")
+        return np.asarray(masked)
+
+
+class MaskWithAnchors:
+    """Gives each span a token and fills `page.masked_image` for the page OCR."""
+
+    name = "mask_with_anchors"
+
+    def __init__(self, painter: AnchorPainter) -> None:
+        self.painter = painter
+
+    def describe(self) -> str:
+        return f"{self.name}: 8ddd8 tokens on the local background"
+
+    def __call__(self, page: Page) -> Page:
+        if page.image is None:
+            raise ProcessingError("the page has no image to mask", processor=self.name, page=page.number)
+        for span, token in zip(page.spans, self.painter.new_tokens(len(page.spans)), strict=True):
+            span.anchor = token
+        page.masked_image = self.painter.paint(page.image, page.spans, dpi=page.dpi)
+        return page

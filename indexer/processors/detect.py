@@ -1,0 +1,39 @@
+"""DetectHandwriting: find handwriting boxes on the page and create one span per box."""
+
+from __future__ import annotations
+
+from indexer.backends.base import BoxDetector
+from indexer.document import Page, Span
+from indexer.errors import ProcessingError
+
+__all__ = ["DetectHandwriting"]
+
+
+class DetectHandwriting:
+    """Fills `page.spans` (kind, box, detection score) from a `BoxDetector`."""
+
+    name = "detect_handwriting"
+
+    def __init__(self, detector: BoxDetector) -> None:
+        self._detector = detector
+
+    def describe(self) -> str:
+        return f"{self.name}: {self._detector.name} {self._detector.version}"
+
+    def __call__(self, page: Page) -> Page:
+        if page.image is None:
+            raise ProcessingError("the page has no image to detect on", processor=self.name, page=page.number)
+        detections = self._detector.detect(page.image)
+        # Reading order (top to bottom, then left to right) makes span ids stable and readable.
+        detections.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
+        page.spans = [
+            Span(
+                id=f"p{page.number}-h{index}",
+                kind=detection.kind,
+                box=detection.box.clipped(page.width, page.height),
+                detection_score=float(detection.score),
+            )
+            for index, detection in enumerate(detections)
+        ]
+        page.engines["detector"] = f"{self._detector.name} {self._detector.version}"
+        return page

@@ -1,0 +1,334 @@
+"""MergeText: put each handwriting span back into the page text where its anchor token was read.
+
+The page OCR ran on the masked page, where each box holds only its token, so the OCR words that
+overlap a box are that token, possibly misread (8 as B, 3, S or &), split in two, or glued to a
+neighbouring word. Each span is placed by, in order:
+  exact    - a word contains the token verbatim;
+  fuzzy    - the token is found after undoing common OCR confusions, across a split, or within
+             the allowed edit distance;
+  geometry - the token was lost: the span goes among the OCR words by its box, in reading order.
+Whatever else the OCR read inside a blanked box is an artifact and is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.config import MergeSettings
+from indexer.document import Box, Page, Placement, Span
+from indexer.errors import ProcessingError
+from indexer.processors.anchor import TOKEN_PATTERN
+
+__all__ = ["MergeText", "normalise_digits"]
+
+# Characters Tesseract commonly reads instead of digits in a bold monospaced token.
+_CONFUSIONS = str.maketrans(
+    {"B": "8", "&": "8", "S": "8", "s": "8", "$": "8", "%": "8", "O": "0", "o": "0", "D": "0", "Q": "0",
+     "I": "1", "l": "1", "|": "1", "i": "1", "!": "1", "Z": "2", "z": "2", "G": "6", "b": "6", "g": "9",
+     "q": "9", "T": "7", "A": "4"}
+)  # fmt: skip
+_OVERLAP_SHARE = 0.3  # share of a word's area inside a box for the word to belong to the box
+_GLUED_SHARE = 0.5  # share of a box covered by a longer word that swallowed the token
+# A token's first and last characters are always 8; at those places these are misread 8s too.
+_EIGHT_LOOKALIKES = frozenset("8B&Ss$%3gG9")
+_SPAN_LINE = -1  # line key of a span placed on a line of its own
+_HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
+_NOISE_CONFIDENCE = 0.6  # below this, a word in the halo is taken for noise (print reads > 0.85)
+_PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
+
+
+def normalise_digits(text: str) -> str:
+    """Map look-alike characters to the digits they usually are; same length as `text`."""
+    return text.translate(_CONFUSIONS)
+
+
+def _same(read: str, token_char: str, *, is_boundary: bool) -> bool:
+    if is_boundary and token_char == "8":
+        return read in _EIGHT_LOOKALIKES
+    return normalise_digits(read) == token_char
+
+
+def _token_distance(read: str, token: str) -> int:
+    """Edit distance from an OCR'd string to a token, forgiving look-alikes of the boundary 8s."""
+    previous = list(range(len(token) + 1))
+    for i, char_read in enumerate(read, start=1):
+        current = [i]
+        for j, char_token in enumerate(token, start=1):
+            boundary = j in (1, len(token))
+            cost = 0 if _same(char_read, char_token, is_boundary=boundary) else 1
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost))
+        previous = current
+    return previous[-1]
+
+
+@dataclass(slots=True)
+class _Piece:
+    """One unit of the page text in reading order: an OCR word, or a span placed there."""
+
+    text: str
+    block: int
+    line: int
+    box: Box | None = None
+    confidence: float = 1.0
+    span: Span | None = None
+    glue_left: bool = False  # joins the previous piece without a space (a split-off suffix)
+
+
+def _words_in(pieces: list[_Piece], box: Box) -> list[int]:
+    """Words mostly inside the box, or covering most of it (a token glued to a neighbour)."""
+    found = []
+    for index, piece in enumerate(pieces):
+        if piece.span is not None or piece.box is None:
+            continue
+        shared = piece.box.intersection(box)
+        if shared >= _OVERLAP_SHARE * piece.box.area or shared >= _GLUED_SHARE * box.area:
+            found.append(index)
+    return found
+
+
+class MergeText:
+    """Fills `page.content`, `page.printed_text`, and each span's placement and offsets."""
+
+    name = "merge_text"
+
+    def __init__(self, settings: MergeSettings) -> None:
+        self._settings = settings
+
+    def describe(self) -> str:
+        return f"{self.name}: exact, fuzzy (distance <= {self._settings.fuzzy_max_distance}), geometry"
+
+    def __call__(self, page: Page) -> Page:
+        pieces = [_Piece(word.text, word.block, word.line, word.box, word.confidence) for word in page.words]
+        lost: list[Span] = []
+        for span in page.spans:
+            if not span.anchor or not self._place_by_token(pieces, span):
+                lost.append(span)
+        self._drop_artifacts(pieces, page.spans)
+        _reposition_lonely_spans(pieces)
+        for span in lost:
+            _place_by_geometry(pieces, span)
+        page.printed_text = _assemble(pieces, include_spans=False, markers=None)
+        page.content = _assemble(pieces, include_spans=True, markers=self._settings)
+        tokens = {span.anchor for span in page.spans if span.anchor}
+        leftover = tokens & set(TOKEN_PATTERN.findall(page.printed_text))
+        if leftover:
+            raise ProcessingError(f"anchor tokens {sorted(leftover)} survived the merge", page=page.number)
+        return page
+
+    # -- token placement --------------------------------------------------------------------
+
+    def _place_by_token(self, pieces: list[_Piece], span: Span) -> bool:
+        token = str(span.anchor)
+        candidates = _words_in(pieces, span.anchor_box or span.box)
+        if not candidates:
+            return False
+        for index in candidates:
+            position = pieces[index].text.find(token)
+            if position >= 0:
+                _splice(pieces, [index], position, position + len(token), span, Placement.EXACT)
+                return True
+        for run in _runs(candidates):
+            joined = "".join(pieces[index].text for index in run)
+            position = normalise_digits(joined).find(token)
+            if position < 0:
+                position = self._fuzzy_window(joined, token)
+            if position >= 0:
+                end = min(position + len(token), len(joined))
+                _splice(pieces, run, position, end, span, Placement.FUZZY)
+                _strip_token_tail(pieces, span, token[len(joined) - position :] if end == len(joined) else "")
+                return True
+        return False
+
+    def _fuzzy_window(self, joined: str, token: str) -> int:
+        """Start of the window closest to the token within the allowed distance, else -1."""
+        best, best_distance = -1, self._settings.fuzzy_max_distance + 1
+        for size in (len(token), len(token) - 1, len(token) + 1):
+            for start in range(0, max(len(joined) - size + 1, 0)):
+                distance = _token_distance(joined[start : start + size], token)
+                if distance < best_distance:
+                    best, best_distance = start, distance
+        return best
+
+    def _drop_artifacts(self, pieces: list[_Piece], spans: list[Span]) -> None:
+        """Remove what the OCR made of noise: unclaimed words inside blanked boxes, and
+        low-confidence words just around them (stroke ends that spilled over the box)."""
+        boxes = [span.anchor_box or span.box for span in spans]
+        halos = [_grown(box, _HALO_PX) for box in boxes]
+        pieces[:] = [
+            piece
+            for piece in pieces
+            if piece.span is not None
+            or piece.box is None
+            or not (
+                any(_centre_inside(piece.box, box) for box in boxes)
+                or (
+                    piece.confidence < _NOISE_CONFIDENCE
+                    and any(piece.box.intersection(halo) for halo in halos)
+                )
+            )
+        ]
+
+
+def _grown(box: Box, margin_px: int) -> Box:
+    return Box(max(box.x0 - margin_px, 0), max(box.y0 - margin_px, 0), box.x1 + margin_px, box.y1 + margin_px)
+
+
+def _centre_inside(word: Box, box: Box) -> bool:
+    x, y = word.center
+    return box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """Consecutive indices grouped, longest-first: a token split in two is one run."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def _splice(
+    pieces: list[_Piece], run: list[int], start: int, end: int, span: Span, placement: Placement
+) -> None:
+    """Replace characters [start, end) of the run's joined text with the span, keeping the rest."""
+    first = pieces[run[0]]
+    joined = "".join(pieces[index].text for index in run)
+    prefix, suffix = joined[:start], joined[end:]
+    # Only punctuation glued to the token keeps sticking to the span (a comma, a full stop).
+    prefix = re.sub(r"^[^\w$]+$", "", prefix)
+    span.placement = placement
+    # The kept parts get no box: they belong to a claimed word, not to noise inside the box.
+    replacement = [_Piece(prefix, first.block, first.line)] if prefix else []
+    replacement.append(_Piece("", first.block, first.line, first.box, span=span))
+    if suffix:
+        is_punctuation = re.fullmatch(r"[^\w$]+", suffix) is not None
+        replacement.append(_Piece(suffix, first.block, first.line, glue_left=is_punctuation))
+    pieces[run[0] : run[-1] + 1] = replacement
+
+
+def _strip_token_tail(pieces: list[_Piece], span: Span, missing: str) -> None:
+    """A token's last characters often glue to the next word (`8367` + `8parties`): strip them."""
+    if not missing:
+        return
+    index = next(i for i, piece in enumerate(pieces) if piece.span is span) + 1
+    if index < len(pieces) and pieces[index].span is None:
+        following = pieces[index]
+        if normalise_digits(following.text).startswith(missing) and len(following.text) > len(missing):
+            following.text = following.text[len(missing) :]
+
+
+def _reposition_lonely_spans(pieces: list[_Piece]) -> None:
+    """A token the OCR read as a line of its own (a tall signature) joins the printed line it sits on.
+
+    Its placement stays `exact` or `fuzzy`: the token was found, only its line was wrong.
+    """
+    line_sizes: dict[tuple[int, int], int] = {}
+    for piece in pieces:
+        line_sizes[(piece.block, piece.line)] = line_sizes.get((piece.block, piece.line), 0) + 1
+    lonely = [
+        piece for piece in pieces if piece.span is not None and line_sizes[(piece.block, piece.line)] == 1
+    ]
+    for piece in lonely:
+        target = _geometry_slot(pieces, piece.span, exclude=piece) if piece.span is not None else None
+        if target is not None:
+            pieces.remove(piece)
+            index, block, line = target
+            index = min(index, len(pieces))
+            pieces.insert(index, _Piece("", block, line, piece.box, span=piece.span))
+
+
+def _geometry_slot(
+    pieces: list[_Piece], span: Span, *, exclude: _Piece | None = None
+) -> tuple[int, int, int] | None:
+    """Where a span goes among the printed words: (index, block, line), or None if no line fits.
+
+    The line is the printed line crossing the box (horizontally near it) whose middle is
+    closest to the box's lower part, where handwriting meets the line it was written on; the
+    span goes before the first word of that line to its right.
+    """
+    box = span.box
+    probe_y = box.y1 - _PROBE_SHARE * box.height
+    lines: dict[tuple[int, int], list[int]] = {}
+    for index, piece in enumerate(pieces):
+        if piece is not exclude and piece.span is None and piece.box is not None:
+            lines.setdefault((piece.block, piece.line), []).append(index)
+    best: tuple[float, tuple[int, int]] | None = None
+    for key, members in lines.items():
+        boxes = [pieces[index].box for index in members if pieces[index].box is not None]
+        y0, y1 = min(b.y0 for b in boxes), max(b.y1 for b in boxes)  # type: ignore[union-attr]
+        x0, x1 = min(b.x0 for b in boxes), max(b.x1 for b in boxes)  # type: ignore[union-attr]
+        crosses = y0 < box.y1 and y1 > box.y0 and x0 <= box.x1 + box.width and x1 >= box.x0 - box.width
+        if crosses and (best is None or abs((y0 + y1) / 2 - probe_y) < best[0]):
+            best = (abs((y0 + y1) / 2 - probe_y), key)
+    if best is None:
+        return None
+    block, line = best[1]
+    on_line = [
+        index
+        for index, piece in enumerate(pieces)
+        if (piece.block, piece.line) == (block, line) and piece is not exclude
+    ]
+    after = [
+        index
+        for index in on_line
+        if (word := pieces[index].box) is not None and word.center[0] > box.center[0]
+    ]
+    index = after[0] if after else on_line[-1] + 1
+    if exclude is not None and pieces.index(exclude) < index:
+        index -= 1
+    return index, block, line
+
+
+def _place_by_geometry(pieces: list[_Piece], span: Span) -> None:
+    """Insert a span whose token was lost: on the line through it, by x; else on its own line."""
+    span.placement = Placement.GEOMETRY
+    centre_y = span.box.center[1]
+    slot = _geometry_slot(pieces, span)
+    if slot is not None:
+        index, block, line = slot
+        pieces.insert(index, _Piece("", block, line, span.box, span=span))
+        return
+    above = [
+        index
+        for index, piece in enumerate(pieces)
+        if piece.box is not None and piece.box.center[1] < centre_y
+    ]
+    position = max(above) + 1 if above else 0
+    block = pieces[position - 1].block if position > 0 else 0
+    pieces.insert(position, _Piece("", block, _SPAN_LINE - position, span.box, span=span))
+
+
+def _span_text(span: Span, markers: MergeSettings) -> str:
+    if span.is_signature:
+        return markers.signature_marker
+    return span.text or markers.illegible_marker
+
+
+def _assemble(pieces: list[_Piece], *, include_spans: bool, markers: MergeSettings | None) -> str:
+    """Join pieces into text: spaces within a line, newlines between lines, blank lines between blocks.
+
+    With `include_spans`, also records each span's `start`/`end` offsets in the result.
+    """
+    parts: list[str] = []
+    length = 0
+    previous: tuple[int, int] | None = None
+    for piece in pieces:
+        if piece.span is not None and not include_spans:
+            continue
+        text = _span_text(piece.span, markers) if piece.span is not None and markers else piece.text
+        key = (piece.block, piece.line)
+        if previous is not None:
+            separator = "" if piece.glue_left and key == previous else " " if key == previous else "\n"
+            if previous is not None and key[0] != previous[0]:
+                separator = "\n\n"
+            parts.append(separator)
+            length += len(separator)
+        if piece.span is not None:
+            piece.span.start, piece.span.end = length, length + len(text)
+        parts.append(text)
+        length += len(text)
+        previous = key
+    return "".join(parts)

@@ -1,0 +1,76 @@
+"""OcrPrinted: OCR the masked page, and redraw tokens that collide with numbers on the page."""
+
+from __future__ import annotations
+
+import logging
+
+from indexer.backends.base import PrintedOcr, PrintedOcrResult
+from indexer.document import Box, Page, Span
+from indexer.errors import ProcessingError
+from indexer.processors.anchor import TOKEN_PATTERN, AnchorPainter
+
+__all__ = ["OcrPrinted", "colliding_spans"]
+
+log = logging.getLogger(__name__)
+
+_NEAR_BOX_PX = 10
+
+
+def _near(word_box: Box, span_box: Box) -> bool:
+    centre_x, centre_y = word_box.center
+    return (
+        span_box.x0 - _NEAR_BOX_PX <= centre_x <= span_box.x1 + _NEAR_BOX_PX
+        and span_box.y0 - _NEAR_BOX_PX <= centre_y <= span_box.y1 + _NEAR_BOX_PX
+    )
+
+
+def colliding_spans(result: PrintedOcrResult, spans: list[Span]) -> list[Span]:
+    """Spans whose token also appears outside their box: a printed number equal to the token."""
+    by_token = {span.anchor: span for span in spans if span.anchor}
+    colliding: dict[str, Span] = {}
+    for word in result.words:
+        for token in TOKEN_PATTERN.findall(word.text):
+            span = by_token.get(token)
+            if span is not None and not _near(word.box, span.box):
+                colliding[token] = span
+    return list(colliding.values())
+
+
+class OcrPrinted:
+    """Fills `page.words` and `page.engines` from the page OCR of the masked image."""
+
+    name = "ocr_printed"
+
+    def __init__(self, ocr: PrintedOcr, painter: AnchorPainter, *, max_retries: int) -> None:
+        self._ocr = ocr
+        self._painter = painter
+        self._max_retries = max_retries
+
+    def describe(self) -> str:
+        return f"{self.name}: {self._ocr.name} {self._ocr.version}"
+
+    def __call__(self, page: Page) -> Page:
+        image = page.masked_image if page.masked_image is not None else page.image
+        if image is None:
+            raise ProcessingError("the page has no image to OCR", processor=self.name, page=page.number)
+        result = self._ocr.read_page(image, dpi=page.dpi)
+        for attempt in range(1, self._max_retries + 1):
+            colliding = colliding_spans(result, page.spans)
+            if not colliding or page.image is None:
+                break
+            seen_numbers = {match for word in result.words for match in TOKEN_PATTERN.findall(word.text)}
+            in_use = {span.anchor for span in page.spans if span.anchor}
+            fresh = self._painter.new_tokens(len(colliding), avoid=seen_numbers | in_use)
+            log.info(
+                "page %d: tokens %s also appear in the printed text; retry %d with fresh tokens",
+                page.number,
+                ", ".join(str(span.anchor) for span in colliding),
+                attempt,
+            )
+            for span, token in zip(colliding, fresh, strict=True):
+                span.anchor = token
+            page.masked_image = self._painter.paint(page.image, page.spans, dpi=page.dpi)
+            result = self._ocr.read_page(page.masked_image, dpi=page.dpi)
+        page.words = result.words
+        page.engines["printed_ocr"] = f"{self._ocr.name} {self._ocr.version}"
+        return page

@@ -1,0 +1,183 @@
+"""Test material generated in code: scanned-looking contract PDFs, bad files, and oracle engines.
+
+Pages come from the training package's synthetic generator (printed lease text with inline
+handwriting at known boxes). The oracle detector and recognizer stand in for the models in
+pipeline tests: they return the truth, so a failure points at rendering, masking, the page OCR
+or the merge, which are real.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import img2pdf
+import numpy as np
+import pikepdf
+from PIL import Image
+
+from indexer.backends.base import Detection, Recognition
+from indexer.document import Box
+from indexer.training.synthetic import HandwrittenItem, PrintedWord, SyntheticPage, render_page, scan_effects
+
+DPI = 200
+_JPEG_QUALITY = 85
+
+
+def synthetic_pages(count: int, *, seed: int) -> list[SyntheticPage]:
+    rng = np.random.default_rng(seed)
+    return [render_page(rng, dpi=DPI) for _ in range(count)]
+
+
+def _jpeg_bytes(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=_JPEG_QUALITY, dpi=(DPI, DPI))
+    return buffer.getvalue()
+
+
+def write_scanned_pdf(path: Path, pages: Sequence[SyntheticPage], *, seed: int) -> Path:
+    """A PDF of JPEG pages with scan noise and slight skew, laid out at 200 dpi."""
+    rng = np.random.default_rng(seed)
+    images = [_jpeg_bytes(scan_effects(page.image, rng)) for page in pages]
+    layout = img2pdf.get_fixed_dpi_layout_fun((DPI, DPI))
+    path.write_bytes(img2pdf.convert(images, layout_fun=layout))
+    return path
+
+
+def write_image_pdf(path: Path, images: Sequence[np.ndarray]) -> Path:
+    """A PDF of the given RGB pages at 200 dpi, without added noise."""
+    layout = img2pdf.get_fixed_dpi_layout_fun((DPI, DPI))
+    path.write_bytes(img2pdf.convert([_jpeg_bytes(image) for image in images], layout_fun=layout))
+    return path
+
+
+def write_encrypted_pdf(path: Path, source: Path) -> Path:
+    with pikepdf.open(source) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(owner="owner-secret", user="user-secret", R=6))
+    return path
+
+
+def write_truncated_pdf(path: Path, source: Path) -> Path:
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    return path
+
+
+def write_empty_file(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def write_giant_page_pdf(path: Path) -> Path:
+    """A tiny file whose one page is 200 x 200 inches: 1.6 gigapixels at 200 dpi."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200 * 72, 200 * 72))
+    pdf.save(path)
+    return path
+
+
+@dataclass
+class Oracle:
+    """Knows the truth of each page, in the order the pipeline renders them."""
+
+    pages: list[SyntheticPage]
+    _next_page: int = 0
+    _current: list[HandwrittenItem] = field(default_factory=list)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self._current = self.pages[self._next_page].handwriting
+        self._next_page += 1
+        return [Detection(item.kind, item.box, 0.99) for item in self._current]
+
+    def texts_in_span_order(self) -> list[str]:
+        """Annotation texts ordered as `DetectHandwriting` orders spans: by top, then left."""
+        items = sorted(self._current, key=lambda item: (item.box.y0, item.box.x0))
+        return [item.text for item in items if item.kind != "signature"]
+
+
+class OracleDetector:
+    name = "oracle-detector"
+    version = "test"
+
+    def __init__(self, oracle: Oracle) -> None:
+        self._oracle = oracle
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self._oracle.detect(image)
+
+
+class OracleRecognizer:
+    """Returns the true texts of the current page, in the order the crops arrive."""
+
+    name = "oracle-htr"
+    version = "test"
+
+    def __init__(self, oracle: Oracle) -> None:
+        self._oracle = oracle
+        self._offset = 0
+        self._page_texts: list[str] = []
+        self._page_seen: int = -1
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        if self._page_seen != self._oracle._next_page:
+            self._page_seen = self._oracle._next_page
+            self._page_texts = self._oracle.texts_in_span_order()
+            self._offset = 0
+        texts = self._page_texts[self._offset : self._offset + len(crops)]
+        self._offset += len(crops)
+        return [Recognition(text, 1.0, self.name) for text in texts]
+
+
+class FixedDetector:
+    """Returns the same boxes on every page."""
+
+    name = "fixed-detector"
+    version = "test"
+
+    def __init__(self, detections: Sequence[Detection]) -> None:
+        self._detections = list(detections)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return list(self._detections)
+
+
+class EchoRecognizer:
+    """Reads every crop as the same text."""
+
+    name = "echo-htr"
+    version = "test"
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        return [Recognition(self._text if crop.size else "", 0.9, self.name) for crop in crops]
+
+
+def neighbours(page: SyntheticPage, item: HandwrittenItem) -> tuple[str | None, str | None]:
+    """The printed words just before and after a handwritten item, in reading order."""
+    flat = [entry for line in page.lines for entry in line]
+    index = flat.index(item)
+    before = next((entry.text for entry in reversed(flat[:index]) if isinstance(entry, PrintedWord)), None)
+    after = next((entry.text for entry in flat[index + 1 :] if isinstance(entry, PrintedWord)), None)
+    return before, after
+
+
+__all__ = [
+    "Box",
+    "EchoRecognizer",
+    "FixedDetector",
+    "Oracle",
+    "OracleDetector",
+    "OracleRecognizer",
+    "neighbours",
+    "synthetic_pages",
+    "write_empty_file",
+    "write_encrypted_pdf",
+    "write_giant_page_pdf",
+    "write_image_pdf",
+    "write_scanned_pdf",
+    "write_truncated_pdf",
+]

@@ -1,0 +1,59 @@
+"""Anchor tokens: their form, their uniqueness, the blanking, and that Tesseract reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.backends.tesseract import TesseractOcr
+from indexer.config import AnchorSettings, TesseractSettings
+from indexer.document import Box, HandwritingKind, Page, Span
+from indexer.processors.anchor import TOKEN_PATTERN, AnchorPainter, MaskWithAnchors, background_colour
+
+PAPER = (236, 230, 214)  # a yellowed scan
+
+
+def _page_with_ink(boxes: list[Box]) -> Page:
+    image = np.full((600, 1000, 3), PAPER, dtype=np.uint8)
+    for box in boxes:
+        image[box.y0 + 5 : box.y1 - 5, box.x0 + 5 : box.x1 - 5] = (30, 30, 90)  # "handwriting"
+    spans = [
+        Span(id=f"h{index}", kind=HandwritingKind.ANNOTATION, box=box, detection_score=0.9)
+        for index, box in enumerate(boxes)
+    ]
+    return Page(number=1, dpi=200, width=1000, height=600, spans=spans, image=image)
+
+
+def test_tokens_are_unique_8ddd8_and_avoid_given_numbers() -> None:
+    painter = AnchorPainter(AnchorSettings(seed=7))
+    avoid = {f"8{n:03d}8" for n in range(0, 1000, 2)}
+
+    tokens = painter.new_tokens(200, avoid=avoid)
+
+    assert len(set(tokens)) == 200
+    assert all(TOKEN_PATTERN.fullmatch(token) for token in tokens)
+    assert not set(tokens) & avoid
+
+
+def test_box_is_blanked_with_the_local_paper_colour() -> None:
+    """No white hole: the blanked box takes the tint of the scan around it."""
+    box = Box(100, 100, 400, 180)
+    page = MaskWithAnchors(AnchorPainter(AnchorSettings(seed=1)))(_page_with_ink([box]))
+    assert page.masked_image is not None
+
+    corner = page.masked_image[box.y0 + 2, box.x0 + 2]
+
+    assert tuple(int(value) for value in corner) == PAPER
+    assert background_colour(page.masked_image, box) == PAPER
+    assert page.spans[0].anchor_box is not None
+
+
+def test_tesseract_reads_the_drawn_tokens() -> None:
+    boxes = [Box(80, 60, 400, 150), Box(500, 250, 560, 280), Box(100, 400, 900, 520)]
+    page = MaskWithAnchors(AnchorPainter(AnchorSettings(seed=3)))(_page_with_ink(boxes))
+    assert page.masked_image is not None
+
+    with TesseractOcr(TesseractSettings()) as ocr:
+        result = ocr.read_page(page.masked_image, dpi=page.dpi)
+
+    read = {word.text for word in result.words}
+    assert {span.anchor for span in page.spans} <= read

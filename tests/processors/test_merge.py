@@ -1,0 +1,142 @@
+"""Putting handwriting back where its anchor token was read."""
+
+from __future__ import annotations
+
+from indexer.config import MergeSettings
+from indexer.document import Box, HandwritingKind, Page, Placement, Span, Word
+from indexer.processors.merge import MergeText, normalise_digits
+
+LINE_HEIGHT = 30
+
+
+def _word(text: str, x0: int, line: int, *, width: int | None = None, block: int = 1) -> Word:
+    y0 = 100 + line * 40
+    return Word(
+        text, Box(x0, y0, x0 + (width or 12 * len(text)), y0 + LINE_HEIGHT), 0.95, block=block, line=line
+    )
+
+
+def _span(anchor: str, box: Box, text: str, *, kind: HandwritingKind = HandwritingKind.ANNOTATION) -> Span:
+    return Span(id=f"h-{anchor}", kind=kind, box=box, detection_score=0.9, anchor=anchor, text=text)
+
+
+def _merge(words: list[Word], spans: list[Span]) -> Page:
+    page = Page(number=1, dpi=200, width=1700, height=2200, words=words, spans=spans)
+    return MergeText(MergeSettings())(page)
+
+
+def test_exact_token_is_replaced_in_place() -> None:
+    span = _span("83728", Box(300, 100, 420, 130), "2/23/12")
+    words = [_word("commencing", 100, 0), _word("83728", 310, 0), _word("and", 440, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "commencing 2/23/12 and"
+    assert span.placement is Placement.EXACT
+    assert page.content[span.start : span.end] == "2/23/12"
+    assert page.printed_text == "commencing and"
+
+
+def test_token_read_with_confusions_is_fuzzy() -> None:
+    span = _span("83728", Box(300, 100, 420, 130), "$40,900.00")
+    words = [_word("rent", 100, 0), _word("B372B", 310, 0), _word("per", 440, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "rent $40,900.00 per"
+    assert span.placement is Placement.FUZZY
+
+
+def test_token_split_in_two_is_fuzzy_and_leaves_no_digits() -> None:
+    span = _span("81238", Box(300, 100, 420, 130), "Jane Doe")
+    words = [_word("by", 100, 0), _word("81", 305, 0), _word("238", 335, 0), _word("hereby", 440, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "by Jane Doe hereby"
+    assert span.placement is Placement.FUZZY
+
+
+def test_token_glued_to_neighbours_keeps_their_text() -> None:
+    span = _span("84448", Box(300, 100, 400, 130), "July 15, 2011")
+    words = [_word("as", 100, 0), _word("of84448.", 260, 0, width=130), _word("The", 440, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "as of July 15, 2011. The"
+
+
+def test_token_tail_glued_to_the_next_word_is_stripped() -> None:
+    span = _span("83678", Box(300, 100, 360, 130), "WJ")
+    words = [_word("said", 200, 0, width=50), _word("8367", 300, 0, width=60), _word("8parties", 362, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "said WJ parties"
+
+
+def test_lost_token_is_placed_by_geometry_between_its_neighbours() -> None:
+    """GIVEN a box whose token the OCR did not read at all
+    WHEN merging
+    THEN the span is inserted on the line through its centre, after the words left of it."""
+    span = _span("85558", Box(300, 100, 420, 130), "Suite 200")
+    words = [_word("located", 100, 0), _word("at", 200, 0), _word("in", 450, 0), _word("Dallas", 500, 0)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "located at Suite 200 in Dallas"
+    assert span.placement is Placement.GEOMETRY
+
+
+def test_span_below_every_line_gets_a_line_of_its_own() -> None:
+    span = _span("85558", Box(300, 400, 600, 460), "Robert Artz")
+    words = [_word("Name:", 100, 0), _word("Title:", 300, 1)]
+
+    page = _merge(words, [span])
+
+    assert page.content.splitlines() == ["Name:", "Title:", "Robert Artz"]
+
+
+def test_ocr_noise_inside_a_blanked_box_is_dropped() -> None:
+    span = _span("83728", Box(300, 100, 500, 160), "2/23/12")
+    words = [
+        _word("on", 100, 0),
+        _word("83728", 320, 0),
+        _word("~:", 460, 0, width=20),
+        _word("rent", 520, 0),
+    ]
+
+    page = _merge(words, [span])
+
+    assert page.content == "on 2/23/12 rent"
+
+
+def test_signature_becomes_the_marker_and_no_token_survives() -> None:
+    signature = _span("86668", Box(300, 100, 500, 140), "scribble", kind=HandwritingKind.SIGNATURE)
+    words = [_word("By:", 100, 0), _word("86668", 320, 0), _word("Date:", 520, 0)]
+
+    page = _merge(words, [signature])
+
+    assert page.content == "By: [signature] Date:"
+    assert "86668" not in page.content
+    assert "86668" not in page.printed_text
+
+
+def test_every_span_appears_exactly_once() -> None:
+    spans = [
+        _span("81118", Box(300, 100, 400, 130), "alpha"),
+        _span("82228", Box(300, 140, 400, 170), "beta"),
+        _span("83338", Box(600, 300, 700, 330), "gamma"),
+    ]
+    words = [_word("one", 100, 0), _word("81118", 310, 0), _word("two", 100, 1), _word("B222B", 305, 1)]
+
+    page = _merge(words, spans)
+
+    for text in ("alpha", "beta", "gamma"):
+        assert page.content.count(text) == 1
+    assert [span.placement for span in spans] == [Placement.EXACT, Placement.FUZZY, Placement.GEOMETRY]
+
+
+def test_normalise_digits_keeps_length() -> None:
+    assert normalise_digits("B3S&8") == "83888"
+    assert len(normalise_digits("any text")) == len("any text")

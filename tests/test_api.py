@@ -1,0 +1,162 @@
+"""The whole pipeline on generated scans: real rendering, anchors, Tesseract, merge and Elasticsearch.
+
+The detector and recognizer are oracles (tests/factories.py) so that these tests measure where
+the handwriting lands, not how well the models read it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from typer.testing import CliRunner
+
+from indexer.api import Ingestor, build_pipeline
+from indexer.cli import app
+from indexer.config import Settings
+from indexer.document import Document, Page
+from indexer.errors import InputError
+from indexer.processors.anchor import TOKEN_PATTERN
+from indexer.training.synthetic import SyntheticPage
+from tests.factories import (
+    Oracle,
+    OracleDetector,
+    OracleRecognizer,
+    neighbours,
+    synthetic_pages,
+    write_empty_file,
+    write_encrypted_pdf,
+    write_scanned_pdf,
+)
+
+# Words for the neighbour check: printed signature lines (`____`) are not words.
+_WORD = re.compile(r"\S*[A-Za-z0-9]\S*")
+
+
+def _ingestor(settings: Settings, pages: list[SyntheticPage]) -> Ingestor:
+    oracle = Oracle(pages)
+    pipeline = build_pipeline(settings, detector=OracleDetector(oracle), recognizer=OracleRecognizer(oracle))
+    return Ingestor(settings, pipeline=pipeline)
+
+
+def test_ingested_pdf_is_searchable_with_handwriting_in_place(
+    es_client: Elasticsearch, settings_for: Settings, tmp_path: Path
+) -> None:
+    pages = synthetic_pages(2, seed=21)
+    pdf = write_scanned_pdf(tmp_path / "lease.pdf", pages, seed=22)
+
+    with _ingestor(settings_for, pages) as ingestor:
+        document = ingestor.ingest(pdf)
+    es_client.indices.refresh(index=settings_for.es.alias)
+
+    hits = es_client.search(
+        index=settings_for.es.alias, query={"term": {"document.id": document.id}}, size=10
+    )
+    sources = sorted((hit["_source"] for hit in hits["hits"]["hits"]), key=lambda source: source["page"])
+    assert [source["page"] for source in sources] == [1, 2]
+    for source, truth in zip(sources, pages, strict=True):
+        assert not TOKEN_PATTERN.search(source["content"].replace(source["handwriting_text"], ""))
+        assert len(source["handwriting"]) == len(truth.handwriting)
+        for span in source["handwriting"]:
+            assert set(span["bbox"]) == {"x0", "y0", "x1", "y1"}
+            expected = "[signature]" if span["kind"] == "signature" else span["text"]
+            assert source["content"][span["start"] : span["end"]] == expected
+    artifacts = settings_for.artifacts_dir / document.id
+    assert (artifacts / "page-0001.json").is_file() and (artifacts / "page-0001.jpg").is_file()
+    assert json.loads((artifacts / "page-0002.json").read_text())["spans"][0]["anchor"]
+
+
+def test_one_bad_file_never_stops_the_batch(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
+) -> None:
+    pages = synthetic_pages(1, seed=31)
+    good = write_scanned_pdf(tmp_path / "good.pdf", pages, seed=32)
+    locked = write_encrypted_pdf(tmp_path / "locked.pdf", good)
+    empty = write_empty_file(tmp_path / "empty.pdf")
+
+    with _ingestor(settings_for, pages) as ingestor:
+        outcomes = ingestor.ingest_many([locked, empty, good])
+
+    assert [outcome.is_indexed for outcome in outcomes] == [False, False, True]
+    assert isinstance(outcomes[0].error, InputError) and "encrypted" in outcomes[0].error.message
+    assert isinstance(outcomes[1].error, InputError) and "empty" in outcomes[1].error.message
+
+
+def test_cli_ingest_reports_each_failure_and_exits_non_zero(
+    settings_for: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, es_client: Elasticsearch
+) -> None:
+    """The CLI with the real default path, minus the models: mask, page OCR, merge, index."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_scanned_pdf(inbox / "good.pdf", synthetic_pages(1, seed=41), seed=42)
+    write_empty_file(inbox / "empty.pdf")
+    monkeypatch.setenv("INDEXER_ES__ALIAS", settings_for.es.alias)
+    monkeypatch.setenv("INDEXER_ARTIFACTS__DIR", str(settings_for.artifacts_dir))
+    monkeypatch.setenv("INDEXER_PIPELINE__PROCESSORS", '["mask_with_anchors", "ocr_printed", "merge_text"]')
+
+    result = CliRunner().invoke(app, ["ingest", str(inbox)])
+
+    assert result.exit_code == InputError.exit_code, result.output
+    assert "indexed 1 of 2 files (1 pages)" in result.output
+    assert re.search(r"FAILED .*empty\.pdf: the file is empty", result.output)
+    es_client.indices.refresh(index=settings_for.es.alias)
+    assert es_client.count(index=settings_for.es.alias)["count"] == 1
+
+
+def _similar(left: str | None, right: str | None) -> bool:
+    if left is None or right is None:
+        return left is right
+    clean = [re.sub(r"[^\w]", "", text).lower() for text in (left, right)]
+    return clean[0] == clean[1] or difflib.SequenceMatcher(None, *clean).ratio() >= 0.75
+
+
+def _landed_between_neighbours(page: Page, truth: SyntheticPage) -> list[bool]:
+    """For each span: are the printed words right before and after it the true neighbours?"""
+    by_box = {item.box.as_tuple(): item for item in truth.handwriting}
+    spans = sorted((span for span in page.spans if span.start is not None), key=lambda span: span.start or 0)
+    pieces: list[tuple[str, object]] = []  # ("word", text) or ("span", span)
+    cursor = 0
+    for span in spans:
+        pieces += [("word", word) for word in _WORD.findall(page.content[cursor : span.start])]
+        pieces.append(("span", span))
+        cursor = span.end or cursor
+    pieces += [("word", word) for word in _WORD.findall(page.content[cursor:])]
+    results = []
+    for index, (kind, value) in enumerate(pieces):
+        if kind != "span":
+            continue
+        before = next((text for k, text in reversed(pieces[:index]) if k == "word"), None)
+        after = next((text for k, text in pieces[index + 1 :] if k == "word"), None)
+        expected_before, expected_after = neighbours(truth, by_box[value.box.as_tuple()])  # type: ignore[attr-defined]
+        results.append(_similar(str(before), expected_before) and _similar(str(after), expected_after))
+    return results
+
+
+@pytest.mark.slow
+def test_handwriting_lands_between_the_right_words_on_20_pages(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
+) -> None:
+    """At least 98% of the handwritten spans of 20 generated scanned pages sit between the
+    printed words they were written between."""
+    pages = synthetic_pages(20, seed=2024)
+    pdfs = [
+        write_scanned_pdf(tmp_path / f"lease-{start}.pdf", pages[start : start + 5], seed=start)
+        for start in range(0, 20, 5)
+    ]
+
+    with _ingestor(settings_for, pages) as ingestor:
+        documents: list[Document] = [ingestor.ingest(pdf) for pdf in pdfs]
+
+    placed = [
+        ok
+        for document, start in zip(documents, range(0, 20, 5), strict=True)
+        for page, truth in zip(document.pages, pages[start : start + 5], strict=True)
+        for ok in _landed_between_neighbours(page, truth)
+    ]
+    share = sum(placed) / len(placed)
+    assert len(placed) == sum(len(page.handwriting) for page in pages)
+    assert share >= 0.98, f"{sum(placed)} of {len(placed)} spans between the right words ({share:.1%})"
