@@ -8,6 +8,7 @@ is the geometric mean of the generated tokens' probabilities (the sequence score
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from indexer.backends.base import Recognition
 from indexer.backends.crops import is_blank_crop
 from indexer.errors import BackendError, DependencyError
 
-__all__ = ["TrOcrRecognizer", "is_trocr_available"]
+__all__ = ["TrOcrRecognizer", "is_trocr_available", "require_trocr"]
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,14 @@ ENGINE = "trocr"
 _EXTRA_HINT = "install the trocr extra: pip install 'contract-indexer[trocr]'"
 
 
-def _import() -> tuple[Any, Any, Any]:
+def require_trocr() -> tuple[Any, Any, Any]:
+    """Import torch and transformers' TrOCR classes, or raise `DependencyError` naming the extra."""
+    if "tensorflow" in sys.modules and "triton" not in sys.modules:
+        # Triton (pulled in by torch on Linux, only used for GPU kernels) and TensorFlow each bundle
+        # LLVM; loading triton after TensorFlow aborts the process ("registered more than once").
+        # Mark triton as unavailable so transformers falls back to its CPU paths.
+        log.debug("tensorflow is loaded: hiding triton from torch/transformers")
+        sys.modules["triton"] = None  # type: ignore[assignment]
     try:
         import torch
         from transformers import TrOCRProcessor, VisionEncoderDecoderModel
@@ -40,7 +48,7 @@ def _import() -> tuple[Any, Any, Any]:
 def is_trocr_available(model: str) -> bool:
     """True when torch and transformers import and `model` is a local folder or in the hub cache."""
     try:
-        _import()
+        require_trocr()
         from huggingface_hub import try_to_load_from_cache
     except (DependencyError, ImportError):
         return False
@@ -79,7 +87,7 @@ class TrOcrRecognizer:
         max_new_tokens: int = 48,
         threads: int = 0,
     ) -> None:
-        torch, processor_class, model_class = _import()
+        torch, processor_class, model_class = require_trocr()
         if threads > 0:
             torch.set_num_threads(threads)
         local_only = not allow_download

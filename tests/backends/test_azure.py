@@ -53,14 +53,28 @@ def _result_for(image: np.ndarray) -> dict[str, Any]:
         "pages": [
             {
                 "unit": "pixel",
-                "lines": [{"content": text, "polygon": polygon, "spans": [{"offset": 0, "length": len(text)}]}],
+                "lines": [
+                    {"content": text, "polygon": polygon, "spans": [{"offset": 0, "length": len(text)}]}
+                ],
                 "words": [
-                    {"content": "crop", "polygon": polygon, "confidence": 0.9, "span": {"offset": 0, "length": 4}},
-                    {"content": str(width), "polygon": polygon, "confidence": 0.7, "span": {"offset": 5, "length": 3}},
+                    {
+                        "content": "crop",
+                        "polygon": polygon,
+                        "confidence": 0.9,
+                        "span": {"offset": 0, "length": 4},
+                    },
+                    {
+                        "content": str(width),
+                        "polygon": polygon,
+                        "confidence": 0.7,
+                        "span": {"offset": 5, "length": 3},
+                    },
                 ],
             }
         ],
-        "styles": [{"isHandwritten": True, "confidence": 0.95, "spans": [{"offset": 0, "length": len(text)}]}],
+        "styles": [
+            {"isHandwritten": True, "confidence": 0.95, "spans": [{"offset": 0, "length": len(text)}]}
+        ],
     }
 
 
@@ -83,7 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorised(self) -> bool:
         if self.headers.get("Ocp-Apim-Subscription-Key") == KEY:
             return True
-        self._json(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key."}})
+        self._json(
+            401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}
+        )
         return False
 
     def do_POST(self) -> None:
@@ -96,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if scenario.throttled < scenario.submit_429:
             scenario.throttled += 1
-            self._json(429, {"error": {"code": "429", "message": "Rate limit exceeded."}}, {"Retry-After": "0"})
+            self._json(
+                429, {"error": {"code": "429", "message": "Rate limit exceeded."}}, {"Retry-After": "0"}
+            )
             return
         scenario.submits += 1
         operation = f"op{scenario.submits}"
@@ -194,37 +212,44 @@ def test_poll_waits_for_the_services_retry_after(fake_azure: FakeAzure) -> None:
 
 def test_gives_up_after_max_retries_with_a_transient_error(fake_azure: FakeAzure) -> None:
     fake_azure.scenario.submit_429 = 10
-    with AzureReadOcr(azure_settings(fake_azure.endpoint, max_retries=2), sleep=lambda _: None) as azure:
-        with pytest.raises(BackendError, match="HTTP 429") as raised:
-            azure.recognize([_crop(100)])
+    with (
+        AzureReadOcr(azure_settings(fake_azure.endpoint, max_retries=2), sleep=lambda _: None) as azure,
+        pytest.raises(BackendError, match="HTTP 429") as raised,
+    ):
+        azure.recognize([_crop(100)])
     assert raised.value.is_transient
     assert "INDEXER_AZURE__MAX_RETRIES" in raised.value.message
 
 
 def test_failed_operation_names_the_cause(fake_azure: FakeAzure) -> None:
     fake_azure.scenario.fail = True
-    with AzureReadOcr(azure_settings(fake_azure.endpoint)) as azure:
-        with pytest.raises(BackendError, match="failed: InvalidContent") as raised:
-            azure.recognize([_crop(100)])
+    with (
+        AzureReadOcr(azure_settings(fake_azure.endpoint)) as azure,
+        pytest.raises(BackendError, match="failed: InvalidContent") as raised,
+    ):
+        azure.recognize([_crop(100)])
     assert not raised.value.is_transient
 
 
 def test_slow_operation_times_out_naming_the_setting(fake_azure: FakeAzure) -> None:
     fake_azure.scenario.never_finish = True
     settings = azure_settings(fake_azure.endpoint, operation_timeout_s=0.3, poll_interval_s=0.05)
-    with AzureReadOcr(settings) as azure:
-        with pytest.raises(BackendError, match="OPERATION_TIMEOUT_S") as raised:
-            azure.recognize([_crop(100)])
+    with AzureReadOcr(settings) as azure, pytest.raises(BackendError, match="OPERATION_TIMEOUT_S") as raised:
+        azure.recognize([_crop(100)])
     assert raised.value.is_transient
     assert fake_azure.scenario.polls >= 2
 
 
-def test_wrong_key_is_reported_without_leaking_it(fake_azure: FakeAzure, caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_key_is_reported_without_leaking_it(
+    fake_azure: FakeAzure, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     settings = azure_settings(fake_azure.endpoint, key=SecretStr("wrong-secret-key-987"))
-    with AzureReadOcr(settings) as azure:
-        with pytest.raises(BackendError, match="HTTP 401.*INDEXER_AZURE__KEY") as raised:
-            azure.recognize([_crop(100)])
+    with (
+        AzureReadOcr(settings) as azure,
+        pytest.raises(BackendError, match=r"HTTP 401.*INDEXER_AZURE__KEY") as raised,
+    ):
+        azure.recognize([_crop(100)])
     assert "wrong-secret-key-987" not in raised.value.message
     assert "wrong-secret-key-987" not in caplog.text
     assert "wrong-secret-key-987" not in repr(settings)
@@ -242,9 +267,8 @@ def test_key_never_appears_in_logs(fake_azure: FakeAzure, caplog: pytest.LogCapt
 
 def test_unreachable_endpoint_is_transient() -> None:
     settings = azure_settings("http://127.0.0.1:9/", request_timeout_s=1.0)
-    with AzureReadOcr(settings) as azure:
-        with pytest.raises(BackendError, match="cannot reach") as raised:
-            azure.recognize([_crop(100)])
+    with AzureReadOcr(settings) as azure, pytest.raises(BackendError, match="cannot reach") as raised:
+        azure.recognize([_crop(100)])
     assert raised.value.is_transient
 
 
