@@ -25,6 +25,7 @@ from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
 from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
+from indexer.search.client import translate_errors
 
 __all__ = ["IngestOutcome", "Ingestor", "build_detector", "build_pipeline", "collect_inputs"]
 
@@ -185,6 +186,7 @@ class Ingestor:
         pipeline: Pipeline | None = None,
         client: Elasticsearch | None = None,
         viz: bool = False,
+        connect_now: bool = True,
     ) -> None:
         self.settings = settings
         self.artifacts = ArtifactWriter(
@@ -193,8 +195,24 @@ class Ingestor:
         self.pipeline = pipeline or build_pipeline(settings, artifacts=self.artifacts)
         if self.artifacts not in self.pipeline.sinks:
             self.pipeline.sinks.append(self.artifacts)
-        self.client = client or connect(settings)
-        ensure_alias(self.client, settings.es.alias, load_mapping())
+        self._client = client
+        self._alias_ready = False
+        if connect_now:
+            self.client()
+
+    def client(self) -> Elasticsearch:
+        """The Elasticsearch client, connected (and the alias created) on first use.
+
+        Raises:
+            ClusterUnavailableError: the cluster cannot be reached (retry later).
+        """
+        if self._client is None:
+            self._client = connect(self.settings)
+        if not self._alias_ready:
+            with translate_errors("creating the index"):
+                ensure_alias(self._client, self.settings.es.alias, load_mapping())
+            self._alias_ready = True
+        return self._client
 
     def ingest(self, path: Path, *, on_page: Callable[[Page], None] | None = None) -> Document:
         """Run one file through the pipeline and index its pages.
@@ -207,7 +225,7 @@ class Ingestor:
         document = open_document(path, self.settings.input, self.settings.render)
         self.artifacts.start(document)
         self.pipeline.run(document, on_page=on_page)
-        index_documents(self.client, [document], self.settings.es)
+        index_documents(self.client(), [document], self.settings.es)
         spans = sum(len(page.spans) for page in document.pages)
         log.info(
             "indexed %s: %d pages, %d handwriting boxes, %.1f s, id %s",

@@ -223,6 +223,29 @@ class PipelineSettings(BaseModel):
     ]
 
 
+class WatchSettings(BaseModel):
+    """The watch-folder daemon."""
+
+    recursive: bool = False
+    #: Poll the folder instead of waiting for change events (network shares, Docker volumes).
+    polling: bool = False
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    #: A file is complete once its size and mtime stayed unchanged this long.
+    settle_s: float = Field(default=1.0, ge=0)
+    #: Full rescan of the folder, a safety net for missed events.
+    rescan_interval_s: float = Field(default=60.0, gt=0)
+    #: Worker processes; default: the number of CPU cores.
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    file_timeout_s: float = Field(default=900.0, gt=0)
+    retry_initial_s: float = Field(default=2.0, gt=0)
+    retry_max_s: float = Field(default=60.0, gt=0)
+    #: Remove a file's pages from the index when the file leaves the folder.
+    remove_deleted: bool = True
+    #: Seconds to let in-flight files finish on SIGTERM/SIGINT before re-queueing them.
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
+    quarantine_dir_name: str = ".quarantine"
+
+
 class DetectorSettings(BaseModel):
     """The handwriting detector: our FCN, or a TensorFlow Object Detection API SavedModel."""
 
@@ -260,7 +283,12 @@ class Settings(BaseSettings):
     merge: MergeSettings = MergeSettings()
     pipeline: PipelineSettings = PipelineSettings()
     detector: DetectorSettings = DetectorSettings()
+    watch: WatchSettings = WatchSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "watch" / "journal.sqlite3"
 
     @property
     def artifacts_dir(self) -> Path:
@@ -343,10 +371,12 @@ def load_settings(config_file: Path | None = None, overrides: Mapping[str, Any] 
         model_config = SettingsConfigDict(toml_file=toml_file)
 
     try:
-        return _Loaded(**dict(overrides or {}))
+        loaded = _Loaded(**dict(overrides or {}))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in err['loc']) or 'settings'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+    # A plain `Settings` (the loader class is local): it pickles into worker processes.
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})

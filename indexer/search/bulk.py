@@ -6,21 +6,18 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch
-from elasticsearch import ConnectionError as EsConnectionError
-from elasticsearch import ConnectionTimeout as EsConnectionTimeout
+from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan, streaming_bulk
 
 from indexer.config import ElasticSettings
 from indexer.document import Document
-from indexer.errors import ClusterError, ClusterUnavailableError, IndexingError
+from indexer.errors import ClusterUnavailableError, IndexingError
+from indexer.search.client import TRANSIENT_STATUSES, translate_errors
 from indexer.search.documents import page_document
 
 __all__ = ["delete_document_pages", "index_documents", "write_actions"]
 
 log = logging.getLogger(__name__)
-
-_TRANSIENT_STATUSES = (429, 502, 503, 504)
 
 
 def _page_actions(documents: Iterable[Document], alias: str) -> Iterator[dict[str, Any]]:
@@ -52,7 +49,7 @@ def write_actions(
     """
     accepted = 0
     failures: list[dict[str, Any]] = []
-    try:
+    with translate_errors("indexing"):
         for ok, item in streaming_bulk(
             client,
             actions,
@@ -71,14 +68,8 @@ def write_actions(
                     on_item(str(result.get("_id")))
             else:
                 failures.append(result)
-    except (EsConnectionError, EsConnectionTimeout) as exc:
-        raise ClusterUnavailableError(f"Elasticsearch unreachable while indexing: {exc}") from exc
-    except ApiError as exc:
-        if exc.meta.status in _TRANSIENT_STATUSES:
-            raise ClusterUnavailableError(f"Elasticsearch overloaded while indexing: {exc}") from exc
-        raise ClusterError(f"Elasticsearch rejected a bulk request: {exc}") from exc
     if failures:
-        if all(failure.get("status") in _TRANSIENT_STATUSES for failure in failures):
+        if all(failure.get("status") in TRANSIENT_STATUSES for failure in failures):
             raise ClusterUnavailableError(
                 f"Elasticsearch kept answering {failures[0].get('status')} for {len(failures)} item(s) "
                 f"after {es.bulk_max_retries} retries"
@@ -117,8 +108,9 @@ def delete_document_pages(
     query = {
         "bool": {"filter": [{"term": {"document.id": document_id}}, {"range": {"page": {"gt": keep_pages}}}]}
     }
-    hits = scan(client, index=es.alias, query={"query": query, "_source": False})
-    actions = ({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits)
-    deleted = write_actions(client, actions, es)
-    client.indices.refresh(index=es.alias)
+    with translate_errors("deleting pages"):
+        hits = list(scan(client, index=es.alias, query={"query": query, "_source": False}))
+        actions = ({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]} for hit in hits)
+        deleted = write_actions(client, actions, es)
+        client.indices.refresh(index=es.alias)
     return deleted

@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ConnectionError as EsConnectionError
+from elasticsearch import ConnectionTimeout as EsConnectionTimeout
 
 from indexer.config import ElasticSettings, Settings
 from indexer.errors import ClusterError, ClusterUnavailableError, ConfigError
 
-__all__ = ["MIN_SERVER_MAJOR", "cluster_version", "connect"]
+__all__ = ["MIN_SERVER_MAJOR", "cluster_version", "connect", "translate_errors"]
 
 log = logging.getLogger(__name__)
 
 #: The 9.x Python client sends `compatible-with=9` headers, which older servers reject.
 MIN_SERVER_MAJOR = 9
 _PROBE_TIMEOUT_S = 10.0
+TRANSIENT_STATUSES = (429, 502, 503, 504)
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Turn client errors into ours: unreachable or overloaded is transient, the rest is not.
+
+    Args:
+        action: what was being done, for the message (e.g. "indexing").
+    """
+    try:
+        yield
+    except (EsConnectionError, EsConnectionTimeout) as exc:
+        raise ClusterUnavailableError(f"Elasticsearch unreachable while {action}: {exc}") from exc
+    except ApiError as exc:
+        if exc.meta.status in TRANSIENT_STATUSES:
+            raise ClusterUnavailableError(f"Elasticsearch overloaded while {action}: {exc}") from exc
+        raise ClusterError(f"Elasticsearch rejected a request while {action}: {exc}") from exc
 
 
 def _client_options(es: ElasticSettings) -> dict[str, Any]:
