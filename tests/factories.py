@@ -26,9 +26,24 @@ DPI = 200
 _JPEG_QUALITY = 85
 
 
-def synthetic_pages(count: int, *, seed: int) -> list[SyntheticPage]:
+def synthetic_pages(count: int, *, seed: int, max_print_cover: float | None = None) -> list[SyntheticPage]:
+    """Generated lease pages; with `max_print_cover`, only pages whose handwriting covers no
+    printed word by more than that share of the word (handwriting written into blanks)."""
     rng = np.random.default_rng(seed)
-    return [render_page(rng, dpi=DPI) for _ in range(count)]
+    pages: list[SyntheticPage] = []
+    while len(pages) < count:
+        page = render_page(rng, dpi=DPI)
+        if max_print_cover is None or _print_cover(page) <= max_print_cover:
+            pages.append(page)
+    return pages
+
+
+def _print_cover(page: SyntheticPage) -> float:
+    words = [entry.box for line in page.lines for entry in line if isinstance(entry, PrintedWord)]
+    return max(
+        (item.box.intersection(word) / word.area for item in page.handwriting for word in words),
+        default=0.0,
+    )
 
 
 def _jpeg_bytes(image: np.ndarray) -> bytes:

@@ -34,7 +34,8 @@ _GLUED_SHARE = 0.5  # share of a box covered by a longer word that swallowed the
 _EIGHT_LOOKALIKES = frozenset("8B&Ss$%3gG9")
 _SPAN_LINE = -1  # line key of a span placed on a line of its own
 _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
-_NOISE_CONFIDENCE = 0.6  # below this, a word in the halo is taken for noise (print reads > 0.85)
+_NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
+_NOISE_MAX_ALNUM = 2  # noise reads as a few stray letters or symbols
 _PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
 
 
@@ -168,6 +169,13 @@ class MergeText:
                 )
             )
         ]
+
+
+def _looks_like_noise(piece: _Piece) -> bool:
+    """Low confidence and hardly a word: a real word next to a box keeps its place."""
+    alphanumeric = sum(char.isalnum() for char in piece.text)
+    is_wordlike = alphanumeric > _NOISE_MAX_ALNUM and alphanumeric >= len(piece.text) / 2
+    return piece.confidence < _NOISE_CONFIDENCE and not is_wordlike
 
 
 def _grown(box: Box, margin_px: int) -> Box:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from indexer.errors import ConfigError
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 _MAPPING_FILE = re.compile(r"^contracts-v(?P<version>\d+)\.json$")
 _TEMPLATE_PRIORITY = 200
+_FIRST_INDEX_STAMP = "initial"  # the alias's first index; reindexing makes stamped ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +100,22 @@ def create_index(client: Elasticsearch, alias: str, mapping: PageMapping) -> str
 
 
 def ensure_alias(client: Elasticsearch, alias: str, mapping: PageMapping) -> str:
-    """Make sure the alias exists, creating its first index if needed; return the write index."""
+    """Make sure the alias exists, creating its first index if needed; return the write index.
+
+    Several workers may start at once: the first index has a fixed name and is created together
+    with its alias in one request, so exactly one of them succeeds and the others reuse it.
+    """
     existing = alias_indices(client, alias)
     if existing:
         return existing[-1]
-    name = create_index(client, alias, mapping)
-    client.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}])
-    # Two processes may race to create the first index; the oldest one wins, the others go.
-    indices = alias_indices(client, alias)
-    winner = indices[0]
-    if name != winner:
-        client.indices.delete(index=name)
-        return winner
+    install_template(client, alias, mapping)
+    name = f"{alias}-v{mapping.version}-{_FIRST_INDEX_STAMP}"
+    try:
+        client.indices.create(index=name, aliases={alias: {"is_write_index": True}})
+    except BadRequestError as exc:
+        if exc.error != "resource_already_exists_exception":
+            raise
+        return name
     log.info("created index %s behind alias %s (mapping v%d)", name, alias, mapping.version)
     return name
 

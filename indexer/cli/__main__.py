@@ -1,0 +1,7 @@
+"""`python -m indexer.cli`: the same as the `indexer` command."""
+
+from __future__ import annotations
+
+from indexer.cli import main
+
+main()
