@@ -138,7 +138,7 @@ def _optional_processors(settings: Settings) -> dict[str, Callable[[], PageProce
         from indexer.processors.entities import ExtractEntities
     except ImportError:
         return {}
-    return {"extract_entities": lambda: ExtractEntities(settings)}  # type: ignore[call-arg]
+    return {"extract_entities": lambda: ExtractEntities(settings.entities)}
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:

@@ -30,6 +30,7 @@ __all__ = [
     "AzureSettings",
     "DetectorSettings",
     "ElasticSettings",
+    "EntitySettings",
     "HandwritingSettings",
     "NodeSettings",
     "Settings",
@@ -220,7 +221,22 @@ class PipelineSettings(BaseModel):
         "ocr_printed",
         "ocr_handwriting",
         "merge_text",
+        "extract_entities",
     ]
+
+
+class EntitySettings(BaseModel):
+    """Entity extraction from handwriting: dates, amounts, addresses, names, titles."""
+
+    #: How all-numeric dates are read: 2/3/12 is February 3 under MDY (US contracts).
+    date_order: Literal["MDY", "DMY", "YMD"] = "MDY"
+    #: Two-digit years below this are 20xx, the others 19xx: 12/13/10 -> 2010, 6/30/31 -> 2031.
+    two_digit_year_pivot: int = Field(default=70, ge=0, le=99)
+    #: Dates outside these years are OCR noise, not dates (a lease end decades ahead is kept).
+    min_year: int = Field(default=1900, ge=1)
+    max_year: int = Field(default=2150, ge=1)
+    #: Read the signer's name and title from the printed words beside each signature.
+    signer_names_from_print: bool = True
 
 
 class WatchSettings(BaseModel):
@@ -284,6 +300,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
     detector: DetectorSettings = DetectorSettings()
     watch: WatchSettings = WatchSettings()
+    entities: EntitySettings = EntitySettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
