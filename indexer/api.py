@@ -187,6 +187,7 @@ class Ingestor:
         client: Elasticsearch | None = None,
         viz: bool = False,
         connect_now: bool = True,
+        index_name: str | None = None,
     ) -> None:
         self.settings = settings
         self.artifacts = ArtifactWriter(
@@ -197,6 +198,8 @@ class Ingestor:
             self.pipeline.sinks.append(self.artifacts)
         self._client = client
         self._alias_ready = False
+        #: Where pages go: the alias, or a new index being filled by `reindex`.
+        self._index_name = index_name
         if connect_now:
             self.client()
 
@@ -225,7 +228,7 @@ class Ingestor:
         document = open_document(path, self.settings.input, self.settings.render)
         self.artifacts.start(document)
         self.pipeline.run(document, on_page=on_page)
-        index_documents(self.client(), [document], self.settings.es)
+        index_documents(self.client(), [document], self.settings.es, alias=self._index_name)
         spans = sum(len(page.spans) for page in document.pages)
         log.info(
             "indexed %s: %d pages, %d handwriting boxes, %.1f s, id %s",

@@ -32,6 +32,7 @@ _OVERLAP_SHARE = 0.3  # share of a word's area inside a box for the word to belo
 _GLUED_SHARE = 0.5  # share of a box covered by a longer word that swallowed the token
 # A token's first and last characters are always 8; at those places these are misread 8s too.
 _EIGHT_LOOKALIKES = frozenset("8B&Ss$%3gG9")
+_DEBRIS_MAX_CHARS = 2
 _SPAN_LINE = -1  # line key of a span placed on a line of its own
 _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
 _NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
@@ -204,9 +205,7 @@ def _splice(
     """Replace characters [start, end) of the run's joined text with the span, keeping the rest."""
     first = pieces[run[0]]
     joined = "".join(pieces[index].text for index in run)
-    prefix, suffix = joined[:start], joined[end:]
-    # Only punctuation glued to the token keeps sticking to the span (a comma, a full stop).
-    prefix = re.sub(r"^[^\w$]+$", "", prefix)
+    prefix, suffix = _without_token_debris(joined[:start]), _without_token_debris(joined[end:])
     span.placement = placement
     # The kept parts get no box: they belong to a claimed word, not to noise inside the box.
     replacement = [_Piece(prefix, first.block, first.line)] if prefix else []
@@ -215,6 +214,20 @@ def _splice(
         is_punctuation = re.fullmatch(r"[^\w$]+", suffix) is not None
         replacement.append(_Piece(suffix, first.block, first.line, glue_left=is_punctuation))
     pieces[run[0] : run[-1] + 1] = replacement
+
+
+def _without_token_debris(text: str) -> str:
+    """Drop what is left of a misread token beside the match: stray 8-like marks or punctuation.
+
+    A word glued to the token keeps its letters; a lone comma or full stop after it stays too.
+    """
+    if re.fullmatch(r"[.,;:]", text):
+        return text
+    if len(text) <= _DEBRIS_MAX_CHARS and all(
+        char in _EIGHT_LOOKALIKES or not char.isalnum() for char in text
+    ):
+        return ""
+    return text
 
 
 def _strip_token_tail(pieces: list[_Piece], span: Span, missing: str) -> None:

@@ -213,3 +213,72 @@ def test_changed_and_removed_files_update_the_index(
     )
     wait_for(lambda: _pages_of(es_client, alias) == {"keep.pdf": 1, "change.pdf": 1}, what="the removal")
     assert daemon.stop() == 0
+
+
+@pytest.fixture
+def second_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A node of its own that the test may stop and start (the shared one must stay up)."""
+    import shutil
+    import socket
+    import tempfile
+
+    from indexer.config import load_settings
+    from indexer.node import EmbeddedNode
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+    # The node's unprivileged account must be able to enter its state folder.
+    state_dir = Path(tempfile.mkdtemp(prefix="indexer-es-down-"))
+    state_dir.chmod(0o755)
+    settings = load_settings(
+        overrides={"state_dir": state_dir, "es": {"node": {"port": ports[0], "transport_port": ports[1]}}}
+    )
+    node = EmbeddedNode(settings)
+    node.ensure_running()
+    yield settings
+    node.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_node_down_during_a_batch_loses_nothing(
+    tmp_path: Path, pdfs: list[Path], second_node: Settings
+) -> None:
+    """GIVEN the daemon indexing into a node WHEN the node stops mid-batch and comes back
+    THEN every file ends up searchable exactly once, none is quarantined, the daemon lives."""
+    from elasticsearch import Elasticsearch as Client
+
+    from indexer.node import EmbeddedNode
+
+    node = EmbeddedNode(second_node)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (tmp_path / "state").mkdir()
+    daemon = Daemon(inbox, tmp_path / "state", "down-test", second_node.es.effective_url)
+    client = Client(second_node.es.effective_url)
+    daemon.start()
+    try:
+        _copy(pdfs[0], inbox / "before.pdf")
+        wait_for(lambda: _pages_of(client, "down-test") == {"before.pdf": 1}, what="the first file")
+
+        node.stop()
+        for index in range(1, 4):
+            _copy(pdfs[index], inbox / f"during-{index}.pdf")
+        wait_for(lambda: FileState.FAILED in daemon.states().values(), what="a retry to be scheduled")
+        assert daemon.is_alive
+        node.ensure_running()
+
+        expected = {"before.pdf": 1, "during-1.pdf": 1, "during-2.pdf": 1, "during-3.pdf": 1}
+        wait_for(
+            lambda: _pages_of(client, "down-test") == expected, what="every file after the node returned"
+        )
+        assert FileState.QUARANTINED not in daemon.states().values()
+        assert not (inbox / ".quarantine").exists()
+        assert daemon.stop() == 0
+    finally:
+        if daemon.is_alive:
+            daemon.stop()
+        client.close()

@@ -1,0 +1,166 @@
+"""`indexer search` and `indexer reindex`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from indexer.cli.common import handle_errors, settings
+from indexer.logs import progress
+
+__all__ = ["BUILT", "register"]
+
+BUILT = frozenset({"search", "reindex"})
+_MATCH_STYLE = "bold yellow"
+_HANDWRITING_STYLE = "italic cyan underline"
+
+
+@handle_errors
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find; empty with --entity or --kind alone.")] = "",
+    handwriting_only: Annotated[
+        bool, typer.Option("--handwriting-only", help="Match only the handwritten text.")
+    ] = False,
+    kind: Annotated[
+        str | None, typer.Option(help="Only pages with handwriting of this kind: signature|annotation.")
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="TYPE:VALUE, e.g. date:2011-01-01..2011-12-31, amount:1000.., zip:20852 (repeatable)."
+        ),
+    ] = None,
+    size: Annotated[int, typer.Option(help="Number of pages to show.")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per hit, with highlights.")
+    ] = False,
+) -> None:
+    """Search indexed pages; matches in bold, handwriting in italic cyan."""
+    from indexer.errors import ConfigError
+    from indexer.search import connect
+    from indexer.search.client import translate_errors
+    from indexer.search.query import PageQuery, parse_entity_filter
+
+    if kind not in (None, "signature", "annotation"):
+        raise ConfigError(f"--kind {kind!r}: use signature or annotation")
+    page_query = PageQuery(
+        text=query,
+        handwriting_only=handwriting_only,
+        kind=kind,
+        entities=[parse_entity_filter(item) for item in entity or []],
+        size=size,
+    )
+    loaded = settings()
+    client = connect(loaded)
+    with translate_errors("searching"):
+        response = client.search(index=loaded.es.alias, **page_query.body())
+    hits = response["hits"]["hits"]
+    if as_json:
+        for hit in hits:
+            typer.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+        return
+    total = response["hits"]["total"]["value"]
+    typer.echo(f"{total} page(s) match; showing {len(hits)}")
+    console = Console(highlight=False)
+    for hit in hits:
+        _print_hit(console, hit)
+
+
+def _as_html(text: str) -> str:
+    from indexer.search.query import HIGHLIGHT_POST, HIGHLIGHT_PRE
+
+    return text.replace(HIGHLIGHT_PRE, "<em>").replace(HIGHLIGHT_POST, "</em>")
+
+
+def _as_text(text: str) -> Text:
+    from indexer.search.query import HIGHLIGHT_POST, HIGHLIGHT_PRE
+
+    rendered = Text()
+    for index, part in enumerate(text.replace(HIGHLIGHT_POST, HIGHLIGHT_PRE).split(HIGHLIGHT_PRE)):
+        rendered.append(part, style=_MATCH_STYLE if index % 2 else "")
+    return rendered
+
+
+def _inner_spans(hit: dict[str, Any]) -> list[dict[str, Any]]:
+    inner = hit.get("inner_hits", {}).get("handwriting", {}).get("hits", {}).get("hits", [])
+    spans = []
+    for item in inner:
+        source = item.get("_source", {})
+        text = item.get("highlight", {}).get("handwriting.text", [source.get("text", "")])[0]
+        spans.append({**source, "text": text})
+    return spans
+
+
+def _hit_json(hit: dict[str, Any]) -> dict[str, Any]:
+    source = hit["_source"]
+    return {
+        "id": hit["_id"],
+        "file": source["document"]["filename"],
+        "path": source["document"]["path"],
+        "page": source["page"],
+        "score": hit["_score"],
+        "highlight": {
+            name: [_as_html(part) for part in parts] for name, parts in hit.get("highlight", {}).items()
+        },
+        "handwriting": [{**span, "text": _as_html(span["text"])} for span in _inner_spans(hit)],
+    }
+
+
+def _print_hit(console: Console, hit: dict[str, Any]) -> None:
+    source = hit["_source"]
+    console.print(
+        Text.assemble(
+            (source["document"]["filename"], "bold"),
+            f"  page {source['page']}  score {hit['_score'] or 0:.2f}",
+        )
+    )
+    handwritten = [span.get("text", "") for span in source.get("handwriting", []) if span.get("text")]
+    for fragment in hit.get("highlight", {}).get("content", []):
+        line = _as_text(fragment.replace("\n", " "))
+        for text in handwritten:
+            line.highlight_words([text], style=_HANDWRITING_STYLE)
+        console.print(Text("  … ").append(line).append(" …"))
+    for span in _inner_spans(hit):
+        entities = {key: value for key, value in span.get("entities", {}).items() if value and key != "raw"}
+        label = Text(f"  ✍ {span.get('kind', '')}: ", style=_HANDWRITING_STYLE)
+        console.print(label.append(_as_text(span["text"])).append(f"  {entities}" if entities else ""))
+
+
+@handle_errors
+def reindex(
+    from_source: Annotated[
+        bool, typer.Option("--from-source", help="Re-run the whole pipeline on the source files.")
+    ] = False,
+    from_artifacts: Annotated[
+        bool, typer.Option("--from-artifacts", help="Rebuild from stored artifacts, no models (default).")
+    ] = False,
+    keep_old: Annotated[bool, typer.Option("--keep-old", help="Keep the old index after the swap.")] = False,
+) -> None:
+    """Build a new index with the current mapping, swap the alias atomically, drop the old one."""
+    from indexer.errors import ConfigError
+    from indexer.reindex import Reindexer
+
+    if from_source and from_artifacts:
+        raise ConfigError("choose one of --from-source and --from-artifacts")
+    loaded = settings()
+    with progress() as bar:
+        task = bar.add_task("reindexing documents", total=None)
+
+        def on_document(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = Reindexer(loaded).run(from_source=from_source, keep_old=keep_old, on_document=on_document)
+    typer.echo(
+        f"alias {loaded.es.alias!r} now on {result.new_index}: {result.pages} pages from {result.documents} "
+        f"documents in {result.seconds:.1f} s; old: {', '.join(result.old_indices) or 'none'}"
+        f"{' (kept)' if keep_old else ' (deleted)'}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("reindex")(reindex)
