@@ -182,11 +182,11 @@ class RenderSettings(BaseModel):
 class AnchorSettings(BaseModel):
     """The 5-digit tokens drawn into handwriting boxes before the page OCR."""
 
-    font: Path | None = None  # default: DejaVu Sans Mono Bold, else Liberation Mono
+    font: Path | None = None  # default: Liberation Sans Narrow Bold, else DejaVu Sans Mono Bold
     #: Font size (em, pixels at 200 dpi; scaled with the page's dpi). Tesseract misses tokens
     #: much smaller than the minimum; a token wider than its box widens the blanked area.
-    max_token_size_px: int = Field(default=48, ge=10)
-    min_token_size_px: int = Field(default=32, ge=8)
+    max_token_size_px: int = Field(default=40, ge=10)
+    min_token_size_px: int = Field(default=22, ge=8)
     max_retries: int = Field(default=3, ge=0)
     seed: int | None = None  # fixed seed for reproducible tokens (tests); None draws fresh ones
 
