@@ -67,3 +67,15 @@ def test_dockerfile_installs_what_the_daemon_needs() -> None:
     for package in ("tesseract-ocr", "tesseract-ocr-eng", "poppler-utils"):
         assert package in dockerfile
     assert "COPY models" in dockerfile and "COPY mappings" in dockerfile
+
+
+def test_kibana_setup_imports_the_saved_objects_once_kibana_is_healthy() -> None:
+    service = _compose()["services"]["kibana-setup"]
+    environment = dict(item.split("=", 1) for item in service["environment"])
+
+    assert service["build"] == "."
+    assert service["depends_on"]["kibana"]["condition"] == "service_healthy"
+    assert service["command"][-3:] == ["kibana-setup", "--url", "http://kibana:5601"]
+    assert environment["INDEXER_ES_USERNAME"] == "elastic"
+    assert environment["INDEXER_ES_PASSWORD"] == "${ELASTIC_PASSWORD}"
+    assert service["restart"] == "no"
