@@ -20,6 +20,7 @@ from indexer.errors import ConfigError, IndexerError
 from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.detect import DetectHandwriting
+from indexer.processors.entities import ExtractEntities
 from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
@@ -94,11 +95,10 @@ def build_pipeline(
         DependencyError: an engine's model, program or package is missing.
     """
     names = settings.pipeline.processors
-    known = {*_CORE_PROCESSORS, *_optional_processors(settings)}
-    unknown = [name for name in names if name not in known]
+    unknown = [name for name in names if name not in PROCESSOR_NAMES]
     if unknown:
         raise ConfigError(
-            f"unknown processors {unknown} in INDEXER_PIPELINE__PROCESSORS; known: {sorted(known)}"
+            f"unknown processors {unknown} in INDEXER_PIPELINE__PROCESSORS; known: {list(PROCESSOR_NAMES)}"
         )
     owned: list[object] = []
 
@@ -119,7 +119,7 @@ def build_pipeline(
         "ocr_printed": lambda: OcrPrinted(printed_ocr, painter, max_retries=settings.anchors.max_retries),
         "ocr_handwriting": lambda: OcrHandwriting(recognizer),
         "merge_text": lambda: MergeText(settings.merge),
-        **_optional_processors(settings),
+        "extract_entities": lambda: ExtractEntities(settings.entities),
     }
     return Pipeline(
         RenderPages(settings.render, settings.input),
@@ -129,16 +129,15 @@ def build_pipeline(
     )
 
 
-_CORE_PROCESSORS = ("detect_handwriting", "mask_with_anchors", "ocr_printed", "ocr_handwriting", "merge_text")
-
-
-def _optional_processors(settings: Settings) -> dict[str, Callable[[], PageProcessor]]:
-    """Processors beyond the core ones (entity extraction), when their module is present."""
-    try:
-        from indexer.processors.entities import ExtractEntities
-    except ImportError:
-        return {}
-    return {"extract_entities": lambda: ExtractEntities(settings.entities)}
+#: Every processor `pipeline.processors` may name, in their usual order.
+PROCESSOR_NAMES = (
+    "detect_handwriting",
+    "mask_with_anchors",
+    "ocr_printed",
+    "ocr_handwriting",
+    "merge_text",
+    "extract_entities",
+)
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:
