@@ -36,7 +36,7 @@ _DEBRIS_MAX_CHARS = 2
 _SPAN_LINE = -1  # line key of a span placed on a line of its own
 _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
 _NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
-_NOISE_MAX_ALNUM = 2  # noise reads as a few stray letters or symbols
+_NOISE_MAX_ALNUM = 1  # noise reads as a stray letter or symbols; "be", "to" are words
 _PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
 
 
@@ -164,10 +164,7 @@ class MergeText:
             or piece.box is None
             or not (
                 any(_centre_inside(piece.box, box) for box in boxes)
-                or (
-                    piece.confidence < _NOISE_CONFIDENCE
-                    and any(piece.box.intersection(halo) for halo in halos)
-                )
+                or (_looks_like_noise(piece) and any(piece.box.intersection(halo) for halo in halos))
             )
         ]
 
@@ -242,15 +239,17 @@ def _strip_token_tail(pieces: list[_Piece], span: Span, missing: str) -> None:
 
 
 def _reposition_lonely_spans(pieces: list[_Piece]) -> None:
-    """A token the OCR read as a line of its own (a tall signature) joins the printed line it sits on.
+    """A token the OCR read on a line of its own (a tall signature, a box between two lines), with
+    nothing but noise beside it, joins the printed line it sits on.
 
     Its placement stays `exact` or `fuzzy`: the token was found, only its line was wrong.
     """
-    line_sizes: dict[tuple[int, int], int] = {}
+    real_words: dict[tuple[int, int], int] = {}
     for piece in pieces:
-        line_sizes[(piece.block, piece.line)] = line_sizes.get((piece.block, piece.line), 0) + 1
+        if piece.span is None and not _looks_like_noise(piece):
+            real_words[(piece.block, piece.line)] = real_words.get((piece.block, piece.line), 0) + 1
     lonely = [
-        piece for piece in pieces if piece.span is not None and line_sizes[(piece.block, piece.line)] == 1
+        piece for piece in pieces if piece.span is not None and not real_words.get((piece.block, piece.line))
     ]
     for piece in lonely:
         target = _geometry_slot(pieces, piece.span, exclude=piece) if piece.span is not None else None
@@ -274,7 +273,8 @@ def _geometry_slot(
     probe_y = box.y1 - _PROBE_SHARE * box.height
     lines: dict[tuple[int, int], list[int]] = {}
     for index, piece in enumerate(pieces):
-        if piece is not exclude and piece.span is None and piece.box is not None:
+        is_word = piece.span is None and piece.box is not None and not _looks_like_noise(piece)
+        if piece is not exclude and is_word:
             lines.setdefault((piece.block, piece.line), []).append(index)
     best: tuple[float, tuple[int, int]] | None = None
     for key, members in lines.items():
