@@ -24,8 +24,8 @@ run: install
 	$(BIN)/indexer -v watch $(INBOX)
 
 lint: install
-	$(BIN)/ruff format --check indexer tests
-	$(BIN)/ruff check indexer tests
+	$(BIN)/ruff format --check indexer tests benchmarks
+	$(BIN)/ruff check indexer tests benchmarks
 	$(BIN)/mypy
 
 test: lint

@@ -36,6 +36,8 @@ _DEBRIS_MAX_CHARS = 2
 _SPAN_LINE = -1  # line key of a span placed on a line of its own
 _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
 _NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
+# A word reaching into a blanked box and read this badly is what is left of spilled strokes.
+_CUT_CONFIDENCE = 0.45
 _NOISE_MAX_ALNUM = 1  # noise reads as a stray letter or symbols; "be", "to" are words
 _PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
 
@@ -153,8 +155,8 @@ class MergeText:
         return best
 
     def _drop_artifacts(self, pieces: list[_Piece], spans: list[Span]) -> None:
-        """Remove what the OCR made of noise: unclaimed words inside blanked boxes, and
-        low-confidence words just around them (stroke ends that spilled over the box)."""
+        """Remove what the OCR made of noise: unclaimed words inside blanked boxes, badly read
+        words reaching into them, and stray marks just around them (strokes spilled over)."""
         boxes = [span.anchor_box or span.box for span in spans]
         halos = [_grown(box, _HALO_PX) for box in boxes]
         pieces[:] = [
@@ -165,6 +167,7 @@ class MergeText:
             or not (
                 any(_centre_inside(piece.box, box) for box in boxes)
                 or (_looks_like_noise(piece) and any(piece.box.intersection(halo) for halo in halos))
+                or (piece.confidence < _CUT_CONFIDENCE and any(piece.box.intersection(box) for box in boxes))
             )
         ]
 
