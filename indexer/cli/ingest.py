@@ -70,9 +70,8 @@ def pipeline() -> None:
     with build_pipeline(loaded) as built:
         for number, line in enumerate(built.describe(), start=1):
             typer.echo(f"{number}. {line}")
-    typer.echo(
-        f"{len(built.describe()) + 1}. index_pages: Elasticsearch alias {loaded.es.alias!r} at {loaded.es.effective_url}"
-    )
+    steps = len(built.describe())
+    typer.echo(f"{steps + 1}. index_pages: alias {loaded.es.alias!r} at {loaded.es.effective_url}")
 
 
 @handle_errors

@@ -38,6 +38,7 @@ _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
 _NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
 # A word reaching into a blanked box and read this badly is what is left of spilled strokes.
 _CUT_CONFIDENCE = 0.45
+_EDGE_PX = 3  # a word touching a blanked box counts as reaching into it
 _NOISE_MAX_ALNUM = 1  # noise reads as a stray letter or symbols; "be", "to" are words
 _PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
 
@@ -159,6 +160,7 @@ class MergeText:
         words reaching into them, and stray marks just around them (strokes spilled over)."""
         boxes = [span.anchor_box or span.box for span in spans]
         halos = [_grown(box, _HALO_PX) for box in boxes]
+        edges = [_grown(box, _EDGE_PX) for box in boxes]
         pieces[:] = [
             piece
             for piece in pieces
@@ -167,7 +169,9 @@ class MergeText:
             or not (
                 any(_centre_inside(piece.box, box) for box in boxes)
                 or (_looks_like_noise(piece) and any(piece.box.intersection(halo) for halo in halos))
-                or (piece.confidence < _CUT_CONFIDENCE and any(piece.box.intersection(box) for box in boxes))
+                or (
+                    piece.confidence < _CUT_CONFIDENCE and any(piece.box.intersection(edge) for edge in edges)
+                )
             )
         ]
 
