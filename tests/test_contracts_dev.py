@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,10 +10,13 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 from PIL import Image
+from typer.testing import CliRunner
 
 from indexer.api import Ingestor
 from indexer.backends.tesseract import parse_tsv, run_tesseract_program
+from indexer.cli import app
 from indexer.config import Settings
+from indexer.document import Box, Document
 from indexer.processors.anchor import TOKEN_PATTERN
 from indexer.training.splits import document_of, split_by_document
 from tests.conftest import CONTRACTS_DEV
@@ -20,6 +24,7 @@ from tests.factories import write_image_pdf
 
 LONG_WORD = re.compile(r"^[A-Za-z]{8,}$")
 WORDS_PER_PAGE = 5
+IOU_SAME_BOX = 0.3
 
 
 def _pages_of(document: str) -> list[Path]:
@@ -68,3 +73,54 @@ def test_three_real_contracts_are_found_by_their_printed_words(
                 found += document.page_id(page) in {hit["_id"] for hit in hits}
     assert asked >= 10
     assert found / asked >= 0.9, f"{found} of {asked} words find their page"
+    _check_handwritten_dates(es_client, settings_for, [document for document, _ in ingested])
+
+
+def _cli_search(settings_for: Settings, entity: str) -> set[str]:
+    import os
+
+    env = {"INDEXER_ES__ALIAS": settings_for.es.alias}
+    result = CliRunner().invoke(
+        app, ["search", "--entity", entity, "--json", "--size", "50"], env={**os.environ, **env}
+    )
+    assert result.exit_code == 0, result.output
+    return {json.loads(line)["id"] for line in result.output.splitlines() if line.startswith("{")}
+
+
+MDY = re.compile(r"^\d{1,2}[/-]\d{1,2}[/-]\d{2,4}$")
+
+
+def _check_handwritten_dates(
+    es_client: Elasticsearch, settings_for: Settings, documents: list[Document]
+) -> None:
+    """Every handwritten m/d/y date the OCR read right is found by a date range query."""
+    truth = json.loads((CONTRACTS_DEV / "transcriptions.json").read_text())
+    read_right = 0
+    for document in documents:
+        stem = Path(document.filename).stem
+        for page in document.pages:
+            expected = [
+                item
+                for item in truth
+                if item["image"] == f"{stem}-{page.number}.jpg" and MDY.match(item["text"])
+            ]
+            for item in expected:
+                box = Box(*item["box"])
+                spans = [span for span in page.spans if span.box.iou(box) > IOU_SAME_BOX]
+                if not any(span.text.replace(" ", "") == item["text"] for span in spans):
+                    continue
+                read_right += 1
+                (date,) = {value for span in spans for value in span.entities.get("dates", [])}
+                query = {
+                    "nested": {
+                        "path": "handwriting",
+                        "query": {"range": {"handwriting.entities.dates": {"gte": date, "lte": date}}},
+                    }
+                }
+                hits = es_client.search(index=settings_for.es.alias, query=query, _source=False)["hits"][
+                    "hits"
+                ]
+                assert document.page_id(page) in {hit["_id"] for hit in hits}, (item["text"], date)
+                found = _cli_search(settings_for, f"date:{date}..{date}")
+                assert document.page_id(page) in found, (item["text"], date)
+    print(f"handwritten m/d/y dates read right and found by range: {read_right}")
