@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -77,8 +78,6 @@ def test_three_real_contracts_are_found_by_their_printed_words(
 
 
 def _cli_search(settings_for: Settings, entity: str) -> set[str]:
-    import os
-
     env = {"INDEXER_ES__ALIAS": settings_for.es.alias}
     result = CliRunner().invoke(
         app, ["search", "--entity", entity, "--json", "--size", "50"], env={**os.environ, **env}
