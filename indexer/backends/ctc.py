@@ -51,6 +51,8 @@ WIDTH_PER_STEP = 4
 #: Crops with less ink than this share of dark pixels are read as empty.
 _MIN_INK_SHARE = 0.002
 _INK_THRESHOLD = 0.35
+#: A crop joins a sub-batch when it is at most this much wider than the sub-batch's narrowest.
+_MAX_PADDING_RATIO = 1.6
 
 
 @dataclass(frozen=True)
@@ -220,22 +222,20 @@ class CtcRecognizer:
                 continue
             images.append(image)
             rows.append(row)
-        if images:
-            for row, recognition in zip(rows, self._read(images), strict=True):
-                results[row] = recognition
+        for group in _width_groups(images):
+            for index, recognition in zip(group, self._read([images[i] for i in group]), strict=True):
+                results[rows[index]] = recognition
         return [r if r is not None else Recognition("", 0.0, ENGINE) for r in results]
 
     def _read(self, images: list[np.ndarray]) -> list[Recognition]:
         started = time.perf_counter()
         batch, widths = preprocess_batch(images)
         try:
-            logits = np.asarray(self._model(batch, training=False))  # (batch, time, classes)
+            probabilities = np.asarray(self._model(batch))  # (batch, time, classes)
         except Exception as exc:
             raise BackendError(
                 f"the model failed on a batch of {len(images)} crops: {exc}", engine=ENGINE
             ) from exc
-        shifted = np.exp(logits - logits.max(axis=2, keepdims=True))
-        probabilities = shifted / shifted.sum(axis=2, keepdims=True)
         out = [
             self._decode(p[: max(1, w // WIDTH_PER_STEP)]) for p, w in zip(probabilities, widths, strict=True)
         ]
@@ -255,6 +255,18 @@ class CtcRecognizer:
         return Recognition(text, decoded.confidence, ENGINE)
 
 
+def _width_groups(images: Sequence[np.ndarray]) -> list[list[int]]:
+    """Indices of the images in groups of similar width, so narrow crops are not padded to the widest."""
+    order = sorted(range(len(images)), key=lambda i: images[i].shape[1])
+    groups: list[list[int]] = []
+    for index in order:
+        if groups and images[index].shape[1] <= _MAX_PADDING_RATIO * images[groups[-1][0]].shape[1]:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
 def _load_model(config: HtrConfig, weights_path: Path, *, threads: int) -> Any:
     try:
         import tensorflow as tf
@@ -272,4 +284,11 @@ def _load_model(config: HtrConfig, weights_path: Path, *, threads: int) -> Any:
         raise DependencyError(
             f"{weights_path} does not match {CONFIG_FILE} ({exc}); retrain with `indexer train-htr`"
         ) from exc
-    return model
+    signature = [tf.TensorSpec((None, config.input_height, None, 1), tf.float32)]
+
+    # A graph with a free width: the LSTMs run as a compiled loop, not step by step in eager mode.
+    @tf.function(input_signature=signature, autograph=False)  # type: ignore[untyped-decorator]
+    def probabilities(images: Any) -> Any:
+        return tf.nn.softmax(model(images, training=False), axis=-1)
+
+    return probabilities

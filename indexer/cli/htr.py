@@ -71,6 +71,7 @@ def train_htr(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     learning_rate: Annotated[float, typer.Option()] = 1e-3,
     seed: Annotated[int, typer.Option()] = 0,
+    init_from: Annotated[Path | None, typer.Option(help="Fine-tune the model saved in this folder.")] = None,
     validate: Annotated[
         bool, typer.Option("--validate", help="Only check the data and print counts.")
     ] = False,
@@ -92,6 +93,7 @@ def train_htr(
         batch_size=batch_size,
         learning_rate=learning_rate,
         seed=seed,
+        init_dir=init_from,
         command=shlex.join(["indexer", *sys.argv[1:]]),
     )
     if validate:

@@ -23,10 +23,13 @@ import numpy as np
 from PIL import Image
 
 from indexer.backends.ctc import (
+    CONFIG_FILE,
     LEXICON_FILE,
+    WEIGHTS_FILE,
     WIDTH_PER_STEP,
     HtrConfig,
     build_model,
+    load_weights,
     preprocess_batch,
     preprocess_crop,
     save_model,
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 #: (step, total steps, message); total is an estimate when training runs on a time budget.
 ProgressCallback = Callable[[int, int, str], None]
 _SYNTHETIC_HOLDOUT_SHARE = 0.03
+_LOG_EVERY_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class TrainOptions:
     learning_rate: float = 1e-3
     seed: int = 0
     config: HtrConfig = field(default_factory=lambda: HtrConfig(vocabulary=VOCABULARY))
+    #: A saved model to start from (fine-tuning); its htr.json replaces `config`.
+    init_dir: Path | None = None
     command: str = ""
 
 
@@ -233,6 +239,8 @@ def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = N
 
     started = time.perf_counter()
     keras.utils.set_random_seed(options.seed)
+    if options.init_dir is not None:
+        options = dataclasses.replace(options, config=HtrConfig.load(options.init_dir / CONFIG_FILE))
     train, holdout, validation, counts, words = _collect(options)
     log.info(
         "training on %d samples (%s), %.0f s to prepare", len(train), counts, time.perf_counter() - started
@@ -241,6 +249,9 @@ def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = N
         raise ValueError("no training samples: give --synthetic N, --iam DIR or --transcriptions FILE")
     config = options.config
     model = build_model(config)
+    if options.init_dir is not None:
+        load_weights(model, options.init_dir / WEIGHTS_FILE)
+        log.info("starting from the weights in %s", options.init_dir)
     optimizer = keras.optimizers.Adam(options.learning_rate)
     step_function = _train_step_function(model, optimizer)
     rng = random.Random(options.seed)
@@ -261,6 +272,8 @@ def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = N
             step += 1
             if on_progress is not None:
                 on_progress(step, total, f"epoch {epoch + 1} loss {np.mean(losses[-50:]):.3f}")
+            if step % _LOG_EVERY_STEPS == 0:
+                log.info("step %d/%d: loss %.3f, %.0f s", step, total, np.mean(losses[-50:]), elapsed)
             if elapsed > options.budget_s:
                 break
         held = _evaluate(model, holdout or validation, config)
