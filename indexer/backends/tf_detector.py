@@ -54,13 +54,24 @@ class DetectorConfig:
     output_stride: int = 2
     #: Normalisation: ink = 1 - grey / 255, so paper is 0 and black ink is 1.
     normalisation: str = "1 - grey/255"
-    base_filters: int = 24
+    base_filters: int = 16
     class_names: tuple[str, ...] = CLASS_NAMES
+    #: Minimum class probability for a pixel to count; annotations may use a stricter one.
     score_threshold: float = 0.5
+    annotation_threshold: float | None = None
     #: Closing kernel (output pixels) that merges fragments of one field into one box.
     close_px: int = 3
+    #: Opening kernel (output pixels) that cuts thin bridges between neighbouring fields.
+    open_px: int = 1
     #: Components smaller than this (output pixels) are dropped.
-    min_area_px: int = 12
+    min_area_px: int = 40
+    #: Boxes grow by this many output pixels on each side (the labels are loose around the ink).
+    pad_px: int = 0
+
+    def threshold_for(self, kind: HandwritingKind) -> float:
+        if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
+            return self.annotation_threshold
+        return self.score_threshold
 
     @classmethod
     def load(cls, path: Path) -> DetectorConfig:
@@ -124,6 +135,9 @@ def _component_boxes(
     mask: np.ndarray, probabilities: np.ndarray, config: DetectorConfig
 ) -> list[tuple[int, int, int, int, float]]:
     """Connected regions of a binary (h, w) mask -> (x0, y0, x1, y1, mean score) in output pixels."""
+    if config.open_px > 1:
+        kernel = np.ones((config.open_px, config.open_px), np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     if config.close_px > 1:
         kernel = np.ones((config.close_px, config.close_px), np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
@@ -148,9 +162,12 @@ def decode(
     detections = []
     for channel, kind in enumerate(_KINDS, start=1):
         class_map = probabilities[..., channel]
-        mask = ((winner == channel) & (class_map >= config.score_threshold)).astype(np.uint8)
+        threshold = config.threshold_for(kind)
+        mask = ((winner == channel) & (class_map >= threshold)).astype(np.uint8)
         for x0, y0, x1, y1, score in _component_boxes(mask, class_map, config):
-            left, top = min(int(x0 * to_original), width - 1), min(int(y0 * to_original), height - 1)
+            x0, y0, x1, y1 = x0 - config.pad_px, y0 - config.pad_px, x1 + config.pad_px, y1 + config.pad_px
+            left = min(max(int(x0 * to_original), 0), width - 1)
+            top = min(max(int(y0 * to_original), 0), height - 1)
             right = max(min(round(x1 * to_original), width), left + 1)
             bottom = max(min(round(y1 * to_original), height), top + 1)
             detections.append(Detection(kind, Box(left, top, right, bottom), min(max(score, 0.0), 1.0)))
@@ -175,7 +192,8 @@ class TfBoxDetector:
             )
         config = DetectorConfig.load(config_path)
         if score_threshold is not None:
-            config = DetectorConfig(**{**asdict(config), "score_threshold": score_threshold})
+            overrides = {"score_threshold": score_threshold, "annotation_threshold": None}
+            config = DetectorConfig(**{**asdict(config), **overrides})
         self.config = config
         self.version = config.version
         self._predict = _load_predictor(model_dir / config.weights, config, threads)

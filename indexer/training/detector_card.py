@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from indexer.backends.tf_detector import CONFIG_FILE, TfBoxDetector
+from indexer.document import HandwritingKind
 from indexer.training.detector_eval import EvaluationReport, evaluate_detector, format_report, write_report
-from indexer.training.detector_train import TrainOptions, TrainResult, load_pages
+from indexer.training.detector_train import CLASS_WEIGHTS, TrainOptions, TrainResult, load_pages
 
 __all__ = ["finish_training", "model_card"]
 
@@ -54,13 +55,16 @@ and annotation pixels; connected regions become boxes in the original image's pi
   validation pages never used in training), plus {options.synthetic_pages} synthetic pages
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
-  {options.learning_rate}, seed {options.seed}, class weights background/signature/annotation 1/3/3.
+  {options.learning_rate}, seed {options.seed}, class weights background/signature/annotation
+  {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over
   {list(config.class_names)} at 1/{config.output_stride} of the input.
-- Decoding: argmax class with probability >= {config.score_threshold}, closing {config.close_px} px,
-  components >= {config.min_area_px} output px; score = mean probability in the region.
+- Decoding: argmax class with probability >= {config.score_threshold} (annotations:
+  {config.threshold_for(HandwritingKind.ANNOTATION)}), closing {config.close_px} px, components >=
+  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean
+  probability in the region.
 - Files: `{config.weights}`, `{CONFIG_FILE}` (read at load time).
 - Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
 

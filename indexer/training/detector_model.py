@@ -29,7 +29,7 @@ CLASS_INDEX = {HandwritingKind.SIGNATURE: 1, HandwritingKind.ANNOTATION: 2}
 _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
 _SCALE_RANGE = (0.85, 1.15)
-_FOCUS_SHARE = 0.7  # share of crops centred on a labelled box rather than anywhere
+_FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 #: on_progress(stage, done, total, message)
 ProgressCallback = Callable[[str, int, int, str], None]
-_CLASS_WEIGHTS = (1.0, 3.0, 3.0)
+CLASS_WEIGHTS = (1.0, 1.0, 1.0)
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12
 
@@ -49,7 +49,7 @@ class TrainOptions:
     crop_px: int = 320
     synthetic_pages: int = 120
     synthetic_share: float = 0.35
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     seed: int = 1234
     max_minutes: float = 15.0
     threads: int = 2
@@ -152,7 +152,7 @@ def _fit(
     from tensorflow import keras
 
     optimizer = keras.optimizers.Adam(options.learning_rate)
-    step = _train_step_fn(model, optimizer, weighted_cross_entropy(_CLASS_WEIGHTS))
+    step = _train_step_fn(model, optimizer, weighted_cross_entropy(CLASS_WEIGHTS))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
     started = time.monotonic()
