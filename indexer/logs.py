@@ -7,6 +7,7 @@ the CLI calls `configure_logging()` once and draws bars with `progress()`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,9 @@ def configure_logging(verbosity: int = 0) -> None:
     Third-party loggers stay at WARNING unless -vvv is given.
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    # TensorFlow's C++ side logs to stderr before Python logging exists; only this variable,
+    # read when TensorFlow loads, quiets it. It is the one environment change we make.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if verbosity < 3 else "0")
     handler = RichHandler(
         console=console,
         show_path=verbosity >= 2,
