@@ -186,7 +186,11 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     started = time.monotonic()
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+    except RuntimeError:
+        # Thread pools can only be sized before TensorFlow's first op in this process.
+        log.debug("TensorFlow already initialised; keeping its thread settings")
     _seed_everything(options.seed)
     pages = load_pages(options.data_dirs)
     train_names, validation_names = split_by_document([page.stem for page in pages])

@@ -16,9 +16,9 @@ CONTRACTS_DEV = REPO / ".." / "shared" / "data" / "contracts-dev"
 #: rounded down: a regression guard, not the issue's targets.
 REACHED_MEDIANS = {
     ("signature", "precision"): 0.70,
-    ("signature", "recall"): 0.65,
-    ("annotation", "precision"): 0.55,
-    ("annotation", "recall"): 0.80,
+    ("signature", "recall"): 0.80,
+    ("annotation", "precision"): 0.70,
+    ("annotation", "recall"): 0.65,
 }
 #: The issue's targets: every median >= 0.85, annotation first quartiles >= 0.5.
 TARGET_MEDIAN = 0.85
