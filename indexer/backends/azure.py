@@ -8,6 +8,9 @@ a 503) is retried after its `Retry-After`, a capped number of times. The key tra
 
 `AzureReadOcr` is both a `HandwritingRecognizer` (one request per crop) and a `PrintedOcr`
 (one request per page; lines that the service styles as handwritten come back as boxes).
+
+The real service was not reachable from the development machine: this client is tested
+against a local server that implements the documented protocol (tests/backends/test_azure.py).
 """
 
 from __future__ import annotations
