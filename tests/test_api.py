@@ -118,6 +118,8 @@ def _similar(left: str | None, right: str | None) -> bool:
     if left is None or right is None:
         return left is right
     clean = [re.sub(r"[^\w]", "", text).lower() for text in (left, right)]
+    if len(clean[1]) >= 3 and (clean[0].endswith(clean[1]) or clean[0].startswith(clean[1])):
+        return True  # the OCR glued the neighbour to the next word (`years.agree`)
     return clean[0] == clean[1] or difflib.SequenceMatcher(None, *clean).ratio() >= 0.75
 
 

@@ -110,7 +110,7 @@ class MergeText:
             if not span.anchor or not self._place_by_token(pieces, span):
                 lost.append(span)
         self._drop_artifacts(pieces, page.spans)
-        _reposition_lonely_spans(pieces)
+        _reposition_stray_spans(pieces)
         for span in lost:
             _place_by_geometry(pieces, span)
         page.printed_text = _assemble(pieces, include_spans=False, markers=None)
@@ -245,26 +245,29 @@ def _strip_token_tail(pieces: list[_Piece], span: Span, missing: str) -> None:
             following.text = following.text[len(missing) :]
 
 
-def _reposition_lonely_spans(pieces: list[_Piece]) -> None:
-    """A token the OCR read on a line of its own (a tall signature, a box between two lines), with
-    nothing but noise beside it, joins the printed line it sits on.
+def _reposition_stray_spans(pieces: list[_Piece]) -> None:
+    """A token the OCR put on the wrong line joins the printed line it sits on.
 
-    Its placement stays `exact` or `fuzzy`: the token was found, only its line was wrong.
+    Stray means: alone on its line but for noise (a tall signature, a box between two lines), or
+    grouped with a line it does not vertically overlap (a skewed scan). The placement stays
+    `exact` or `fuzzy`: the token was found, only its line was wrong.
     """
-    real_words: dict[tuple[int, int], int] = {}
+    extents: dict[tuple[int, int], tuple[int, int]] = {}
     for piece in pieces:
-        if piece.span is None and not _looks_like_noise(piece):
-            real_words[(piece.block, piece.line)] = real_words.get((piece.block, piece.line), 0) + 1
-    lonely = [
-        piece for piece in pieces if piece.span is not None and not real_words.get((piece.block, piece.line))
-    ]
-    for piece in lonely:
+        if piece.span is None and piece.box is not None and not _looks_like_noise(piece):
+            key = (piece.block, piece.line)
+            low, high = extents.get(key, (piece.box.y0, piece.box.y1))
+            extents[key] = (min(low, piece.box.y0), max(high, piece.box.y1))
+    for piece in [piece for piece in pieces if piece.span is not None and piece.box is not None]:
+        extent = extents.get((piece.block, piece.line))
+        centre_y = piece.box.center[1] if piece.box is not None else 0.0
+        if extent is not None and extent[0] <= centre_y <= extent[1]:
+            continue
         target = _geometry_slot(pieces, piece.span, exclude=piece) if piece.span is not None else None
         if target is not None:
             pieces.remove(piece)
             index, block, line = target
-            index = min(index, len(pieces))
-            pieces.insert(index, _Piece("", block, line, piece.box, span=piece.span))
+            pieces.insert(min(index, len(pieces)), _Piece("", block, line, piece.box, span=piece.span))
 
 
 def _geometry_slot(
