@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from elasticsearch import Elasticsearch
 
@@ -28,9 +28,11 @@ from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_docu
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
 from indexer.search.client import translate_errors
 
-__all__ = ["IngestOutcome", "Ingestor", "build_detector", "build_pipeline", "collect_inputs"]
+__all__ = ["IngestOutcome", "Ingestor", "build_detector", "build_pipeline", "collect_inputs", "managed"]
 
 log = logging.getLogger(__name__)
+
+EngineT = TypeVar("EngineT")
 
 
 def build_detector(config: DetectorSettings) -> BoxDetector:
@@ -54,6 +56,13 @@ def build_detector(config: DetectorSettings) -> BoxDetector:
     from indexer.backends.tf_detector import TfBoxDetector
 
     return TfBoxDetector(config.model_dir, threads=config.threads, score_threshold=config.score_threshold)
+
+
+def managed(engine: EngineT) -> AbstractContextManager[EngineT]:
+    """`with managed(engine) as engine:` closes engines that hold resources, and is a no-op for others."""
+    if isinstance(engine, AbstractContextManager):
+        return engine
+    return nullcontext(engine)
 
 
 def _default_detector(settings: Settings) -> BoxDetector:

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from indexer.cli.common import handle_errors, settings
-from indexer.config import DetectorSettings
-from indexer.errors import ConfigError
 from indexer.logs import progress
 
 __all__ = ["BUILT", "register"]
@@ -31,24 +29,6 @@ def _progress_callback(bar: Any) -> Any:
     return on_progress
 
 
-def _build_detector(config: DetectorSettings) -> Any:
-    """The configured detector backend (a context manager)."""
-    if config.engine == "tfod":
-        from indexer.backends.tfod_detector import TfodBoxDetector
-
-        if config.tfod_saved_model is None:
-            raise ConfigError("detector.engine is tfod but detector.tfod_saved_model is not set")
-        return TfodBoxDetector(
-            config.tfod_saved_model,
-            class_ids=config.tfod_class_ids,
-            score_threshold=config.tfod_score_threshold,
-            threads=config.threads,
-        )
-    from indexer.backends.tf_detector import TfBoxDetector
-
-    return TfBoxDetector(config.model_dir, threads=config.threads, score_threshold=config.score_threshold)
-
-
 @handle_errors
 def detect(
     images: Annotated[list[Path], typer.Argument(help="Page images (JPEG, PNG, TIFF).")],
@@ -56,11 +36,12 @@ def detect(
     viz: Annotated[Path | None, typer.Option("--viz", help="Write each page with its boxes here.")] = None,
 ) -> None:
     """Find handwriting (signatures and annotations) on page images."""
+    from indexer.api import build_detector, managed
     from indexer.training.detector_eval import draw_boxes
     from indexer.training.detector_train import read_rgb
 
     config = settings().detector
-    with _build_detector(config) as detector:
+    with managed(build_detector(config)) as detector:
         for path in images:
             image = read_rgb(path)
             detections = detector.detect(image)
@@ -157,11 +138,12 @@ def evaluate(
     ] = "validation",
 ) -> None:
     """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
+    from indexer.api import build_detector, managed
     from indexer.training.detector_eval import evaluate_detector, format_report, write_report
     from indexer.training.detector_train import load_pages
 
     pages = load_pages(data)
-    with _build_detector(settings().detector) as detector, progress() as bar:
+    with managed(build_detector(settings().detector)) as detector, progress() as bar:
         report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
     if out is not None:
         write_report(report, out)
