@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml scripts/install-system.sh
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# The trocr extra (torch, transformers) is optional for users; the tests of the TrOCR engine need it.
+	$(BIN)/pip install --quiet -e '.[dev,trocr]'
 	touch $(STAMP)
 
 run: install
