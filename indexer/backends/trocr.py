@@ -7,6 +7,7 @@ is the geometric mean of the generated tokens' probabilities (the sequence score
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -46,19 +47,21 @@ def require_trocr() -> tuple[Any, Any, Any]:
 
 
 def is_trocr_available(model: str) -> bool:
-    """True when torch and transformers import and `model` is a local folder or in the hub cache."""
-    try:
-        require_trocr()
-        from huggingface_hub import try_to_load_from_cache
-    except (DependencyError, ImportError):
-        return False
+    """True when `model` is a local folder or in the hub cache, and torch and transformers exist.
+
+    Nothing heavy is imported: `auto` asks this in every worker, and importing torch and
+    transformers costs about 0.7 GB of memory per process.
+    """
     if Path(model).is_dir():
-        return (Path(model) / "config.json").is_file()
-    try:
-        cached = try_to_load_from_cache(model, "config.json")
-    except ValueError:
-        return False
-    return isinstance(cached, str)
+        found = (Path(model) / "config.json").is_file()
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = isinstance(try_to_load_from_cache(model, "config.json"), str)
+        except (ImportError, ValueError):
+            found = False
+    return found and all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
 
 
 class TrOcrRecognizer:
