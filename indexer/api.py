@@ -104,49 +104,41 @@ def build_pipeline(
         DependencyError: an engine's model, program or package is missing.
     """
     names = settings.pipeline.processors
-    unknown = [name for name in names if name not in PROCESSOR_NAMES]
-    if unknown:
-        raise ConfigError(
-            f"unknown processors {unknown} in INDEXER_PIPELINE__PROCESSORS; known: {list(PROCESSOR_NAMES)}"
-        )
-    owned: list[object] = []
-
-    def engine(given: Any, name: str, build: Callable[[Settings], Any]) -> Any:
-        if given is not None or name not in names:
-            return given
-        built = build(settings)
-        owned.append(built)
-        return built
-
     painter = AnchorPainter(settings.anchors)
-    detector = engine(detector, "detect_handwriting", _default_detector)
-    printed_ocr = engine(printed_ocr, "ocr_printed", _default_printed_ocr)
-    recognizer = engine(recognizer, "ocr_handwriting", _default_recognizer)
+    # The engines are built below, only for the steps that are configured.
+    engines: dict[str, Any] = {}
     factories: dict[str, Callable[[], PageProcessor]] = {
-        "detect_handwriting": lambda: DetectHandwriting(detector),
+        "detect_handwriting": lambda: DetectHandwriting(engines["detect_handwriting"]),
         "mask_with_anchors": lambda: MaskWithAnchors(painter),
-        "ocr_printed": lambda: OcrPrinted(printed_ocr, painter, max_retries=settings.anchors.max_retries),
-        "ocr_handwriting": lambda: OcrHandwriting(recognizer),
+        "ocr_printed": lambda: OcrPrinted(
+            engines["ocr_printed"], painter, max_retries=settings.anchors.max_retries
+        ),
+        "ocr_handwriting": lambda: OcrHandwriting(engines["ocr_handwriting"]),
         "merge_text": lambda: MergeText(settings.merge),
         "extract_entities": lambda: ExtractEntities(settings.entities),
     }
+    unknown = [name for name in names if name not in factories]
+    if unknown:
+        raise ConfigError(
+            f"unknown processors {unknown} in INDEXER_PIPELINE__PROCESSORS; known: {list(factories)}"
+        )
+    owned: list[object] = []
+    builders: dict[str, tuple[Any, Callable[[Settings], Any]]] = {
+        "detect_handwriting": (detector, _default_detector),
+        "ocr_printed": (printed_ocr, _default_printed_ocr),
+        "ocr_handwriting": (recognizer, _default_recognizer),
+    }
+    for name, (given, build) in builders.items():
+        if given is None and name in names:
+            given = build(settings)
+            owned.append(given)
+        engines[name] = given
     return Pipeline(
         RenderPages(settings.render, settings.input),
         [factories[name]() for name in names],
         sinks=[artifacts] if artifacts is not None else [],
         resources=[item for item in owned if isinstance(item, AbstractContextManager)],
     )
-
-
-#: Every processor `pipeline.processors` may name, in their usual order.
-PROCESSOR_NAMES = (
-    "detect_handwriting",
-    "mask_with_anchors",
-    "ocr_printed",
-    "ocr_handwriting",
-    "merge_text",
-    "extract_entities",
-)
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:

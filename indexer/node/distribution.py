@@ -9,7 +9,6 @@ we tested and check the archive's layout for any other version.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import shutil
@@ -21,9 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from indexer.errors import DependencyError
+from indexer.hashing import sha256_file
 from indexer.node import maven
 
-__all__ = ["KNOWN_SHA256", "MAVEN_COORDINATES", "ensure_distribution", "list_modules", "sha256_of"]
+__all__ = ["KNOWN_SHA256", "MAVEN_COORDINATES", "ensure_distribution", "list_modules"]
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,7 @@ MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch
 KNOWN_SHA256 = {
     "9.5.3": "bec49f3b8d00e75c8d1cec85c35298635ec9fbd3ae80ef5aeb6bc05abdb3db2d",
 }
-_READ_CHUNK_BYTES = 1 << 20
 _VERIFIED_MARKER = ".indexer-verified"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_READ_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def list_modules(es_home: Path) -> list[str]:
@@ -64,7 +55,7 @@ def _locked(lock_path: Path) -> Iterator[None]:
 def _verify_zip(zip_path: Path, version: str) -> None:
     expected = KNOWN_SHA256.get(version)
     if expected is not None:
-        actual = sha256_of(zip_path)
+        actual = sha256_file(zip_path)
         if actual != expected:
             raise DependencyError(
                 f"{zip_path} has SHA-256 {actual}, expected {expected} for Elasticsearch {version}; "

@@ -6,7 +6,6 @@ page by page; multi-page TIFF, PNG and JPEG are read with Pillow.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -18,8 +17,9 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from indexer.config import InputSettings, RenderSettings
 from indexer.document import Document, Page
 from indexer.errors import DependencyError, InputError
+from indexer.hashing import sha256_file
 
-__all__ = ["SUPPORTED_SUFFIXES", "RenderPages", "open_document", "sha256_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "RenderPages", "open_document"]
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +27,8 @@ PDF_SUFFIXES = frozenset({".pdf"})
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".jpg", ".jpeg"})
 SUPPORTED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 _MEDIA_TYPES = {".pdf": "application/pdf", ".tif": "image/tiff", ".tiff": "image/tiff", ".png": "image/png"}
-_HASH_CHUNK_BYTES = 1 << 20
 _POINTS_PER_INCH = 72
 _MIN_TRUSTED_DPI = 150
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _pdf_page_count(path: Path) -> tuple[int, float]:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from indexer.config import Settings
 from indexer.errors import ConfigError, IndexerError
-from indexer.processors.render import SUPPORTED_SUFFIXES, sha256_file
+from indexer.hashing import sha256_file
+from indexer.processors.render import SUPPORTED_SUFFIXES
 from indexer.watch.journal import FileState, Journal
 from indexer.watch.tracker import StabilityTracker, is_ignored
 from indexer.watch.workers import Outcome, Task, WorkerPool
