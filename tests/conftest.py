@@ -6,9 +6,12 @@ that cannot start is a test error, never a skip.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -30,16 +33,30 @@ def es_settings() -> Settings:
 def es_client(es_settings: Settings) -> Iterator[Elasticsearch]:
     """A client to the real node; starts the project's node when no URL is configured.
 
-    A node this fixture started is stopped at the end; one that already ran is left running.
+    Test sessions hold a shared lock while they use the node; the session that started it stops
+    it at the end only if no other session (another `make test`) still holds the lock.
     """
     node = EmbeddedNode(es_settings) if es_settings.es.is_embedded else None
-    was_running = node is None or node.status().is_running
-    client = connect(es_settings)
-    client.cluster.health(wait_for_status="yellow", timeout="60s")
-    yield client
-    client.close()
-    if node is not None and not was_running:
-        node.stop()
+    with contextlib.ExitStack() as stack:
+        if node is not None:
+            node.home.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context((node.home / "test-sessions.lock").open("a"))
+            fcntl.flock(lock, fcntl.LOCK_SH)
+        was_running = node is None or node.status().is_running
+        client = connect(es_settings)
+        client.cluster.health(wait_for_status="yellow", timeout="60s")
+        yield client
+        client.close()
+        if node is not None and not was_running and _is_last_session(lock):
+            node.stop()
+
+
+def _is_last_session(lock: TextIO) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @pytest.fixture
