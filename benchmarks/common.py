@@ -12,7 +12,7 @@ import psutil
 from indexer.training.synthetic import render_page
 from tests.factories import DPI, write_image_pdf
 
-_SAMPLE_S = 0.2
+_SAMPLE_S = 0.5
 
 
 def make_pdf(path: Path, pages: int, *, seed: int, distinct_pages: int = 10) -> Path:
@@ -25,29 +25,39 @@ def make_pdf(path: Path, pages: int, *, seed: int, distinct_pages: int = 10) -> 
 
 
 class PeakMemory:
-    """Samples the summed RSS of a process and all its children until stopped."""
+    """Samples the summed RSS and PSS of a process and all its children until stopped.
+
+    RSS counts shared pages (TensorFlow's libraries) once per process; PSS splits them between
+    the processes that share them, so its sum is what the process tree really occupies.
+    """
 
     def __init__(self, pid: int) -> None:
         self._root = psutil.Process(pid)
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _rss(self) -> int:
-        total = 0
+    def _sample(self) -> tuple[int, int]:
+        rss = pss = 0
         try:
-            for process in [self._root, *self._root.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    continue
+            processes = [self._root, *self._root.children(recursive=True)]
         except psutil.Error:
-            return 0
-        return total
+            return 0, 0
+        for process in processes:
+            try:
+                memory = process.memory_full_info()
+            except psutil.Error:
+                continue
+            rss += memory.rss
+            pss += getattr(memory, "pss", memory.rss)
+        return rss, pss
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self._rss())
+            rss, pss = self._sample()
+            self.peak_bytes = max(self.peak_bytes, rss)
+            self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
             time.sleep(_SAMPLE_S)
 
     def __enter__(self) -> PeakMemory:

@@ -35,7 +35,10 @@ def main() -> None:
             code = process.wait()
         seconds = time.perf_counter() - started
     print(f"exit {code}; {arguments.pages} pages in {seconds:.0f} s ({seconds / arguments.pages:.2f} s/page)")
-    print(f"peak RSS of the ingest process tree: {memory.peak_bytes / 2**20:.0f} MiB")
+    print(
+        f"peak memory of the ingest process tree: RSS {memory.peak_bytes / 2**20:.0f} MiB, "
+        f"PSS {memory.peak_pss_bytes / 2**20:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

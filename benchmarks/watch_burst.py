@@ -106,7 +106,10 @@ def main() -> None:
         f"burst: {arguments.files} files, {indexed} indexed ({arguments.files - indexed} lost) in "
         f"{burst_s:.0f} s ({burst_s / arguments.files:.2f} s/file) with {arguments.workers} workers"
     )
-    print(f"peak RSS of the daemon and its workers: {memory.peak_bytes / 2**20:.0f} MiB")
+    print(
+        f"peak memory of the daemon and its workers: RSS {memory.peak_bytes / 2**20:.0f} MiB, "
+        f"PSS {memory.peak_pss_bytes / 2**20:.0f} MiB"
+    )
 
 
 def _wait_ready(client: Elasticsearch, alias: str, inbox: Path, path: Path) -> None:
