@@ -106,6 +106,11 @@ class ProcessingError(IndexerError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.reason, {"processor": self.processor, "page": self.page}))
 
+    def located(self, processor: str, page: int) -> ProcessingError:
+        """The same error, with the processor and page in its attributes and its message."""
+        rebuild, (cls, reason, kwargs) = self.__reduce__()
+        return rebuild(cls, reason, {**kwargs, "processor": processor, "page": page})  # type: ignore[no-any-return]
+
 
 class BackendError(ProcessingError):
     """An engine (Tesseract, a model, a remote service) failed; the message names the engine."""

@@ -100,10 +100,9 @@ class Pipeline:
             try:
                 page = processor(page)
             except ProcessingError as exc:
-                if exc.processor is None:
-                    exc.processor = processor.name
-                    exc.page = page.number
-                raise
+                if exc.processor is not None:
+                    raise
+                raise exc.located(processor.name, page.number) from exc
             except IndexerError:
                 raise
             except Exception as exc:

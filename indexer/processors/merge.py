@@ -260,7 +260,7 @@ def _reposition_stray_spans(pieces: list[_Piece]) -> None:
             extents[key] = (min(low, piece.box.y0), max(high, piece.box.y1))
     for piece in [piece for piece in pieces if piece.span is not None and piece.box is not None]:
         extent = extents.get((piece.block, piece.line))
-        centre_y = piece.box.center[1] if piece.box is not None else 0.0
+        centre_y = piece.box.center[1]  # type: ignore[union-attr]  # filtered above
         if extent is not None and extent[0] <= centre_y <= extent[1]:
             continue
         target = _geometry_slot(pieces, piece.span, exclude=piece) if piece.span is not None else None
