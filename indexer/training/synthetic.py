@@ -152,6 +152,8 @@ class _Canvas:
         self.draw = ImageDraw.Draw(self.image)
         self.width = width_px
         self.height = height_px
+        #: What each pasted ink layer covered, by the ink's box, so it can be taken back exactly.
+        self._covered: dict[Box, tuple[Image.Image, int, int]] = {}
 
     def print_word(
         self, text: str, x: int, baseline: int, font: ImageFont.FreeTypeFont
@@ -172,11 +174,23 @@ class _Canvas:
         height, width = alpha.shape
         if x + width > self.width or top + height > self.height:
             return None
-        region = np.asarray(self.image.crop((x, top, x + width, top + height)), dtype=np.float32)
+        before = self.image.crop((x, top, x + width, top + height))
+        region = np.asarray(before, dtype=np.float32)
         weight = (alpha.astype(np.float32) / 255.0)[..., None]
         blended = region * (1 - weight) + np.array(colour, np.float32) * weight
         self.image.paste(Image.fromarray(blended.astype(np.uint8)), (x, top))
-        return Box(x + int(cols[0]), top + int(rows[0]), x + int(cols[-1]) + 1, top + int(rows[-1]) + 1)
+        box = Box(x + int(cols[0]), top + int(rows[0]), x + int(cols[-1]) + 1, top + int(rows[-1]) + 1)
+        self._covered[box] = (before, x, top)
+        return box
+
+    def take_back(self, box: Box) -> None:
+        """Undo the paste whose ink box is `box`, restoring the pixels it covered.
+
+        Painting paper over the box instead would also wipe whatever the ink's box reaches into
+        on the lines above (printed words, earlier handwriting), which the page's truth still lists.
+        """
+        before, x, top = self._covered.pop(box)
+        self.image.paste(before, (x, top))
 
 
 def _handwriting_layer(text: str, size_px: int, rng: np.random.Generator) -> np.ndarray:
@@ -349,8 +363,7 @@ class _PageWriter:
             self.lines.append(line)
 
     def _erase(self, item: HandwrittenItem) -> None:
-        paper = self.canvas.image.getpixel((0, 0))
-        self.canvas.draw.rectangle((item.box.x0, item.box.y0, item.box.x1 - 1, item.box.y1 - 1), fill=paper)
+        self.canvas.take_back(item.box)
 
 
 def render_page(

@@ -18,6 +18,19 @@ def test_boxes_lie_inside_the_image_and_cover_ink() -> None:
         assert crop.min() < 128  # there is ink in the box
 
 
+def test_a_handwritten_item_taken_back_leaves_the_lines_above_intact() -> None:
+    """GIVEN pages where a handwritten item at a line's end is taken back (no word follows it)
+    WHEN checking every word and item the page lists THEN each still has its ink: taking an item
+    back restores what it covered instead of painting paper over lines drawn before it.
+
+    Seed 4 gives such a page: a tall taken-back item reaches into the line above it."""
+    page = render_page(np.random.default_rng(4))
+    for line in page.lines:
+        for entry in line:
+            crop = page.image[entry.box.y0 : entry.box.y1, entry.box.x0 : entry.box.x1]
+            assert crop.min() < 128, entry
+
+
 def test_handwriting_sits_between_two_printed_words_of_its_line() -> None:
     """GIVEN a page WHEN reading its lines THEN each handwritten item has printed neighbours."""
     page = render_page(np.random.default_rng(5))
