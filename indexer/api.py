@@ -111,7 +111,10 @@ def build_pipeline(
         "detect_handwriting": lambda: DetectHandwriting(engines["detect_handwriting"]),
         "mask_with_anchors": lambda: MaskWithAnchors(painter),
         "ocr_printed": lambda: OcrPrinted(
-            engines["ocr_printed"], painter, max_retries=settings.anchors.max_retries
+            engines["ocr_printed"],
+            painter,
+            max_retries=settings.anchors.max_retries,
+            reread_lost_rows=settings.anchors.reread_lost_rows,
         ),
         "ocr_handwriting": lambda: OcrHandwriting(engines["ocr_handwriting"]),
         "merge_text": lambda: MergeText(settings.merge),

@@ -189,6 +189,9 @@ class AnchorSettings(BaseModel):
     min_token_size_px: int = Field(default=22, ge=8)
     max_retries: int = Field(default=3, ge=0)
     seed: int | None = None  # fixed seed for reproducible tokens (tests); None draws fresh ones
+    #: Re-read, as sparse text, the rows of boxes where the page OCR read nothing at all (its
+    #: layout analysis sometimes drops a whole ruled signature line, tokens and labels with it).
+    reread_lost_rows: bool = True
 
 
 class TesseractSettings(BaseModel):

@@ -35,7 +35,7 @@ from tests.factories import (
 
 # Words for the neighbour check: printed signature lines (`____`) are not words.
 MAX_PRINT_COVER = 0.15
-PLACEMENT_FLOOR = 0.93  # measured 0.944; the issue's target is 0.98
+PLACEMENT_TARGET = 0.98  # the issue's target
 _WORD = re.compile(r"\S*[A-Za-z0-9]\S*")
 
 
@@ -149,12 +149,12 @@ def _landed_between_neighbours(page: Page, truth: SyntheticPage) -> list[bool]:
 def test_handwriting_lands_between_the_right_words_on_20_pages(
     settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
 ) -> None:
-    """The handwritten spans of 20 generated scanned pages sit between the printed words they
-    were written between.
+    """At least 98% of the handwritten spans of 20 generated scanned pages sit between the
+    printed words they were written between (the issue's target).
 
-    The issue's target is 98%; we measure 94.4% on these pages (misread neighbours next to a
-    blanked box, signatures whose printed line Tesseract splits into blocks). The floor below
-    guards what we reach; raising it to the target is open work.
+    We measure 283 of 286 (98.95%); the misses are printed neighbours that Tesseract misreads
+    next to a blanked box (`to` as `+o`, `Lease` as `Ler-~`) and a stroke remnant read as a word.
+    On two other page sets, never used while tuning the merge: 98.65% (seed 99), 98.55% (seed 7).
 
     The pages are those whose handwriting was written into blanks: none covers more than 15%
     of a printed word (blanking such a box takes the word with it, whatever the merge does)."""
@@ -179,6 +179,6 @@ def test_handwriting_lands_between_the_right_words_on_20_pages(
     ]
     share = sum(placed) / len(placed)
     assert len(placed) == sum(len(page.handwriting) for page in pages)
-    assert share >= PLACEMENT_FLOOR, (
+    assert share >= PLACEMENT_TARGET, (
         f"{sum(placed)} of {len(placed)} spans between the right words ({share:.1%})"
     )

@@ -21,6 +21,7 @@ __all__ = [
     "PrintedOcr",
     "PrintedOcrResult",
     "Recognition",
+    "SparseTextReader",
 ]
 
 
@@ -85,4 +86,16 @@ class PrintedOcr(Protocol):
 
     def read_page(self, image: np.ndarray, *, dpi: int) -> PrintedOcrResult:
         """Words and text of one (height, width, 3) uint8 RGB page rendered at `dpi`."""
+        ...
+
+
+@runtime_checkable
+class SparseTextReader(Protocol):
+    """A page OCR that can also read an image region as scattered words, without layout analysis.
+
+    Used to re-read rows where the page layout analysis dropped a line altogether.
+    """
+
+    def read_sparse(self, image: np.ndarray, *, dpi: int) -> list[Word]:
+        """Words of one RGB image region, in its pixels, in no particular order."""
         ...

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata")
 _WORD_LEVEL = 5
+_PSM_SPARSE_TEXT = 11
 _TSV_COLUMNS = 12
 # Keep paragraphs and lines apart in a word's line key: block, then paragraph * this + line.
 _LINES_PER_PARAGRAPH = 1000
@@ -110,6 +111,17 @@ class TesseractOcr:
         self._api.Recognize()
         words = parse_tsv(self._api.GetTSVText(0))
         return PrintedOcrResult(words=words, text=words_to_text(words))
+
+    def read_sparse(self, image: np.ndarray, *, dpi: int) -> list[Word]:
+        """Words of a region read as sparse text (page segmentation mode 11), no layout analysis."""
+        self._api.SetPageSegMode(_PSM_SPARSE_TEXT)
+        try:
+            self._api.SetImage(Image.fromarray(image))
+            self._api.SetSourceResolution(dpi)
+            self._api.Recognize()
+            return parse_tsv(self._api.GetTSVText(0))
+        finally:
+            self._api.SetPageSegMode(self._settings.psm)
 
     def close(self) -> None:
         self._api.End()

@@ -37,6 +37,12 @@ _BASELINE_SHARE = 0.15  # of the box height, from its bottom: room for descender
 _DIGIT_HEIGHT_SHARE = 0.72  # digit height / font size
 _TOKEN_WIDTH_SHARE = 0.9  # of the box width
 _INK = (20, 20, 20)
+# Printed rules (`By: ________`) run out of a box; what is left of them beside the blank, crossed
+# by spilled strokes, reads as garbage words. Runs of dark pixels at least this long (at 200 dpi)
+# within this many box heights of the box are painted over too.
+_RULE_MIN_PX = 40
+_RULE_REACH_HEIGHTS = 3.0
+_DARK = 128
 
 
 @lru_cache(maxsize=64)
@@ -85,6 +91,35 @@ def _token_origin(box: Box, font: ImageFont.FreeTypeFont) -> tuple[float, float]
     return centre_x, max(baseline, box.y0 + cap_height)
 
 
+def _without_rules_beside(image: np.ndarray, boxes: Sequence[Box], *, dpi: int) -> np.ndarray:
+    """A copy of the page with the horizontal rules that run out of each box painted as paper."""
+    import cv2
+
+    out = image.copy()
+    height, width = image.shape[:2]
+    length = max(round(_RULE_MIN_PX * dpi / _REFERENCE_DPI), 8)
+    for box in boxes:
+        reach = round(_RULE_REACH_HEIGHTS * box.height)
+        x0, x1 = max(box.x0 - reach, 0), min(box.x1 + reach, width)
+        y0, y1 = box.y0, min(box.y1 + _MASK_MARGIN_PX, height)
+        if x1 - x0 < length or y1 <= y0:
+            continue
+        grey = cv2.cvtColor(np.ascontiguousarray(out[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+        dark = (grey < _DARK).astype(np.uint8)
+        rules = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+        touching = np.zeros_like(rules)
+        for label in range(1, count):
+            left, _, run, _, _ = (int(v) for v in stats[label])
+            # Only rules that reach the box: underlined text further along the line stays.
+            if left <= box.x1 - x0 + _MASK_MARGIN_PX and left + run >= box.x0 - x0 - _MASK_MARGIN_PX:
+                touching[labels == label] = 1
+        if touching.any():
+            touching = cv2.dilate(touching, np.ones((3, 3), np.uint8))
+            out[y0:y1, x0:x1][touching > 0] = background_colour(image, box)
+    return out
+
+
 class AnchorPainter:
     """Chooses tokens and paints them into a copy of the page."""
 
@@ -124,7 +159,7 @@ class AnchorPainter:
         A token wider or taller than its box (initials) blanks the area under the token as well;
         each span's `anchor_box` records the blanked area.
         """
-        masked = Image.fromarray(image.copy())
+        masked = Image.fromarray(_without_rules_beside(image, [span.box for span in spans], dpi=dpi))
         draw = ImageDraw.Draw(masked)
         height, width = image.shape[:2]
         for span in spans:

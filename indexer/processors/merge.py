@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from indexer.config import MergeSettings
 from indexer.document import Box, Page, Placement, Span
 from indexer.errors import ProcessingError
@@ -36,11 +38,19 @@ _DEBRIS_MAX_CHARS = 2
 _SPAN_LINE = -1  # line key of a span placed on a line of its own
 _HALO_PX = 12  # around a blanked box, where spilled strokes leave OCR noise
 _NOISE_CONFIDENCE = 0.6  # below this, a word in the halo may be noise (print reads > 0.85)
-# A word reaching into a blanked box and read this badly is what is left of spilled strokes.
+# A word reaching into a blanked box and read this badly may be what is left of spilled strokes:
+# it is dropped when it lies mostly in the box, is flat (a rule or underscores) or is no word.
 _CUT_CONFIDENCE = 0.45
 _EDGE_PX = 3  # a word touching a blanked box counts as reaching into it
+_CUT_INSIDE_SHARE = 0.5  # of the word's area inside the box
+_FLAT_SHARE = 0.35  # of the page's median word height: flatter "words" are rules read as text
 _NOISE_MAX_ALNUM = 1  # noise reads as a stray letter or symbols; "be", "to" are words
-_PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
+_PROBE_SHARE = 0.25
+# Rejoining a line the OCR split around a blanked box (shares of the line height).
+_REJOIN_OVERLAP_SHARE = 0.5
+_REJOIN_GAP_WITH_BOX = 3.0  # spacing around a blanked box in the gap
+_REJOIN_GAP_BARE = 1.0  # no box in the gap: only a short one (columns stay apart)
+_REJOIN_TOLERANCE_PX = 4  # height share, from a box's bottom, where its printed line is looked for
 
 
 def normalise_digits(text: str) -> str:
@@ -105,6 +115,7 @@ class MergeText:
 
     def __call__(self, page: Page) -> Page:
         pieces = [_Piece(word.text, word.block, word.line, word.box, word.confidence) for word in page.words]
+        pieces = _rejoin_split_lines(pieces, [span.anchor_box or span.box for span in page.spans])
         lost: list[Span] = []
         for span in page.spans:
             if not span.anchor or not self._place_by_token(pieces, span):
@@ -157,10 +168,20 @@ class MergeText:
 
     def _drop_artifacts(self, pieces: list[_Piece], spans: list[Span]) -> None:
         """Remove what the OCR made of noise: unclaimed words inside blanked boxes, badly read
-        words reaching into them, and stray marks just around them (strokes spilled over)."""
+        words reaching into them, stray marks just around them (strokes spilled over), and
+        rules read as words."""
         boxes = [span.anchor_box or span.box for span in spans]
         halos = [_grown(box, _HALO_PX) for box in boxes]
         edges = [_grown(box, _EDGE_PX) for box in boxes]
+        flat_px = _flat_height(pieces)
+
+        def is_cut(piece: _Piece, word: Box) -> bool:
+            inside = max((word.intersection(edge) for edge in edges), default=0)
+            if piece.confidence >= _CUT_CONFIDENCE or inside == 0:
+                return False
+            is_word = _is_wordlike(piece.text) and word.height >= flat_px
+            return inside >= _CUT_INSIDE_SHARE * word.area or not is_word
+
         pieces[:] = [
             piece
             for piece in pieces
@@ -169,18 +190,113 @@ class MergeText:
             or not (
                 any(_centre_inside(piece.box, box) for box in boxes)
                 or (_looks_like_noise(piece) and any(piece.box.intersection(halo) for halo in halos))
-                or (
-                    piece.confidence < _CUT_CONFIDENCE and any(piece.box.intersection(edge) for edge in edges)
-                )
+                or is_cut(piece, piece.box)
+                # A flat "word" read badly anywhere is a rule or underscores, not text.
+                or (piece.box.height < flat_px and piece.confidence < _CUT_CONFIDENCE)
             )
         ]
 
 
+def _flat_height(pieces: list[_Piece]) -> float:
+    """Words lower than this are specks or rules read as text (a share of the median height)."""
+    heights = sorted(piece.box.height for piece in pieces if piece.box is not None and piece.span is None)
+    return _FLAT_SHARE * heights[len(heights) // 2] if heights else 0.0
+
+
+def _is_wordlike(text: str) -> bool:
+    """Mostly letters or digits, and more than one of them: "be", "to", "Bye"; not "~", "_-", "o'"."""
+    alphanumeric = sum(char.isalnum() for char in text)
+    return alphanumeric > _NOISE_MAX_ALNUM and alphanumeric >= len(text) / 2
+
+
+def _uncovered_gap(left: int, right: int, row: tuple[int, int], boxes: list[Box]) -> tuple[int, bool]:
+    """Pixels of the gap [left, right) on a row not covered by a blanked box, and whether one is there."""
+    covered = np.zeros(max(right - left, 0), bool)
+    for box in boxes:
+        if box.y0 < row[1] and box.y1 > row[0] and box.x0 < right and box.x1 > left:
+            covered[max(box.x0 - left, 0) : box.x1 - left] = True
+    return int((~covered).sum()), bool(covered.any())
+
+
+def _rejoin_split_lines(pieces: list[_Piece], boxes: list[Box]) -> list[_Piece]:
+    """Join the parts of one printed line that the OCR put in different blocks.
+
+    A blanked box in the middle of a line often makes Tesseract's layout analysis cut the line
+    in two blocks and read the second part after the following lines (or before the first). Two
+    OCR lines are one when they overlap vertically by most of their height, do not overlap
+    horizontally, and the gap between them is a blanked box plus ordinary spacing (or is short).
+    The joined line takes the place of its earliest part in reading order.
+    """
+    order: list[tuple[int, int]] = []
+    members: dict[tuple[int, int], list[_Piece]] = {}
+    for piece in pieces:
+        key = (piece.block, piece.line)
+        if key not in members:
+            order.append(key)
+            members[key] = []
+        members[key].append(piece)
+    extents = {
+        key: (
+            min(p.box.x0 for p in group if p.box),
+            min(p.box.y0 for p in group if p.box),
+            max(p.box.x1 for p in group if p.box),
+            max(p.box.y1 for p in group if p.box),
+        )
+        for key, group in members.items()
+        if any(p.box for p in group)
+    }
+    root: dict[tuple[int, int], tuple[int, int]] = {}
+    for index, key in enumerate(order):
+        if key not in extents:
+            continue
+        for earlier in order[:index]:
+            if earlier in root or earlier not in extents:
+                continue
+            if _continues(extents[earlier], extents[key], boxes):
+                root[key] = earlier
+                x0, y0, x1, y1 = extents[earlier]
+                a0, b0, a1, b1 = extents[key]
+                extents[earlier] = (min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1))
+                members[earlier] += members[key]
+                break
+    if not root:
+        return pieces
+    joined: list[_Piece] = []
+    roots = set(root.values())
+    for key in order:
+        if key in root:
+            continue
+        group = members[key]
+        if key in roots:
+            group = sorted(group, key=lambda p: p.box.x0 if p.box else 0)
+            for piece in group:
+                piece.block, piece.line = key
+        joined += group
+    return joined
+
+
+def _continues(line: tuple[int, int, int, int], other: tuple[int, int, int, int], boxes: list[Box]) -> bool:
+    """Is `other` the rest of `line`, to its left or right (see `_rejoin_split_lines`)?"""
+    x0, y0, x1, y1 = line
+    a0, b0, a1, b1 = other
+    height = min(y1 - y0, b1 - b0)
+    shared = min(y1, b1) - max(y0, b0)
+    if height <= 0 or shared < _REJOIN_OVERLAP_SHARE * height:
+        return False
+    if a0 >= x1 - _REJOIN_TOLERANCE_PX:
+        gap = (x1, a0)
+    elif a1 <= x0 + _REJOIN_TOLERANCE_PX:
+        gap = (a1, x0)
+    else:
+        return False  # they overlap horizontally: two lines of their own
+    uncovered, has_box = _uncovered_gap(gap[0], gap[1], (max(y0, b0), min(y1, b1)), boxes)
+    limit = _REJOIN_GAP_WITH_BOX if has_box else _REJOIN_GAP_BARE
+    return uncovered <= limit * height
+
+
 def _looks_like_noise(piece: _Piece) -> bool:
     """Low confidence and hardly a word: a real word next to a box keeps its place."""
-    alphanumeric = sum(char.isalnum() for char in piece.text)
-    is_wordlike = alphanumeric > _NOISE_MAX_ALNUM and alphanumeric >= len(piece.text) / 2
-    return piece.confidence < _NOISE_CONFIDENCE and not is_wordlike
+    return piece.confidence < _NOISE_CONFIDENCE and not _is_wordlike(piece.text)
 
 
 def _grown(box: Box, margin_px: int) -> Box:
@@ -224,12 +340,12 @@ def _without_token_debris(text: str) -> str:
     """Drop what is left of a misread token beside the match: stray 8-like marks or punctuation.
 
     A word glued to the token keeps its letters; a lone comma or full stop after it stays too.
+    Underscores and dashes of the signature rule the token was drawn on (`___—«8`) go as well.
     """
     if re.fullmatch(r"[.,;:]", text):
         return text
-    if len(text) <= _DEBRIS_MAX_CHARS and all(
-        char in _EIGHT_LOOKALIKES or not char.isalnum() for char in text
-    ):
+    is_debris = all(char in _EIGHT_LOOKALIKES or not char.isalnum() for char in text)
+    if is_debris and sum(char.isalnum() for char in text) <= _DEBRIS_MAX_CHARS:
         return ""
     return text
 
@@ -249,19 +365,22 @@ def _reposition_stray_spans(pieces: list[_Piece]) -> None:
     """A token the OCR put on the wrong line joins the printed line it sits on.
 
     Stray means: alone on its line but for noise (a tall signature, a box between two lines), or
-    grouped with a line it does not vertically overlap (a skewed scan). The placement stays
+    grouped with a line it does not vertically overlap at all (a skewed scan). A token drawn low
+    in a box that sits high still overlaps its line, and stays. The placement stays
     `exact` or `fuzzy`: the token was found, only its line was wrong.
     """
+    flat_px = _flat_height(pieces)
     extents: dict[tuple[int, int], tuple[int, int]] = {}
     for piece in pieces:
-        if piece.span is None and piece.box is not None and not _looks_like_noise(piece):
+        is_text = piece.box is not None and piece.box.height >= flat_px and not _looks_like_noise(piece)
+        if piece.span is None and piece.box is not None and is_text:
             key = (piece.block, piece.line)
             low, high = extents.get(key, (piece.box.y0, piece.box.y1))
             extents[key] = (min(low, piece.box.y0), max(high, piece.box.y1))
     for piece in [piece for piece in pieces if piece.span is not None and piece.box is not None]:
         extent = extents.get((piece.block, piece.line))
-        centre_y = piece.box.center[1]  # type: ignore[union-attr]  # filtered above
-        if extent is not None and extent[0] <= centre_y <= extent[1]:
+        top, bottom = piece.box.y0, piece.box.y1  # type: ignore[union-attr]  # filtered above
+        if extent is not None and top < extent[1] and bottom > extent[0]:
             continue
         target = _geometry_slot(pieces, piece.span, exclude=piece) if piece.span is not None else None
         if target is not None:

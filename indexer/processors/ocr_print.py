@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from indexer.backends.base import PrintedOcr, PrintedOcrResult
+from indexer.backends.base import PrintedOcr, PrintedOcrResult, SparseTextReader
 from indexer.document import Box, Page, Span
 from indexer.errors import ProcessingError
 from indexer.processors.anchor import TOKEN_PATTERN, AnchorPainter
+from indexer.processors.lost_rows import reread_lost_rows
 
 __all__ = ["OcrPrinted", "colliding_spans"]
 
@@ -41,10 +42,14 @@ class OcrPrinted:
 
     name = "ocr_printed"
 
-    def __init__(self, ocr: PrintedOcr, painter: AnchorPainter, *, max_retries: int) -> None:
+    def __init__(
+        self, ocr: PrintedOcr, painter: AnchorPainter, *, max_retries: int, reread_lost_rows: bool = True
+    ) -> None:
         self._ocr = ocr
         self._painter = painter
         self._max_retries = max_retries
+        # Only engines with a sparse mode can re-read rows their layout analysis dropped.
+        self._reader = ocr if reread_lost_rows and isinstance(ocr, SparseTextReader) else None
 
     def describe(self) -> str:
         return f"{self.name}: {self._ocr.name} {self._ocr.version}"
@@ -72,5 +77,9 @@ class OcrPrinted:
             page.masked_image = self._painter.paint(page.image, page.spans, dpi=page.dpi)
             result = self._ocr.read_page(page.masked_image, dpi=page.dpi)
         page.words = result.words
+        if self._reader is not None and page.masked_image is not None:
+            page.words = reread_lost_rows(
+                self._reader, page.masked_image, page.words, page.spans, dpi=page.dpi
+            )
         page.engines["printed_ocr"] = f"{self._ocr.name} {self._ocr.version}"
         return page

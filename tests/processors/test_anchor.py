@@ -57,3 +57,20 @@ def test_tesseract_reads_the_drawn_tokens() -> None:
 
     read = {word.text for word in result.words}
     assert {span.anchor for span in page.spans} <= read
+
+
+def test_the_rule_running_out_of_a_box_is_painted_over_but_printed_text_stays() -> None:
+    """GIVEN `By: ____[signature]____ Date:` WHEN masking THEN the rule beside the box is gone
+    (what is left of it reads as garbage words) and the labels keep their ink."""
+    box = Box(300, 100, 500, 160)
+    page = _page_with_ink([box])
+    assert page.image is not None
+    page.image[150:153, 200:660] = (20, 20, 20)  # the signature rule, out of the box both sides
+    page.image[120:150, 100:160] = (20, 20, 20)  # "By:" (a printed word is no long thin run)
+    page.image[120:150, 720:800] = (20, 20, 20)  # "Date:"
+
+    masked = MaskWithAnchors(AnchorPainter(AnchorSettings(seed=1)))(page).masked_image
+    assert masked is not None
+
+    assert masked[150:153, 200:290].min() > 128 and masked[150:153, 510:660].min() > 128
+    assert masked[120:150, 100:160].max() < 128 and masked[120:150, 720:800].max() < 128

@@ -140,3 +140,54 @@ def test_every_span_appears_exactly_once() -> None:
 def test_normalise_digits_keeps_length() -> None:
     assert normalise_digits("B3S&8") == "83888"
     assert len(normalise_digits("any text")) == len("any text")
+
+
+def test_a_line_the_ocr_split_around_a_box_is_joined_in_reading_order() -> None:
+    """GIVEN a line whose right part (after the blanked box) the OCR put in a later block, read
+    after the next line WHEN merging THEN the parts are one line again, the span between them."""
+    span = _span("88598", Box(560, 100, 760, 130), "1/23/2007")
+    words = [
+        _word("days", 100, 0),
+        _word("parties", 400, 0),
+        _word("88598", 600, 0),
+        _word("and", 100, 1),
+        _word("more", 200, 1),
+        _word("building", 800, 0, block=2),
+        _word("witness", 920, 0, block=2),
+    ]
+
+    page = _merge(words, [span])
+
+    assert page.content.splitlines() == ["days parties 1/23/2007 building witness", "and more"]
+
+
+def test_columns_far_apart_without_a_box_between_stay_apart() -> None:
+    words = [_word("left", 100, 0), _word("column", 160, 0), _word("right", 900, 0, block=2)]
+
+    page = _merge(words, [])
+
+    assert page.content == "left column\n\nright"
+
+
+def test_a_badly_read_label_touching_a_box_stays_but_rules_read_as_words_go() -> None:
+    """GIVEN `By:` misread as `Bye` (its box reaches the signature's box) and an underscore rule
+    read as a flat word WHEN merging THEN the label stays and the rule is dropped."""
+    signature = _span("83968", Box(257, 100, 664, 169), "", kind=HandwritingKind.SIGNATURE)
+    signature.anchor_box = Box(251, 94, 670, 175)
+    label = Word("Bye", Box(117, 135, 251, 167), 0.0, block=1, line=0)
+    rule = Word("easiness", Box(700, 163, 760, 166), 0.1, block=1, line=0)
+    words = [label, _word("83968", 416, 0), rule, _word("Date:", 790, 0)]
+
+    page = _merge(words, [signature])
+
+    assert page.content == "Bye [signature] Date:"
+
+
+def test_underscores_glued_to_a_token_are_debris() -> None:
+    signature = _span("83178", Box(357, 100, 564, 160), "", kind=HandwritingKind.SIGNATURE)
+    words = [_word("Lessor:", 168, 0), _word("___—«831178", 300, 0, width=205), _word("Date:", 759, 0)]
+
+    page = _merge(words, [signature])
+
+    assert page.content == "Lessor: [signature] Date:"
+    assert signature.placement is Placement.FUZZY
