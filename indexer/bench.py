@@ -11,6 +11,7 @@ import logging
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ class BenchReport:
     pipeline_s: list[float] = field(default_factory=list)
     tesseract_s: list[float] = field(default_factory=list)
     pages: int = 0
+    #: How the handwriting spans were put back: exact, fuzzy or geometry (see `merge_text`).
+    placements: Counter[str] = field(default_factory=Counter)
 
     @property
     def ratio(self) -> float:
@@ -49,6 +52,12 @@ class BenchReport:
         rows.append(f"{'whole pipeline':<22} {statistics.median(self.pipeline_s):>14.3f}")
         rows.append(f"{TESSERACT_BASELINE:<22} {statistics.median(self.tesseract_s):>14.3f}")
         rows.append(f"pipeline / tesseract: {self.ratio:.2f} over {self.pages} pages")
+        total = sum(self.placements.values())
+        if total:
+            shares = ", ".join(
+                f"{name} {count} ({count / total:.0%})" for name, count in self.placements.most_common()
+            )
+            rows.append(f"handwriting spans placed: {shares} of {total}")
         return "\n".join(rows)
 
 
@@ -98,6 +107,7 @@ def run_bench(
             for name, seconds in page.timings_s.items():
                 report.steps.setdefault(name, []).append(seconds)
             report.pipeline_s.append(sum(page.timings_s.values()))
+            report.placements.update(span.placement.value for span in page.spans)
             report.pages += 1
             log.info(
                 "bench page %d: pipeline %.2f s, tesseract %.2f s",

@@ -1,0 +1,39 @@
+"""`indexer bench`: the real default pipeline and the `tesseract` program on the same pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from indexer.cli import app
+from tests.factories import synthetic_pages
+
+
+@pytest.mark.slow
+def test_bench_prints_each_step_plain_tesseract_their_ratio_and_placements(tmp_path: Path) -> None:
+    """GIVEN two generated pages WHEN benchmarking THEN every processor has a median, plain
+    Tesseract has one, the ratio is theirs, and every detected span's placement is counted."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for index, page in enumerate(synthetic_pages(2, seed=5)):
+        Image.fromarray(np.asarray(page.image)).save(pages / f"page-{index}.png", dpi=(200, 200))
+
+    result = CliRunner().invoke(app, ["bench", str(pages), "--max-pages", "2"])
+
+    assert result.exit_code == 0, result.output
+    medians = dict(re.findall(r"^(\S[\w ]*?)\s+(\d+\.\d{3})$", result.output, re.MULTILINE))
+    for step in ("render_pages", "detect_handwriting", "mask_with_anchors", "ocr_printed", "merge_text"):
+        assert float(medians[step]) >= 0
+    pipeline, tesseract = float(medians["whole pipeline"]), float(medians["plain tesseract"])
+    assert tesseract > 0
+    ratio = re.search(r"pipeline / tesseract: (\d+\.\d+) over 2 pages", result.output)
+    assert ratio is not None and float(ratio.group(1)) == pytest.approx(pipeline / tesseract, abs=0.01)
+    placed = re.search(r"handwriting spans placed: (.*) of (\d+)", result.output)
+    assert placed is not None
+    counts = [int(count) for count in re.findall(r"(?:exact|fuzzy|geometry) (\d+)", placed.group(1))]
+    assert counts and sum(counts) == int(placed.group(2))
