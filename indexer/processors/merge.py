@@ -12,6 +12,7 @@ Whatever else the OCR read inside a blanked box is an artifact and is dropped.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -19,10 +20,11 @@ import numpy as np
 
 from indexer.config import MergeSettings
 from indexer.document import Box, Page, Placement, Span
-from indexer.errors import ProcessingError
 from indexer.processors.anchor import TOKEN_PATTERN
 
 __all__ = ["MergeText", "normalise_digits"]
+
+log = logging.getLogger(__name__)
 
 # Characters Tesseract commonly reads instead of digits in a bold monospaced token.
 _CONFUSIONS = str.maketrans(
@@ -116,35 +118,33 @@ class MergeText:
     def __call__(self, page: Page) -> Page:
         pieces = [_Piece(word.text, word.block, word.line, word.box, word.confidence) for word in page.words]
         pieces = _rejoin_split_lines(pieces, [span.anchor_box or span.box for span in page.spans])
-        lost: list[Span] = []
-        for span in page.spans:
-            if not span.anchor or not self._place_by_token(pieces, span):
-                lost.append(span)
+        # Every token read verbatim is claimed first, so a fuzzy search for another box's token
+        # (boxes overlap) cannot swallow it.
+        unplaced = [span for span in page.spans if not (span.anchor and self._place_exact(pieces, span))]
+        lost = [span for span in unplaced if not (span.anchor and self._place_fuzzy(pieces, span))]
         self._drop_artifacts(pieces, page.spans)
         _reposition_stray_spans(pieces)
         for span in lost:
             _place_by_geometry(pieces, span)
+        _strip_leftover_tokens(pieces, {span.anchor for span in page.spans if span.anchor}, page.number)
         page.printed_text = _assemble(pieces, include_spans=False, markers=None)
         page.content = _assemble(pieces, include_spans=True, markers=self._settings)
-        tokens = {span.anchor for span in page.spans if span.anchor}
-        leftover = tokens & set(TOKEN_PATTERN.findall(page.printed_text))
-        if leftover:
-            raise ProcessingError(f"anchor tokens {sorted(leftover)} survived the merge", page=page.number)
         return page
 
     # -- token placement --------------------------------------------------------------------
 
-    def _place_by_token(self, pieces: list[_Piece], span: Span) -> bool:
+    def _place_exact(self, pieces: list[_Piece], span: Span) -> bool:
         token = str(span.anchor)
-        candidates = _words_in(pieces, span.anchor_box or span.box)
-        if not candidates:
-            return False
-        for index in candidates:
+        for index in _words_in(pieces, span.anchor_box or span.box):
             position = pieces[index].text.find(token)
             if position >= 0:
                 _splice(pieces, [index], position, position + len(token), span, Placement.EXACT)
                 return True
-        for run in _runs(candidates):
+        return False
+
+    def _place_fuzzy(self, pieces: list[_Piece], span: Span) -> bool:
+        token = str(span.anchor)
+        for run in _runs(_words_in(pieces, span.anchor_box or span.box)):
             joined = "".join(pieces[index].text for index in run)
             position = normalise_digits(joined).find(token)
             if position < 0:
@@ -322,10 +322,23 @@ def _runs(indices: list[int]) -> list[list[int]]:
 def _splice(
     pieces: list[_Piece], run: list[int], start: int, end: int, span: Span, placement: Placement
 ) -> None:
-    """Replace characters [start, end) of the run's joined text with the span, keeping the rest."""
-    first = pieces[run[0]]
-    joined = "".join(pieces[index].text for index in run)
-    prefix, suffix = _without_token_debris(joined[:start]), _without_token_debris(joined[end:])
+    """Replace characters [start, end) of the run's joined text with the span, keeping the rest.
+
+    Words of the run wholly outside [start, end) stay as they are (with their boxes, so another
+    box's token among them can still be found); the words the match touches are cut around it.
+    """
+    offsets, position = [], 0
+    for index in run:
+        offsets.append(position)
+        position += len(pieces[index].text)
+    touched = [
+        i for i, index in enumerate(run) if offsets[i] < end and offsets[i] + len(pieces[index].text) > start
+    ] or [0]
+    first_i, last_i = touched[0], touched[-1]
+    first = pieces[run[first_i]]
+    joined = "".join(pieces[index].text for index in run[first_i : last_i + 1])
+    local_start, local_end = start - offsets[first_i], end - offsets[first_i]
+    prefix, suffix = _without_token_debris(joined[:local_start]), _without_token_debris(joined[local_end:])
     span.placement = placement
     # The kept parts get no box: they belong to a claimed word, not to noise inside the box.
     replacement = [_Piece(prefix, first.block, first.line)] if prefix else []
@@ -333,7 +346,22 @@ def _splice(
     if suffix:
         is_punctuation = re.fullmatch(r"[^\w$]+", suffix) is not None
         replacement.append(_Piece(suffix, first.block, first.line, glue_left=is_punctuation))
-    pieces[run[0] : run[-1] + 1] = replacement
+    pieces[run[first_i] : run[last_i] + 1] = replacement
+
+
+def _strip_leftover_tokens(pieces: list[_Piece], tokens: set[str], page_number: int) -> None:
+    """Remove any token still in the text: a second reading of one (every span is placed by now).
+
+    This never fails the page: a surviving token would be noise in the index, not lost content.
+    """
+    for piece in pieces:
+        if piece.span is not None:
+            continue
+        found = tokens & set(TOKEN_PATTERN.findall(piece.text))
+        for token in found:
+            log.warning("page %d: token %s read twice; the extra reading is dropped", page_number, token)
+            piece.text = piece.text.replace(token, "")
+    pieces[:] = [piece for piece in pieces if piece.span is not None or piece.text]
 
 
 def _without_token_debris(text: str) -> str:

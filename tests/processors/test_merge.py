@@ -191,3 +191,30 @@ def test_underscores_glued_to_a_token_are_debris() -> None:
 
     assert page.content == "Lessor: [signature] Date:"
     assert signature.placement is Placement.FUZZY
+
+
+def test_overlapping_boxes_each_keep_their_own_token() -> None:
+    """GIVEN an annotation box inside a signature box (the detector overlaps them), its token
+    read right beside the signature's misread one WHEN merging THEN each span takes its own."""
+    signature = _span("87938", Box(190, 95, 690, 170), "", kind=HandwritingKind.SIGNATURE)
+    annotation = _span("84448", Box(420, 100, 620, 160), "Vice President")
+    words = [
+        _word("By:", 100, 0, width=60),
+        _word("8793B", 250, 0, width=90),
+        _word("84448", 440, 0, width=90),
+        _word("Date:", 700, 0),
+    ]
+
+    page = _merge(words, [signature, annotation])
+
+    assert page.content == "By: [signature] Vice President Date:"
+    assert (signature.placement, annotation.placement) == (Placement.FUZZY, Placement.EXACT)
+
+
+def test_a_token_read_twice_is_dropped_not_failed() -> None:
+    span = _span("83728", Box(300, 100, 420, 130), "2/23/12")
+    words = [_word("on", 100, 0), _word("83728", 310, 0), _word("rent", 440, 0), _word("83728", 900, 3)]
+
+    page = _merge(words, [span])
+
+    assert page.content == "on 2/23/12 rent"
