@@ -52,7 +52,8 @@ class OcrPrinted:
         self._reader = ocr if reread_lost_rows and isinstance(ocr, SparseTextReader) else None
 
     def describe(self) -> str:
-        return f"{self.name}: {self._ocr.name} {self._ocr.version}"
+        reread = ", rows with nothing read re-read as sparse text" if self._reader is not None else ""
+        return f"{self.name}: {self._ocr.name} {self._ocr.version}{reread}"
 
     def __call__(self, page: Page) -> Page:
         image = page.masked_image if page.masked_image is not None else page.image
