@@ -81,6 +81,11 @@ class Box:
         height = min(self.y1, other.y1) - max(self.y0, other.y0)
         return max(0, width) * max(0, height)
 
+    def holds_centre_of(self, other: Box) -> bool:
+        """Whether `other`'s centre lies in this box (edges included)."""
+        x, y = other.center
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
     def iou(self, other: Box) -> float:
         shared = self.intersection(other)
         return shared / (self.area + other.area - shared)

@@ -91,14 +91,17 @@ def _token_origin(box: Box, font: ImageFont.FreeTypeFont) -> tuple[float, float]
     return centre_x, max(baseline, box.y0 + cap_height)
 
 
-def _without_rules_beside(image: np.ndarray, boxes: Sequence[Box], *, dpi: int) -> np.ndarray:
-    """A copy of the page with the horizontal rules that run out of each box painted as paper."""
+def _without_rules_beside(
+    image: np.ndarray, boxes: Sequence[Box], papers: Sequence[tuple[int, int, int]], *, dpi: int
+) -> np.ndarray:
+    """A copy of the page with the horizontal rules that run out of each box painted as paper
+    (`papers`: each box's background colour)."""
     import cv2
 
     out = image.copy()
     height, width = image.shape[:2]
     length = max(round(_RULE_MIN_PX * dpi / _REFERENCE_DPI), 8)
-    for box in boxes:
+    for box, paper in zip(boxes, papers, strict=True):
         reach = round(_RULE_REACH_HEIGHTS * box.height)
         x0, x1 = max(box.x0 - reach, 0), min(box.x1 + reach, width)
         y0, y1 = box.y0, min(box.y1 + _MASK_MARGIN_PX, height)
@@ -116,7 +119,7 @@ def _without_rules_beside(image: np.ndarray, boxes: Sequence[Box], *, dpi: int) 
                 touching[labels == label] = 1
         if touching.any():
             touching = cv2.dilate(touching, np.ones((3, 3), np.uint8))
-            out[y0:y1, x0:x1][touching > 0] = background_colour(image, box)
+            out[y0:y1, x0:x1][touching > 0] = paper
     return out
 
 
@@ -159,10 +162,12 @@ class AnchorPainter:
         A token wider or taller than its box (initials) blanks the area under the token as well;
         each span's `anchor_box` records the blanked area.
         """
-        masked = Image.fromarray(_without_rules_beside(image, [span.box for span in spans], dpi=dpi))
+        boxes = [span.box for span in spans]
+        papers = [background_colour(image, box) for box in boxes]
+        masked = Image.fromarray(_without_rules_beside(image, boxes, papers, dpi=dpi))
         draw = ImageDraw.Draw(masked)
         height, width = image.shape[:2]
-        for span in spans:
+        for span, paper in zip(spans, papers, strict=True):
             if span.anchor is None:
                 continue
             box = span.box
@@ -175,9 +180,7 @@ class AnchorPainter:
                 min(max(box.x1, int(text_box[2])) + _MASK_MARGIN_PX, width),
                 min(max(box.y1, int(text_box[3])) + _MASK_MARGIN_PX, height),
             )
-            draw.rectangle(
-                (blanked.x0, blanked.y0, blanked.x1 - 1, blanked.y1 - 1), fill=background_colour(image, box)
-            )
+            draw.rectangle((blanked.x0, blanked.y0, blanked.x1 - 1, blanked.y1 - 1), fill=paper)
             span.anchor_box = blanked
             draw.text(origin, span.anchor, font=font, fill=_INK, anchor="ms")
         return np.asarray(masked)

@@ -27,17 +27,12 @@ _DUPLICATE_SHARE = 0.3  # of the smaller box: a re-read word this much over a re
 _SAME_LINE_SHARE = 0.5  # of the median word height: centres closer than this share a line
 
 
-def _centre_inside(word: Box, box: Box) -> bool:
-    x, y = word.center
-    return box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1
-
-
 def unread_spans(words: Sequence[Word], spans: Sequence[Span]) -> list[Span]:
     """Spans whose blanked box holds no OCR word at all (a misread token still counts as read)."""
     return [
         span
         for span in spans
-        if span.anchor and not any(_centre_inside(word.box, span.anchor_box or span.box) for word in words)
+        if span.anchor and not any((span.anchor_box or span.box).holds_centre_of(word.box) for word in words)
     ]
 
 
@@ -99,8 +94,9 @@ def reread_lost_rows(
     if not lost:
         return words
     height, width = image.shape[:2]
+    rows = _rows(lost, width=width, height=height)
     found: list[Word] = []
-    for row in _rows(lost, width=width, height=height):
+    for row in rows:
         for word in reader.read_sparse(image[row.y0 : row.y1], dpi=dpi):
             box = Box(word.box.x0, word.box.y0 + row.y0, word.box.x1, word.box.y1 + row.y0)
             if not _is_duplicate(box, words) and not _is_duplicate(box, found):
@@ -112,7 +108,7 @@ def reread_lost_rows(
         _insert_line(result, [Word(w.text, w.box, w.confidence, block=block, line=1) for w in line])
     log.info(
         "re-read %d rows with nothing read in %d boxes: %d words added",
-        len(_rows(lost, width=width, height=height)),
+        len(rows),
         len(lost),
         len(found),
     )

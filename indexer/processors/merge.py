@@ -47,12 +47,12 @@ _EDGE_PX = 3  # a word touching a blanked box counts as reaching into it
 _CUT_INSIDE_SHARE = 0.5  # of the word's area inside the box
 _FLAT_SHARE = 0.35  # of the page's median word height: flatter "words" are rules read as text
 _NOISE_MAX_ALNUM = 1  # noise reads as a stray letter or symbols; "be", "to" are words
-_PROBE_SHARE = 0.25
+_PROBE_SHARE = 0.25  # height share, from a box's bottom, where its printed line is looked for
 # Rejoining a line the OCR split around a blanked box (shares of the line height).
 _REJOIN_OVERLAP_SHARE = 0.5
 _REJOIN_GAP_WITH_BOX = 3.0  # spacing around a blanked box in the gap
 _REJOIN_GAP_BARE = 1.0  # no box in the gap: only a short one (columns stay apart)
-_REJOIN_TOLERANCE_PX = 4  # height share, from a box's bottom, where its printed line is looked for
+_REJOIN_TOLERANCE_PX = 4  # parts may overlap this much horizontally and still be one line
 
 
 def normalise_digits(text: str) -> str:
@@ -176,11 +176,11 @@ class MergeText:
         flat_px = _flat_height(pieces)
 
         def is_cut(piece: _Piece, word: Box) -> bool:
+            # Flat words read badly are dropped anywhere (below), so only the rest is judged here.
             inside = max((word.intersection(edge) for edge in edges), default=0)
             if piece.confidence >= _CUT_CONFIDENCE or inside == 0:
                 return False
-            is_word = _is_wordlike(piece.text) and word.height >= flat_px
-            return inside >= _CUT_INSIDE_SHARE * word.area or not is_word
+            return inside >= _CUT_INSIDE_SHARE * word.area or not _is_wordlike(piece.text)
 
         pieces[:] = [
             piece
@@ -188,7 +188,7 @@ class MergeText:
             if piece.span is not None
             or piece.box is None
             or not (
-                any(_centre_inside(piece.box, box) for box in boxes)
+                any(box.holds_centre_of(piece.box) for box in boxes)
                 or (_looks_like_noise(piece) and any(piece.box.intersection(halo) for halo in halos))
                 or is_cut(piece, piece.box)
                 # A flat "word" read badly anywhere is a rule or underscores, not text.
@@ -303,11 +303,6 @@ def _grown(box: Box, margin_px: int) -> Box:
     return Box(max(box.x0 - margin_px, 0), max(box.y0 - margin_px, 0), box.x1 + margin_px, box.y1 + margin_px)
 
 
-def _centre_inside(word: Box, box: Box) -> bool:
-    x, y = word.center
-    return box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1
-
-
 def _runs(indices: list[int]) -> list[list[int]]:
     """Consecutive indices grouped, longest-first: a token split in two is one run."""
     runs: list[list[int]] = []
@@ -400,8 +395,12 @@ def _reposition_stray_spans(pieces: list[_Piece]) -> None:
     flat_px = _flat_height(pieces)
     extents: dict[tuple[int, int], tuple[int, int]] = {}
     for piece in pieces:
-        is_text = piece.box is not None and piece.box.height >= flat_px and not _looks_like_noise(piece)
-        if piece.span is None and piece.box is not None and is_text:
+        if (
+            piece.span is None
+            and piece.box is not None
+            and piece.box.height >= flat_px
+            and not _looks_like_noise(piece)
+        ):
             key = (piece.block, piece.line)
             low, high = extents.get(key, (piece.box.y0, piece.box.y1))
             extents[key] = (min(low, piece.box.y0), max(high, piece.box.y1))
