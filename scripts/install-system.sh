@@ -7,7 +7,9 @@ PACKAGES=(
   tesseract-ocr tesseract-ocr-eng poppler-utils  # page OCR and PDF rendering
   maven                                          # fetches the Elasticsearch test distribution once
   fonts-dejavu-core fonts-liberation             # printed text of generated test pages
-  fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans  # handwriting fonts
+  fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans  # handwriting fonts (pages and HTR)
+  fonts-bwht fonts-dancingscript fonts-kristi fonts-ecolier-court fonts-rufscript  # more hands (HTR)
+  fonts-comic-neue fonts-kaushanscript fonts-yusei-magic fonts-klee fonts-seto fonts-havana
 )
 
 missing=()
