@@ -56,15 +56,14 @@ def rasterise(boxes: Sequence[LabelledBox], shape: tuple[int, int], factor: floa
 
 
 def _downsample_target(target: np.ndarray, stride: int) -> np.ndarray:
-    """Class map at 1/stride: a cell takes the highest-priority class present (any pixel)."""
+    """Class map at 1/stride: a cell takes the class at its centre.
+
+    Taking any class present in the cell instead grew every labelled box by half a cell per side
+    on average, and the net learnt to mark boxes that much too large.
+    """
     height, width = target.shape[0] // stride, target.shape[1] // stride
-    blocks = target[: height * stride, : width * stride].reshape(height, stride, width, stride)
-    signature = (blocks == 1).any(axis=(1, 3))
-    annotation = (blocks == 2).any(axis=(1, 3))
-    out = np.zeros((height, width), np.uint8)
-    out[annotation] = 2
-    out[signature] = 1
-    return out
+    centre = stride // 2
+    return np.ascontiguousarray(target[centre : height * stride : stride, centre : width * stride : stride])
 
 
 def _crop(

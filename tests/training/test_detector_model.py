@@ -4,7 +4,7 @@ import numpy as np
 
 from indexer.backends.tf_detector import DetectorConfig, preprocess
 from indexer.document import Box, HandwritingKind
-from indexer.training.detector_model import SampleSource, page_sample, rasterise
+from indexer.training.detector_model import SampleSource, _downsample_target, page_sample, rasterise
 from indexer.training.voc import LabelledBox
 
 
@@ -15,6 +15,16 @@ def test_rasterise_paints_signatures_over_annotations() -> None:
     ]
     target = rasterise(boxes, (10, 10), 1.0)
     assert target[1, 1] == 1 and target[3, 3] == 1 and target[5, 7] == 2 and target[9, 9] == 0
+
+
+def test_targets_take_the_class_at_each_cell_centre() -> None:
+    """A box edge inside a cell must not grow the box by that cell (the net would learn to mark
+    every box half a cell too large per side)."""
+    target = np.zeros((8, 8), np.uint8)
+    target[3:6, 2:7] = 2  # rows 3-5, columns 2-6
+    small = _downsample_target(target, 2)  # cell centres at 1, 3, 5, 7
+    assert small.shape == (4, 4)
+    assert small.tolist() == [[0, 0, 0, 0], [0, 2, 2, 0], [0, 2, 2, 0], [0, 0, 0, 0]]
 
 
 def test_preprocess_scales_the_short_side_and_pads() -> None:
