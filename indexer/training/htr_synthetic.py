@@ -54,6 +54,8 @@ HANDWRITING_FONT_PACKAGES = {
 }
 HANDWRITING_FONT_DIRS = tuple(Path("/usr/share/fonts") / path for path in HANDWRITING_FONT_PACKAGES.values())
 #: Every font must draw these (contract text); a font that lacks one would teach a wrong label.
+#: Darkest ink at least this far below the paper's grey level in every synthetic crop.
+_MIN_INK_CONTRAST = 64
 _REQUIRED_GLYPHS = string.ascii_letters + string.digits + "$#,./-:&'()%"
 _PRINTED_FONTS = (
     Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
@@ -71,6 +73,11 @@ _PRINTED_LABELS = (
     "Signature",
     "BY",
     "DATE",
+    # Boxes drawn around handwriting that fills a line cut through the printed lines next to it.
+    "IN WITNESS WHEREOF, the parties subscribed their names as of the above date.",
+    "hereinafter called the Lessor, and the UNITED STATES OF AMERICA, hereinafter called",
+    "LESSOR",
+    "whose address is",
 )
 
 
@@ -185,6 +192,21 @@ def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.
     return out
 
 
+def _keep_contrast(image: np.ndarray) -> np.ndarray:
+    """Stretch a crop whose darkest ink is within `_MIN_INK_CONTRAST` of the paper.
+
+    Thin hands (light weights, small sizes) lose their darkness to blur and downscaling; such
+    crops show the net ink it could not see on a scan, which teaches it to read noise.
+    """
+    paper = float(np.median(image))
+    spread = paper - float(image.min())
+    if spread >= _MIN_INK_CONTRAST:
+        return image
+    stretched = paper - (paper - image.astype(np.float32)) * (_MIN_INK_CONTRAST / max(spread, 1.0))
+    out: np.ndarray = np.clip(stretched, 0, 255).astype(np.uint8)
+    return out
+
+
 class SyntheticGenerator:
     """Renders (grey uint8 crop, text) pairs of contract vocabulary in handwriting fonts."""
 
@@ -234,12 +256,12 @@ class SyntheticGenerator:
             y = top + text_height - rng.randint(-4, max(-3, int(text_height * 0.3)))
             y = min(max(y, 0), canvas.shape[0] - 1)
             cv2.line(canvas, (0, y), (canvas.shape[1], y), rng.randint(0, 90), rng.randint(1, 2))
-        if self._printed and rng.random() < 0.35:
+        if self._printed and rng.random() < 0.45:
             self._printed_label(canvas, below=rng.random() < 0.6)
         if rng.random() < 0.1:
             x = rng.choice((rng.randint(0, 4), canvas.shape[1] - rng.randint(1, 5)))
             cv2.line(canvas, (x, 0), (x, canvas.shape[0]), rng.randint(0, 90), 1)
-        return augment(canvas, self._np_rng)
+        return _keep_contrast(augment(canvas, self._np_rng))
 
     def _printed_label(self, canvas: np.ndarray, *, below: bool) -> None:
         rng = self._rng

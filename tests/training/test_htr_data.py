@@ -64,8 +64,8 @@ def test_synthetic_samples_are_grey_crops_in_the_vocabulary() -> None:
         image, text = generator.sample()
         assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[0] >= 16
         assert text and set(text) <= set(VOCABULARY)
-        # Ink darker than the paper by far more than a blank crop's spread (some hands are faint).
-        assert np.median(image) - image.min() >= MIN_CONTRAST
+        # Ink darker than the paper by far more than a blank crop's spread, even for thin hands.
+        assert np.median(image) - image.min() >= 2 * MIN_CONTRAST
 
 
 def test_every_installed_handwriting_package_gives_usable_fonts() -> None:
