@@ -54,9 +54,9 @@ HANDWRITING_FONT_PACKAGES = {
 }
 HANDWRITING_FONT_DIRS = tuple(Path("/usr/share/fonts") / path for path in HANDWRITING_FONT_PACKAGES.values())
 #: Every font must draw these (contract text); a font that lacks one would teach a wrong label.
+_REQUIRED_GLYPHS = string.ascii_letters + string.digits + "$#,./-:&'()%"
 #: Darkest ink at least this far below the paper's grey level in every synthetic crop.
 _MIN_INK_CONTRAST = 64
-_REQUIRED_GLYPHS = string.ascii_letters + string.digits + "$#,./-:&'()%"
 _PRINTED_FONTS = (
     Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
     Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
