@@ -36,7 +36,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Debian packages that provide the handwriting fonts (named in errors and the Makefile).
+#: Debian packages that provide the handwriting fonts (named in errors and the Makefile). The
+#: pages keep these four, so a seed keeps giving the pages the tests were measured on; the
+#: recognizer's crops draw from more (`htr_synthetic.HANDWRITING_FONT_PACKAGES`).
 HANDWRITING_FONT_PACKAGES = ("fonts-dkg-handwriting", "fonts-breip", "fonts-femkeklaver", "fonts-humor-sans")
 _KNOWN_HANDWRITING_FONTS = (
     "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
