@@ -17,8 +17,8 @@ from indexer.training.htr_evaluate import evaluate_engines, load_split
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 #: Recorded in the model card; the issue's target is CER <= 0.30 and word accuracy >= 0.50.
-SHIPPED_MAX_CER = 0.42  # measured 0.397 (run 4)
-SHIPPED_MIN_WORD_ACCURACY = 0.30  # measured 0.332
+SHIPPED_MAX_CER = 0.41  # measured 0.381 (run 5)
+SHIPPED_MIN_WORD_ACCURACY = 0.29  # measured 0.316
 #: The issue's budget per crop, in a batch of 16, on the 2-core development machine.
 MAX_MS_PER_CROP = 50.0
 
