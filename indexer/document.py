@@ -86,6 +86,12 @@ class Box:
         x, y = other.center
         return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
 
+    def grown(self, margin_px: int) -> Box:
+        """This box with `margin_px` more on every side (not past the page's top-left corner)."""
+        return Box(
+            max(self.x0 - margin_px, 0), max(self.y0 - margin_px, 0), self.x1 + margin_px, self.y1 + margin_px
+        )
+
     def iou(self, other: Box) -> float:
         shared = self.intersection(other)
         return shared / (self.area + other.area - shared)

@@ -171,8 +171,8 @@ class MergeText:
         words reaching into them, stray marks just around them (strokes spilled over), and
         rules read as words."""
         boxes = [span.anchor_box or span.box for span in spans]
-        halos = [_grown(box, _HALO_PX) for box in boxes]
-        edges = [_grown(box, _EDGE_PX) for box in boxes]
+        halos = [box.grown(_HALO_PX) for box in boxes]
+        edges = [box.grown(_EDGE_PX) for box in boxes]
         flat_px = _flat_height(pieces)
 
         def is_cut(piece: _Piece, word: Box) -> bool:
@@ -297,10 +297,6 @@ def _continues(line: tuple[int, int, int, int], other: tuple[int, int, int, int]
 def _looks_like_noise(piece: _Piece) -> bool:
     """Low confidence and hardly a word: a real word next to a box keeps its place."""
     return piece.confidence < _NOISE_CONFIDENCE and not _is_wordlike(piece.text)
-
-
-def _grown(box: Box, margin_px: int) -> Box:
-    return Box(max(box.x0 - margin_px, 0), max(box.y0 - margin_px, 0), box.x1 + margin_px, box.y1 + margin_px)
 
 
 def _runs(indices: list[int]) -> list[list[int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from indexer.backends.base import PrintedOcr, PrintedOcrResult, SparseTextReader
-from indexer.document import Box, Page, Span
+from indexer.document import Page, Span
 from indexer.errors import ProcessingError
 from indexer.processors.anchor import TOKEN_PATTERN, AnchorPainter
 from indexer.processors.lost_rows import reread_lost_rows
@@ -17,14 +17,6 @@ log = logging.getLogger(__name__)
 _NEAR_BOX_PX = 10
 
 
-def _near(word_box: Box, span_box: Box) -> bool:
-    centre_x, centre_y = word_box.center
-    return (
-        span_box.x0 - _NEAR_BOX_PX <= centre_x <= span_box.x1 + _NEAR_BOX_PX
-        and span_box.y0 - _NEAR_BOX_PX <= centre_y <= span_box.y1 + _NEAR_BOX_PX
-    )
-
-
 def colliding_spans(result: PrintedOcrResult, spans: list[Span]) -> list[Span]:
     """Spans whose token also appears outside their box: a printed number equal to the token."""
     by_token = {span.anchor: span for span in spans if span.anchor}
@@ -32,7 +24,7 @@ def colliding_spans(result: PrintedOcrResult, spans: list[Span]) -> list[Span]:
     for word in result.words:
         for token in TOKEN_PATTERN.findall(word.text):
             span = by_token.get(token)
-            if span is not None and not _near(word.box, span.box):
+            if span is not None and not span.box.grown(_NEAR_BOX_PX).holds_centre_of(word.box):
                 colliding[token] = span
     return list(colliding.values())
 

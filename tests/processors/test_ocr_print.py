@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from indexer.backends.base import PrintedOcrResult
 from indexer.backends.tesseract import TesseractOcr
 from indexer.config import AnchorSettings, MergeSettings, TesseractSettings
-from indexer.document import Box, HandwritingKind, Page, Placement, Span
+from indexer.document import Box, HandwritingKind, Page, Placement, Span, Word
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.merge import MergeText
-from indexer.processors.ocr_print import OcrPrinted
+from indexer.processors.ocr_print import OcrPrinted, colliding_spans
 
 PRINTED_NUMBER = "84448"
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
@@ -52,3 +53,13 @@ def test_colliding_token_is_replaced_and_span_lands_exactly(monkeypatch: pytest.
     assert page.spans[0].placement is Placement.EXACT
     assert f"Lease number {PRINTED_NUMBER} is amended." in page.content
     assert "Signed on 2/23/12" in page.content
+
+
+def test_a_token_read_just_outside_its_box_is_its_own_and_one_read_far_away_collides() -> None:
+    """The token's box may be read a few pixels off (up to 10 px); farther away the same number
+    is printed text, and the span must be redrawn with another token."""
+    span = Span("s", HandwritingKind.ANNOTATION, Box(100, 100, 200, 140), 0.9, anchor="81238")
+    near = Word("81238", Box(195, 98, 225, 118), 0.9)  # centre (210, 108): 10 px right of the box
+    far = Word("81238", Box(600, 400, 650, 420), 0.9)
+    assert colliding_spans(PrintedOcrResult([near], "81238"), [span]) == []
+    assert colliding_spans(PrintedOcrResult([near, far], "81238 81238"), [span]) == [span]
