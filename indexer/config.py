@@ -138,6 +138,8 @@ class HandwritingSettings(BaseModel):
     beam_width: int = Field(default=1, ge=1, le=64)
     #: Correct misread words against the model's lexicon (numbers, dates, zip codes are kept).
     use_lexicon: bool = True
+    #: Cut crops into their handwritten lines before htr or TrOCR (line readers) reads them.
+    split_lines: bool = True
     threads: int = Field(default=2, ge=0)
 
 

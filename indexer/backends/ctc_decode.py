@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 __all__ = ["Decoded", "SpellingCorrector", "best_path", "prefix_beam_search"]
 
@@ -102,21 +104,6 @@ def prefix_beam_search(
 _TOKEN = re.compile(r"^([^A-Za-z]*)([A-Za-z]+)([^A-Za-z]*)$")
 
 
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, giving up (returning limit + 1) once it exceeds `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
-
-
 def _match_case(word: str, template: str) -> str:
     if template.isupper():
         return word.upper()
@@ -154,14 +141,11 @@ class SpellingCorrector:
         ):
             return token
         limit = 1 if len(core) < 8 else 2
-        best: tuple[int, str] | None = None
-        for word in self._words:
-            distance = _edit_distance(core.lower(), word, limit)
-            if distance <= limit and (best is None or distance < best[0]):
-                best = (distance, word)
+        # The first lexicon word (alphabetical) at the smallest distance within the limit.
+        best = process.extractOne(core.lower(), self._words, scorer=Levenshtein.distance, score_cutoff=limit)
         if best is None:
             return token
-        return head + _match_case(best[1], core) + tail
+        return head + _match_case(best[0], core) + tail
 
     def correct(self, text: str) -> str:
         """Correct each whitespace-separated token of `text`; spacing is normalised to one space."""

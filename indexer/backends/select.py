@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 
 from indexer.backends.base import HandwritingRecognizer
+from indexer.backends.lines import LineSplitter, LineSplittingRecognizer
 from indexer.config import Settings
-from indexer.errors import ConfigError
+from indexer.errors import ConfigError, DependencyError
 
-__all__ = ["ENGINES", "build_recognizer", "resolve_engine"]
+__all__ = ["ENGINES", "LINE_ENGINES", "build_recognizer", "resolve_engine"]
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "azure", "trocr", "htr", "tesseract")
+#: Engines that read one text line: their crops are cut into lines first (`split_lines`).
+#: Azure finds lines itself; the tesseract engine stays plain Tesseract for comparison.
+LINE_ENGINES = ("trocr", "htr")
 
 
 def resolve_engine(settings: Settings, *, engine: str | None = None) -> str:
@@ -43,8 +47,26 @@ def build_recognizer(settings: Settings, *, engine: str | None = None) -> Handwr
         DependencyError: the engine's package or model is missing.
     """
     name = resolve_engine(settings, engine=engine)
-    options = settings.handwriting
     log.info("handwriting engine: %s", name)
+    recognizer = _build(settings, name)
+    if name in LINE_ENGINES and settings.handwriting.split_lines:
+        return LineSplittingRecognizer(recognizer, LineSplitter(printed_reader=_printed_reader()))
+    return recognizer
+
+
+def _printed_reader() -> HandwritingRecognizer | None:
+    """Tesseract, which tells printed lines in a crop apart; without it the splitter uses geometry only."""
+    from indexer.backends.tesseract_crop import TesseractCropRecognizer
+
+    try:
+        return TesseractCropRecognizer()
+    except DependencyError as exc:
+        log.warning("line splitting without a printed-text check: %s", exc)
+        return None
+
+
+def _build(settings: Settings, name: str) -> HandwritingRecognizer:
+    options = settings.handwriting
     if name == "azure":
         from indexer.backends.azure import AzureReadOcr
 

@@ -16,7 +16,7 @@ from tests.backends.test_azure import fake_azure as fake_azure
 from tests.backends.test_ctc import tiny_htr_model
 from tests.backends.test_trocr import tiny_trocr
 
-ENGINES = ["htr", "tesseract", "azure", "trocr"]
+ENGINES = ["htr", "htr-lines", "tesseract", "azure", "trocr"]
 
 
 def _writing(text: str, width: int) -> np.ndarray:
@@ -32,6 +32,14 @@ def recognizer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Handw
         from indexer.backends.ctc import CtcRecognizer
 
         yield CtcRecognizer(tiny_htr_model(tmp_path), beam_width=3)
+    elif engine == "htr-lines":
+        from indexer.backends.ctc import CtcRecognizer
+        from indexer.backends.lines import LineSplitter, LineSplittingRecognizer
+        from indexer.backends.tesseract_crop import TesseractCropRecognizer
+
+        splitter = LineSplitter(printed_reader=TesseractCropRecognizer())
+        with LineSplittingRecognizer(CtcRecognizer(tiny_htr_model(tmp_path)), splitter) as split:
+            yield split
     elif engine == "tesseract":
         from indexer.backends.tesseract_crop import TesseractCropRecognizer
 

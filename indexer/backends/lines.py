@@ -1,0 +1,199 @@
+"""Cut a handwriting crop into its text lines before a line recognizer reads it.
+
+Boxes around handwriting often hold two or three written lines (an address, a name over a
+title) and slices of the printed lines above and below. `htr` and TrOCR read one line: fed
+the whole crop, they squeeze every line into one and read nonsense. `LineSplitter` finds the
+bands of rows that hold ink, keeps the handwritten ones and trims the blank paper around
+them; `LineSplittingRecognizer` reads the bands in one batch and joins them top to bottom.
+
+How a band is judged printed (the crop's main band, the tallest, is always kept):
+- it touches the crop's top or bottom edge: the box cut through a neighbouring printed line;
+- it is much shorter than the main band: printed captions such as "(Address)" are smaller
+  than the writing they label;
+- Tesseract reads it with a high confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from indexer.backends.base import HandwritingRecognizer, Recognition
+from indexer.backends.crops import is_blank_crop
+
+__all__ = ["LineSplitOptions", "LineSplitter", "LineSplittingRecognizer", "find_bands"]
+
+log = logging.getLogger(__name__)
+
+#: Connected ink components smaller than this many pixels are scan specks.
+_MIN_SPECK_PX = 6
+#: Rows averaged when smoothing the ink profile, so one thin row does not split a line.
+_SMOOTHING_ROWS = 3
+
+
+@dataclass(frozen=True)
+class LineSplitOptions:
+    """Thresholds of the splitter, as shares of the crop's own measures (any resolution)."""
+
+    #: Rows with less ink than this share of the fullest row separate two bands.
+    valley_share: float = 0.12
+    #: A band shorter than this share of the tallest is a dot, an accent or a descender and joins
+    #: the band next to it.
+    fragment_share: float = 0.35
+    #: A second line shorter than this share of the main band is a printed caption.
+    min_line_share: float = 0.45
+    #: A second line Tesseract reads at least this confident is printed.
+    printed_confidence: float = 0.7
+    #: Rows of paper kept above and below each band.
+    margin_px: int = 4
+
+
+def ink_mask(grey: np.ndarray) -> np.ndarray:
+    """Dark pixels (Otsu) without form rules and specks: a (height, width) bool array."""
+    height, width = grey.shape
+    _, thresholded = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = np.asarray(thresholded, np.uint8)
+    # Underlines and box borders would join every line into one band.
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(20, width // 4)), np.uint8))
+    borders = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(20, int(height * 0.7)), 1), np.uint8))
+    writing = ((ink > 0) & (np.asarray(rules) == 0) & (np.asarray(borders) == 0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(writing, connectivity=8)
+    kept = np.flatnonzero(stats[1:count, cv2.CC_STAT_AREA] >= _MIN_SPECK_PX) + 1
+    return np.isin(labels, kept)
+
+
+def find_bands(grey: np.ndarray, options: LineSplitOptions | None = None) -> list[tuple[int, int]]:
+    """Row ranges `(top, bottom)` (bottom exclusive) that hold a line of ink, top to bottom."""
+    options = options or LineSplitOptions()
+    profile = ink_mask(grey).sum(axis=1).astype(np.float64)
+    profile = np.convolve(profile, np.ones(_SMOOTHING_ROWS) / _SMOOTHING_ROWS, mode="same")
+    if profile.max() <= 0:
+        return []
+    inked = profile > options.valley_share * profile.max()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], inked.astype(np.int8), [0]))))
+    runs = [[int(top), int(bottom)] for top, bottom in zip(edges[::2], edges[1::2], strict=True)]
+    tallest = max(bottom - top for top, bottom in runs)
+    bands = [run for run in runs if run[1] - run[0] >= options.fragment_share * tallest]
+    for run in runs:
+        if run in bands:
+            continue
+        nearest = min(bands, key=lambda band: _gap(run, band))
+        # A fragment far from every band is noise, not part of a line.
+        if _gap(run, nearest) <= 0.5 * (nearest[1] - nearest[0]):
+            nearest[0], nearest[1] = min(nearest[0], run[0]), max(nearest[1], run[1])
+    return [(top, bottom) for top, bottom in bands]
+
+
+def _gap(a: Sequence[int], b: Sequence[int]) -> int:
+    return max(a[0] - b[1], b[0] - a[1], 0)
+
+
+class LineSplitter:
+    """Cuts a crop into the bands of its handwritten lines.
+
+    Args:
+        options: thresholds; the defaults were set by looking at the contracts-dev crops.
+        printed_reader: a recognizer of printed text (Tesseract) whose confidence tells printed
+            bands apart; without it only the geometric rules apply.
+    """
+
+    def __init__(
+        self,
+        options: LineSplitOptions | None = None,
+        *,
+        printed_reader: HandwritingRecognizer | None = None,
+    ) -> None:
+        self.options = options or LineSplitOptions()
+        self.printed_reader = printed_reader
+
+    def bands(self, crop: np.ndarray) -> list[tuple[int, int]]:
+        """Row ranges of the handwritten lines, margins included; `[]` for a crop without ink."""
+        if is_blank_crop(crop):
+            return []
+        grey = _grey(crop)
+        found = find_bands(grey, self.options)
+        if not found:
+            return []
+        height = grey.shape[0]
+        main = max(found, key=lambda band: band[1] - band[0])
+        kept = [band for band in found if band == main or self._is_handwritten(crop, band, main)]
+        margin = self.options.margin_px
+        return [(max(top - margin, 0), min(bottom + margin, height)) for top, bottom in kept]
+
+    def split(self, crop: np.ndarray) -> list[np.ndarray]:
+        """The crops of the handwritten lines, top to bottom; the crop itself when it has no ink."""
+        bands = self.bands(crop)
+        if not bands:
+            return [crop]
+        return [crop[top:bottom] for top, bottom in bands]
+
+    def _is_handwritten(self, crop: np.ndarray, band: tuple[int, int], main: tuple[int, int]) -> bool:
+        top, bottom = band
+        if top <= 1 or bottom >= crop.shape[0] - 1:
+            return False
+        if bottom - top < self.options.min_line_share * (main[1] - main[0]):
+            return False
+        if self.printed_reader is None:
+            return True
+        margin = self.options.margin_px
+        reading = self.printed_reader.recognize([crop[max(top - margin, 0) : bottom + margin]])[0]
+        printed = reading.confidence >= self.options.printed_confidence
+        if printed:
+            log.debug("dropped a printed line from a handwriting crop: %r", reading.text)
+        return not printed
+
+
+class LineSplittingRecognizer:
+    """Wraps a line recognizer: each crop is split into lines, read in one batch, and joined.
+
+    The joined confidence is the mean of the lines' confidences weighted by their text length.
+    """
+
+    def __init__(self, inner: HandwritingRecognizer, splitter: LineSplitter) -> None:
+        self.inner = inner
+        self.splitter = splitter
+        self.name = inner.name
+        self.version = inner.version
+
+    def __enter__(self) -> LineSplittingRecognizer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with ExitStack() as stack:
+            for engine in (self.inner, self.splitter.printed_reader):
+                if isinstance(engine, AbstractContextManager):
+                    stack.push(engine)
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        """One `Recognition` per crop, in order; lines are read as one batch by the inner engine."""
+        lines: list[np.ndarray] = []
+        owners: list[int] = []
+        for index, crop in enumerate(crops):
+            for line in self.splitter.split(crop):
+                lines.append(line)
+                owners.append(index)
+        readings = self.inner.recognize(lines) if lines else []
+        grouped: list[list[Recognition]] = [[] for _ in crops]
+        for owner, reading in zip(owners, readings, strict=True):
+            grouped[owner].append(reading)
+        return [self._join(parts) for parts in grouped]
+
+    def _join(self, parts: list[Recognition]) -> Recognition:
+        read = [part for part in parts if part.text]
+        if not read:
+            return parts[0] if parts else Recognition("", 0.0, self.name)
+        weights = [len(part.text) for part in read]
+        confidence = sum(w * part.confidence for w, part in zip(weights, read, strict=True)) / sum(weights)
+        return Recognition(" ".join(part.text for part in read), confidence, read[0].engine)
+
+
+def _grey(crop: np.ndarray) -> np.ndarray:
+    array = np.asarray(crop)
+    if array.ndim == 3:
+        array = cv2.cvtColor(array[..., :3].astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    return array.astype(np.uint8)

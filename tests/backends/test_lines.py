@@ -1,0 +1,151 @@
+"""The line splitter: handwritten lines found and kept, printed neighbours and blank paper dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from indexer.backends.base import Recognition
+from indexer.backends.lines import LineSplitter, LineSplittingRecognizer, find_bands
+from indexer.backends.tesseract_crop import TesseractCropRecognizer
+from indexer.training.htr_evaluate import load_split
+
+CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
+PRINTED_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+HAND_FONT = "/usr/share/fonts/truetype/kristi/Kristi.ttf"
+
+
+def _page(height: int, width: int = 600) -> Image.Image:
+    return Image.new("L", (width, height), 250)
+
+
+def _write(image: Image.Image, y: int, text: str, *, font: str, size: int) -> None:
+    ImageDraw.Draw(image).text((10, y), text, fill=20, font=ImageFont.truetype(font, size))
+
+
+def _array(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def tesseract() -> Iterator[TesseractCropRecognizer]:
+    with TesseractCropRecognizer() as reader:
+        yield reader
+
+
+def test_two_written_lines_over_a_rule_are_two_bands_top_to_bottom() -> None:
+    image = _page(130)
+    _write(image, 10, "841 Bishop Street", font=HAND_FONT, size=40)
+    _write(image, 70, "Honolulu HI 96813", font=HAND_FONT, size=40)
+    draw = ImageDraw.Draw(image)
+    draw.line((0, 62, 599, 62), fill=0, width=2)  # an underline touching both lines' ink rows
+    draw.line((590, 0, 590, 129), fill=0, width=2)  # a box border spanning both
+
+    bands = find_bands(np.asarray(image))
+
+    assert len(bands) == 2
+    (top1, bottom1), (top2, bottom2) = bands
+    assert top1 < bottom1 <= top2 < bottom2
+    assert bottom1 <= 72 and top2 >= 60
+
+
+def test_blank_paper_above_and_below_a_line_is_trimmed() -> None:
+    image = _page(150, 400)
+    _write(image, 90, "July 15, 2010", font=HAND_FONT, size=44)
+
+    (line,) = LineSplitter().split(_array(image))
+
+    assert line.shape[1] == 400
+    assert 30 <= line.shape[0] <= 70
+    assert line.min() < 100  # the writing is inside
+
+
+def test_a_printed_line_cut_by_the_crop_edge_is_dropped() -> None:
+    image = _page(110)
+    _write(image, -8, "IN WITNESS WHEREOF, the parties", font=PRINTED_FONT, size=20)
+    _write(image, 40, "7825 Fay Ave, La Jolla", font=HAND_FONT, size=40)
+
+    bands = LineSplitter().bands(_array(image))
+
+    assert len(find_bands(np.asarray(image))) == 2
+    assert len(bands) == 1 and bands[0][0] > 20
+
+
+def test_a_small_caption_under_the_writing_is_dropped() -> None:
+    image = _page(120)
+    _write(image, 10, "841 Bishop St., Honolulu", font=HAND_FONT, size=48)
+    _write(image, 80, "(Print Name and Official Title)", font=PRINTED_FONT, size=16)
+
+    bands = LineSplitter().bands(_array(image))
+
+    assert len(find_bands(np.asarray(image))) == 2
+    assert len(bands) == 1 and bands[0][1] < 80
+
+
+def test_tesseract_tells_a_printed_line_from_a_written_one(tesseract: TesseractCropRecognizer) -> None:
+    image = _page(130, 700)
+    _write(image, 12, "Jaidev Watumull", font=HAND_FONT, size=44)
+    _write(image, 75, "NAME AND ADDRESS OF OWNER", font=PRINTED_FONT, size=26)
+    geometry_only, checked = LineSplitter(), LineSplitter(printed_reader=tesseract)
+
+    assert len(geometry_only.bands(_array(image))) == 2
+    (kept,) = checked.bands(_array(image))
+    assert kept[1] < 75
+
+
+class _Heights:
+    """Reads every line as its height, so the test sees which lines were read and in which batch."""
+
+    name = "heights"
+    version = "1"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        self.batches.append(len(crops))
+        return [
+            Recognition(str(crop.shape[0]), 0.5 + 0.1 * index, self.name) for index, crop in enumerate(crops)
+        ]
+
+
+def test_the_recognizer_reads_all_lines_in_one_batch_and_joins_them_in_order() -> None:
+    two_lines = _page(130)
+    _write(two_lines, 10, "841 Bishop Street", font=HAND_FONT, size=40)
+    _write(two_lines, 75, "Honolulu HI 96813", font=HAND_FONT, size=40)
+    one_line = _page(60)
+    _write(one_line, 5, "Member", font=HAND_FONT, size=40)
+    inner = _Heights()
+    recognizer = LineSplittingRecognizer(inner, LineSplitter())
+
+    results = recognizer.recognize([_array(two_lines), _array(one_line)])
+
+    assert inner.batches == [3]
+    first, second = results
+    assert len(first.text.split()) == 2 and len(second.text.split()) == 1
+    heights = [int(h) for h in first.text.split()]
+    assert 0.5 <= first.confidence <= 0.7  # the length-weighted mean of the first two lines
+    assert all(h < 130 for h in heights)
+    assert recognizer.recognize([]) == []
+
+
+@pytest.mark.skipif(not CONTRACTS_DEV.is_dir(), reason="needs ../shared/data/contracts-dev")
+def test_real_crops_of_several_written_lines_are_split(tesseract: TesseractCropRecognizer) -> None:
+    crops = {
+        crop.text: pixels
+        for crop, pixels in load_split(
+            CONTRACTS_DEV / "transcriptions.json", CONTRACTS_DEV / "images", split="all"
+        )
+    }
+    splitter = LineSplitter(printed_reader=tesseract)
+
+    assert len(splitter.split(crops['"THE STATION" 527 MAIN CAmpVERDE, ARIZ. 86322'])) == 3
+    assert len(splitter.split(crops["Jaidev Watumull Vice president"])) == 2
+    assert len(splitter.split(crops["LYNN F. KUSY EXECUTIVE DIRECTOR"])) == 2
+    # One written line between cut printed lines and a caption.
+    assert len(splitter.split(crops["$728,128.50"])) == 1
+    assert len(splitter.split(crops["Patrick Galentine"])) == 1
