@@ -35,6 +35,9 @@ from indexer.backends.ctc import (
     save_model,
 )
 from indexer.backends.ctc_decode import best_path, labels_to_text
+from indexer.backends.lines import LineSplitter
+from indexer.backends.tesseract_crop import TesseractCropRecognizer
+from indexer.errors import DependencyError
 from indexer.training.htr_iam import read_iam_words, split_iam
 from indexer.training.htr_metrics import OcrScore, score
 from indexer.training.htr_synthetic import SyntheticGenerator, augment
@@ -105,16 +108,25 @@ def _fits(sample: Sample, config: HtrConfig) -> bool:
 
 def _real_samples(
     options: TrainOptions, rng: np.random.Generator
-) -> tuple[list[Sample], list[Sample], list[str]]:
-    """(augmented training copies, untouched validation crops, training words) from transcriptions."""
+) -> tuple[list[Sample], list[Sample], list[str], int]:
+    """(augmented training copies, untouched validation crops, training words, crops left out)."""
     if options.transcriptions is None:
-        return [], [], []
+        return [], [], [], 0
     images_dir = options.images_dir or options.transcriptions.parent / "images"
     train: list[Sample] = []
     validation: list[Sample] = []
     words: list[str] = []
+    splitter = _line_splitter()
+    several_lines = 0
     for crop, pixels in read_crops(load_transcriptions(options.transcriptions), images_dir):
-        grey = np.asarray(Image.fromarray(pixels).convert("L"))
+        # The recognizer reads crops cut into lines (`LineSplitter`); it learns from the same cuts.
+        # A crop of several lines has one transcription for all: which words are on which line is
+        # unknown, so it is left out rather than squeezed into one line.
+        lines = splitter.split(pixels)
+        if len(lines) > 1:
+            several_lines += 1
+            continue
+        grey = np.asarray(Image.fromarray(lines[0]).convert("L"))
         if crop.is_validation:
             validation.append(Sample(_prepare(grey, options.config), crop.text))
             continue
@@ -127,7 +139,16 @@ def _real_samples(
             left, right = max(0, jitter[2]), width - max(0, jitter[3])
             variant = augment(grey[top:bottom, left:right], rng, strength=0.6)
             train.append(Sample(_prepare(variant, options.config), crop.text))
-    return train, validation, words
+    log.info("left out %d labelled crops holding several written lines", several_lines)
+    return train, validation, words, several_lines
+
+
+def _line_splitter() -> LineSplitter:
+    try:
+        return LineSplitter(printed_reader=TesseractCropRecognizer())
+    except DependencyError as exc:
+        log.warning("cutting labelled crops into lines without a printed-text check: %s", exc)
+        return LineSplitter()
 
 
 def _collect(
@@ -154,10 +175,12 @@ def _collect(
                 grey = np.asarray(Image.open(word.path).convert("L"))
                 target.append(Sample(_prepare(grey, options.config), word.text))
         counts["iam"] = len(iam_train) + len(iam_validation)
-    real_train, real_validation, words = _real_samples(options, rng)
+    real_train, real_validation, words, several_lines = _real_samples(options, rng)
     train += real_train
     counts["real_train_samples"] = len(real_train)
     counts["real_validation_crops"] = len(real_validation)
+    if options.transcriptions is not None:
+        counts["real_crops_of_several_lines"] = several_lines
     train = [s for s in train if _fits(s, options.config)]
     holdout = [s for s in holdout if _fits(s, options.config)]
     return train, holdout, real_validation, counts, words

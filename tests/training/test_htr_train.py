@@ -11,7 +11,7 @@ import pytest
 from indexer.backends.ctc import CONFIG_FILE, LEXICON_FILE, CtcRecognizer, HtrConfig
 from indexer.training.htr_text import VOCABULARY
 from indexer.training.htr_train import TrainOptions, train_htr, validate_data
-from tests.training.test_htr_data import write_iam
+from tests.training.test_htr_data import CONTRACTS_DEV, write_iam
 
 _TINY = HtrConfig(vocabulary=VOCABULARY, conv_filters=(4, 8, 8, 8, 8), lstm_units=16)
 
@@ -45,3 +45,19 @@ def test_validate_counts_the_sources_without_training(tmp_path: Path) -> None:
     assert counts["iam"] == 20 and counts["synthetic"] == 10
     assert counts["train"] + counts["holdout"] <= 30
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not CONTRACTS_DEV.is_dir(), reason="needs ../shared/data/contracts-dev")
+def test_labelled_crops_of_several_lines_are_left_out_of_training(tmp_path: Path) -> None:
+    options = TrainOptions(
+        output_dir=tmp_path / "out",
+        transcriptions=CONTRACTS_DEV / "transcriptions.json",
+        real_copies=0,
+        config=_TINY,
+    )
+    counts = validate_data(options)
+    # 107 legible crops: 55 of the training documents, 52 of the validation ones.
+    several = counts["real_crops_of_several_lines"]
+    assert 5 <= several <= 15
+    assert counts["real_train_samples"] + counts["real_validation_crops"] + several == 107
+    assert counts["real_validation_crops"] < 52
