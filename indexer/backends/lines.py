@@ -51,6 +51,10 @@ class LineSplitOptions:
     printed_confidence: float = 0.7
     #: Rows of paper kept above and below each band.
     margin_px: int = 4
+    #: Lines wider than this many times their height are cut at the widest gap between inked
+    #: columns in their middle half (again until none is wider), so a recognizer with a maximum
+    #: input width reads pieces at their own scale instead of one squeezed line. None: no cut.
+    max_line_aspect: float | None = None
 
 
 def ink_mask(grey: np.ndarray) -> np.ndarray:
@@ -87,6 +91,17 @@ def find_bands(grey: np.ndarray, options: LineSplitOptions | None = None) -> lis
         if _gap(run, nearest) <= 0.5 * (nearest[1] - nearest[0]):
             nearest[0], nearest[1] = min(nearest[0], run[0]), max(nearest[1], run[1])
     return [(top, bottom) for top, bottom in bands]
+
+
+def _widest_gap(columns: np.ndarray, start: int, stop: int) -> int:
+    """The middle of the longest run of empty columns in [start, stop), else the emptiest column."""
+    empty = np.concatenate(([0], (columns[start:stop] == 0).astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(empty))
+    if edges.size == 0:
+        return start + int(np.argmin(columns[start:stop]))
+    lengths = edges[1::2] - edges[::2]
+    longest = int(np.argmax(lengths))  # the first of equally long gaps
+    return start + int(edges[2 * longest] + edges[2 * longest + 1]) // 2
 
 
 def _gap(a: Sequence[int], b: Sequence[int]) -> int:
@@ -130,7 +145,15 @@ class LineSplitter:
         bands = self.bands(crop)
         if not bands:
             return [crop]
-        return [crop[top:bottom] for top, bottom in bands]
+        return [piece for top, bottom in bands for piece in self._pieces(crop[top:bottom])]
+
+    def _pieces(self, line: np.ndarray) -> list[np.ndarray]:
+        height, width = line.shape[:2]
+        limit = self.options.max_line_aspect
+        if limit is None or width <= limit * height:
+            return [line]
+        cut = _widest_gap(ink_mask(_grey(line)).sum(axis=0), width // 4, 3 * width // 4)
+        return self._pieces(line[:, :cut]) + self._pieces(line[:, cut:])
 
     def _is_handwritten(self, crop: np.ndarray, band: tuple[int, int], main: tuple[int, int]) -> bool:
         top, bottom = band

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from indexer.backends.base import HandwritingRecognizer
-from indexer.backends.lines import LineSplitter, LineSplittingRecognizer
+from indexer.backends.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer
 from indexer.config import Settings
 from indexer.errors import ConfigError, DependencyError
 
@@ -49,9 +49,17 @@ def build_recognizer(settings: Settings, *, engine: str | None = None) -> Handwr
     name = resolve_engine(settings, engine=engine)
     log.info("handwriting engine: %s", name)
     recognizer = _build(settings, name)
-    if name in LINE_ENGINES and settings.handwriting.split_lines:
-        return LineSplittingRecognizer(recognizer, LineSplitter(printed_reader=_printed_reader()))
-    return recognizer
+    if name not in LINE_ENGINES or not settings.handwriting.split_lines:
+        return recognizer
+    from indexer.backends.ctc import CtcRecognizer
+
+    options = LineSplitOptions()
+    if isinstance(recognizer, CtcRecognizer):
+        # Wider lines would be squeezed into the model's maximum input width.
+        options = LineSplitOptions(
+            max_line_aspect=recognizer.config.max_width / recognizer.config.input_height
+        )
+    return LineSplittingRecognizer(recognizer, LineSplitter(options, printed_reader=_printed_reader()))
 
 
 def _printed_reader() -> HandwritingRecognizer | None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from indexer.backends.base import Recognition
-from indexer.backends.lines import LineSplitter, LineSplittingRecognizer, find_bands
+from indexer.backends.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer, find_bands
 from indexer.backends.tesseract_crop import TesseractCropRecognizer
 from indexer.training.htr_evaluate import load_split
 
@@ -149,3 +149,26 @@ def test_real_crops_of_several_written_lines_are_split(tesseract: TesseractCropR
     # One written line between cut printed lines and a caption.
     assert len(splitter.split(crops["$728,128.50"])) == 1
     assert len(splitter.split(crops["Patrick Galentine"])) == 1
+
+
+def test_a_line_wider_than_the_limit_is_cut_between_words() -> None:
+    image = _page(70, 1500)
+    words = ["Waterfront", "limited", "liability", "company", "Delaware", "tenants"]
+    draw, font = ImageDraw.Draw(image), ImageFont.truetype(HAND_FONT, 44)
+    x, gaps = 10, []
+    for word in words:
+        draw.text((x, 8), word, fill=20, font=font)
+        x += int(draw.textlength(word, font=font))
+        gaps.append((x, x + 60))
+        x += 60
+    crop = _array(image)
+
+    (whole,) = LineSplitter().split(crop)
+    pieces = LineSplitter(LineSplitOptions(max_line_aspect=8)).split(crop)
+
+    assert len(pieces) >= 3
+    assert sum(piece.shape[1] for piece in pieces) == whole.shape[1] == 1500
+    assert all(piece.shape[1] <= 8 * piece.shape[0] for piece in pieces)
+    gaps[-1] = (gaps[-1][0], 1500)  # blank paper after the last word
+    cuts = np.cumsum([piece.shape[1] for piece in pieces])[:-1]
+    assert all(any(start <= cut <= end for start, end in gaps) for cut in cuts)

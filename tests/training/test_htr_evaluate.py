@@ -17,7 +17,7 @@ from indexer.training.htr_evaluate import evaluate_engines, load_split
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 #: Recorded in the model card; the issue's target is CER <= 0.30 and word accuracy >= 0.50.
-SHIPPED_MAX_CER = 0.29  # measured 0.274 (run 5, crops cut into lines)
+SHIPPED_MAX_CER = 0.28  # measured 0.262 (run 5, crops cut into lines, long lines cut)
 SHIPPED_MIN_WORD_ACCURACY = 0.34  # measured 0.364
 #: The issue's budget per crop, in a batch of 16, on the 2-core development machine.
 MAX_MS_PER_CROP = 50.0
