@@ -1,7 +1,8 @@
 """The shipped htr model on the validation crops of contracts-dev: accuracy and speed.
 
 The figures asserted are the ones recorded in models/htr/MODEL_CARD.md (with a little slack
-for thread scheduling), not the issue's targets, which the shipped model does not reach yet.
+for thread scheduling): the CER bound is tighter than the issue's 0.30, the word accuracy bound
+below the issue's 0.50, which the shipped model does not reach yet.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from indexer.training.htr_evaluate import evaluate_engines, load_split
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 #: Recorded in the model card; the issue's target is CER <= 0.30 and word accuracy >= 0.50.
-SHIPPED_MAX_CER = 0.28  # measured 0.262 (run 5, crops cut into lines, long lines cut)
-SHIPPED_MIN_WORD_ACCURACY = 0.34  # measured 0.364
+SHIPPED_MAX_CER = 0.24  # measured 0.218 (run 6, crops cut into lines)
+SHIPPED_MIN_WORD_ACCURACY = 0.42  # measured 0.444
 #: The issue's budget per crop, in a batch of 16, on the 2-core development machine.
 MAX_MS_PER_CROP = 50.0
 
