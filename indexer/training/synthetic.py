@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Debian packages that provide the handwriting fonts (named in errors and the Makefile). The
 #: pages keep these four, so a seed keeps giving the pages the tests were measured on; the
 #: recognizer's crops draw from more (`htr_synthetic.HANDWRITING_FONT_PACKAGES`).
-HANDWRITING_FONT_PACKAGES = ("fonts-dkg-handwriting", "fonts-breip", "fonts-femkeklaver", "fonts-humor-sans")
+PAGE_FONT_PACKAGES = ("fonts-dkg-handwriting", "fonts-breip", "fonts-femkeklaver", "fonts-humor-sans")
 _KNOWN_HANDWRITING_FONTS = (
     "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
     "/usr/share/fonts/truetype/fifthhorseman/dkgIt.ttf",
@@ -121,7 +121,7 @@ def handwriting_fonts() -> list[Path]:
     fonts = list(_handwriting_fonts())
     if not fonts:
         raise DependencyError(
-            "no handwriting fonts found; install the Debian packages " + ", ".join(HANDWRITING_FONT_PACKAGES)
+            "no handwriting fonts found; install the Debian packages " + ", ".join(PAGE_FONT_PACKAGES)
         )
     return fonts
 
