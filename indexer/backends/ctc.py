@@ -19,14 +19,14 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import Recognition
-from indexer.backends.crops import is_blank_crop
+from indexer.backends.crops import is_blank_crop, to_grey
 from indexer.backends.ctc_decode import (
     SpellingCorrector,
     best_path,
     labels_to_text,
     prefix_beam_search,
 )
-from indexer.errors import BackendError, DependencyError, InputError
+from indexer.errors import BackendError, DependencyError
 
 __all__ = [
     "CONFIG_FILE",
@@ -86,16 +86,6 @@ class HtrConfig:
         path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _to_grey(crop: np.ndarray) -> np.ndarray:
-    if crop.ndim == 3 and crop.shape[2] == 4:
-        return cv2.cvtColor(crop, cv2.COLOR_RGBA2GRAY)
-    if crop.ndim == 3:
-        return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    if crop.ndim == 2:
-        return crop
-    raise InputError(f"a crop must be (height, width) or (height, width, 3), got shape {crop.shape}")
-
-
 def preprocess_crop(crop: np.ndarray, *, height: int, max_width: int) -> np.ndarray:
     """Grey, contrast-stretched, resized without distortion to `height`: a (height, w) float32 ink map.
 
@@ -103,7 +93,7 @@ def preprocess_crop(crop: np.ndarray, *, height: int, max_width: int) -> np.ndar
     `max_width` at that height are squeezed horizontally (the only distortion allowed). The
     width is rounded up to a multiple of the CNN's width stride.
     """
-    grey = _to_grey(np.asarray(crop)).astype(np.float32)
+    grey = to_grey(np.asarray(crop)).astype(np.float32)
     low, high = np.percentile(grey, (2, 98)) if grey.size else (0.0, 255.0)
     stretched = np.clip((grey - low) / max(high - low, 32.0), 0.0, 1.0)
     ink = 1.0 - stretched

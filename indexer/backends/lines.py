@@ -24,9 +24,10 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import HandwritingRecognizer, Recognition
-from indexer.backends.crops import is_blank_crop
+from indexer.backends.crops import is_blank_crop, to_grey
+from indexer.errors import DependencyError
 
-__all__ = ["LineSplitOptions", "LineSplitter", "LineSplittingRecognizer", "find_bands"]
+__all__ = ["LineSplitOptions", "LineSplitter", "LineSplittingRecognizer", "default_splitter", "find_bands"]
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,17 @@ class LineSplitter:
         return not printed
 
 
+def default_splitter(options: LineSplitOptions | None = None) -> LineSplitter:
+    """A splitter with Tesseract's printed-text check, or the geometric rules alone without Tesseract."""
+    from indexer.backends.tesseract_crop import TesseractCropRecognizer
+
+    try:
+        return LineSplitter(options, printed_reader=TesseractCropRecognizer())
+    except DependencyError as exc:
+        log.warning("cutting crops into lines without a printed-text check: %s", exc)
+        return LineSplitter(options)
+
+
 class LineSplittingRecognizer:
     """Wraps a line recognizer: each crop is split into lines, read in one batch, and joined.
 
@@ -224,7 +236,5 @@ class LineSplittingRecognizer:
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:
-    array = np.asarray(crop)
-    if array.ndim == 3:
-        array = cv2.cvtColor(array[..., :3].astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    return array.astype(np.uint8)
+    # Otsu thresholding needs 8-bit grey.
+    return to_grey(np.asarray(crop).astype(np.uint8, copy=False))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 
 from indexer.backends.base import HandwritingRecognizer
-from indexer.backends.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer
+from indexer.backends.lines import LineSplitOptions, LineSplittingRecognizer, default_splitter
 from indexer.config import Settings
-from indexer.errors import ConfigError, DependencyError
+from indexer.errors import ConfigError
 
 __all__ = ["ENGINES", "LINE_ENGINES", "build_recognizer", "resolve_engine"]
 
@@ -59,18 +59,7 @@ def build_recognizer(settings: Settings, *, engine: str | None = None) -> Handwr
         options = LineSplitOptions(
             max_line_aspect=recognizer.config.max_width / recognizer.config.input_height
         )
-    return LineSplittingRecognizer(recognizer, LineSplitter(options, printed_reader=_printed_reader()))
-
-
-def _printed_reader() -> HandwritingRecognizer | None:
-    """Tesseract, which tells printed lines in a crop apart; without it the splitter uses geometry only."""
-    from indexer.backends.tesseract_crop import TesseractCropRecognizer
-
-    try:
-        return TesseractCropRecognizer()
-    except DependencyError as exc:
-        log.warning("line splitting without a printed-text check: %s", exc)
-        return None
+    return LineSplittingRecognizer(recognizer, default_splitter(options))
 
 
 def _build(settings: Settings, name: str) -> HandwritingRecognizer:

@@ -35,9 +35,7 @@ from indexer.backends.ctc import (
     save_model,
 )
 from indexer.backends.ctc_decode import best_path, labels_to_text
-from indexer.backends.lines import LineSplitter
-from indexer.backends.tesseract_crop import TesseractCropRecognizer
-from indexer.errors import DependencyError
+from indexer.backends.lines import default_splitter
 from indexer.training.htr_iam import read_iam_words, split_iam
 from indexer.training.htr_metrics import OcrScore, score
 from indexer.training.htr_synthetic import SyntheticGenerator, augment
@@ -116,7 +114,7 @@ def _real_samples(
     train: list[Sample] = []
     validation: list[Sample] = []
     words: list[str] = []
-    splitter = _line_splitter()
+    splitter = default_splitter()
     several_lines = 0
     for crop, pixels in read_crops(load_transcriptions(options.transcriptions), images_dir):
         # The recognizer reads crops cut into lines (`LineSplitter`); it learns from the same cuts.
@@ -141,14 +139,6 @@ def _real_samples(
             train.append(Sample(_prepare(variant, options.config), crop.text))
     log.info("left out %d labelled crops holding several written lines", several_lines)
     return train, validation, words, several_lines
-
-
-def _line_splitter() -> LineSplitter:
-    try:
-        return LineSplitter(printed_reader=TesseractCropRecognizer())
-    except DependencyError as exc:
-        log.warning("cutting labelled crops into lines without a printed-text check: %s", exc)
-        return LineSplitter()
 
 
 def _collect(
