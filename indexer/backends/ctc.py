@@ -7,6 +7,7 @@ normalisation are read from `htr.json` beside the weights, never hard-coded here
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -38,6 +39,7 @@ __all__ = [
     "preprocess_batch",
     "preprocess_crop",
     "save_model",
+    "time_steps",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,32 +117,81 @@ def preprocess_batch(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarr
     return batch, widths
 
 
+def time_steps(widths: np.ndarray) -> np.ndarray:
+    """The model's output steps for crops of these (padded-to-stride) widths."""
+    return np.maximum(np.asarray(widths, np.int32) // WIDTH_PER_STEP, 1).astype(np.int32)
+
+
 def build_model(config: HtrConfig) -> Any:
     """The seed design: 5 conv layers, 2 bidirectional LSTMs, a dense layer of CTC logits.
 
-    Input (batch, height, width, 1); output logits (batch, width / 4, classes).
+    Inputs: images (batch, height, width, 1) and each row's valid time steps (`time_steps` of
+    its width). Output: logits (batch, width / 4, classes). Every layer ignores a row's right
+    padding (conv features there are zeroed, the LSTMs skip those steps), so a crop reads the
+    same alone or in a batch with wider crops; without that, the backward LSTM started on
+    padding and word accuracy on the validation crops fell by 0.03.
     """
     import keras
     from keras import layers
 
     if len(config.conv_filters) != 5:
         raise ValueError("conv_filters must list five layers")
+    zero_padding, step_mask = _padding_layers()
     inputs = keras.Input((config.input_height, None, 1), name="image")
+    steps = keras.Input((), dtype="int32", name="steps")
     x = inputs
     # The first two pools halve height and width; the last three only the height, so every
     # output step covers WIDTH_PER_STEP columns (enough for two steps per handwritten letter).
     pools = ((2, 2), (2, 2), (2, 1), (2, 1), (config.input_height // 16, 1))
+    columns_per_step = WIDTH_PER_STEP
     for filters, pool in zip(config.conv_filters, pools, strict=True):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D(pool, strides=pool)(x)
+        columns_per_step //= pool[1]
+        # Padding is zero in the image but not after batch norm: zero it again, as a lone
+        # crop's next convolution would see it.
+        x = zero_padding(columns_per_step)(x, steps)
     x = layers.Reshape((-1, config.conv_filters[-1]))(x)  # (batch, time, features)
+    mask = step_mask()(x, steps)
     for _ in range(2):
-        x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True))(x)
+        x = layers.Bidirectional(layers.LSTM(config.lstm_units, return_sequences=True))(x, mask=mask)
         x = layers.Dropout(0.2)(x)
     logits = layers.Dense(config.num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name="htr")
+    return keras.Model([inputs, steps], logits, name="htr")
+
+
+@functools.cache
+def _padding_layers() -> tuple[Any, Any]:
+    """Two weightless layers that hide each row's right padding (keras is imported lazily)."""
+    from keras import layers, ops
+
+    class ZeroPadding(layers.Layer):  # type: ignore[misc]
+        """Zeroes the columns of (batch, height, width, channels) past `steps * columns_per_step`."""
+
+        def __init__(self, columns_per_step: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.columns_per_step = columns_per_step
+
+        def call(self, features: Any, steps: Any) -> Any:
+            columns = ops.arange(ops.shape(features)[2])[None, :]
+            keep = columns < ops.expand_dims(steps * self.columns_per_step, 1)
+            return features * ops.cast(keep, features.dtype)[:, None, :, None]
+
+        def compute_output_shape(self, features_shape: Any, steps_shape: Any) -> Any:
+            return features_shape
+
+    class StepMask(layers.Layer):  # type: ignore[misc]
+        """A (batch, time) mask, True before each row's `steps`, for the recurrent layers."""
+
+        def call(self, features: Any, steps: Any) -> Any:
+            return ops.arange(ops.shape(features)[1])[None, :] < ops.expand_dims(steps, 1)
+
+        def compute_output_shape(self, features_shape: Any, steps_shape: Any) -> Any:
+            return (features_shape[0], features_shape[1])
+
+    return ZeroPadding, StepMask
 
 
 def save_model(model: Any, config: HtrConfig, directory: Path) -> None:
@@ -220,15 +271,14 @@ class CtcRecognizer:
     def _read(self, images: list[np.ndarray]) -> list[Recognition]:
         started = time.perf_counter()
         batch, widths = preprocess_batch(images)
+        steps = time_steps(widths)
         try:
-            probabilities = np.asarray(self._model(batch))  # (batch, time, classes)
+            probabilities = np.asarray(self._model(batch, steps))  # (batch, time, classes)
         except Exception as exc:
             raise BackendError(
                 f"the model failed on a batch of {len(images)} crops: {exc}", engine=ENGINE
             ) from exc
-        out = [
-            self._decode(p[: max(1, w // WIDTH_PER_STEP)]) for p, w in zip(probabilities, widths, strict=True)
-        ]
+        out = [self._decode(p[:n]) for p, n in zip(probabilities, steps, strict=True)]
         log.debug("htr read %d crops in %.3f s", len(images), time.perf_counter() - started)
         return out
 
@@ -274,11 +324,14 @@ def _load_model(config: HtrConfig, weights_path: Path, *, threads: int) -> Any:
         raise DependencyError(
             f"{weights_path} does not match {CONFIG_FILE} ({exc}); retrain with `indexer train-htr`"
         ) from exc
-    signature = [tf.TensorSpec((None, config.input_height, None, 1), tf.float32)]
+    signature = [
+        tf.TensorSpec((None, config.input_height, None, 1), tf.float32),
+        tf.TensorSpec((None,), tf.int32),
+    ]
 
     # A graph with a free width: the LSTMs run as a compiled loop, not step by step in eager mode.
     @tf.function(input_signature=signature, autograph=False)  # type: ignore[untyped-decorator]
-    def probabilities(images: Any) -> Any:
-        return tf.nn.softmax(model(images, training=False), axis=-1)
+    def probabilities(images: Any, steps: Any) -> Any:
+        return tf.nn.softmax(model([images, steps], training=False), axis=-1)
 
     return probabilities

@@ -33,6 +33,7 @@ from indexer.backends.ctc import (
     preprocess_batch,
     preprocess_crop,
     save_model,
+    time_steps,
 )
 from indexer.backends.ctc_decode import best_path, labels_to_text
 from indexer.backends.lines import default_splitter
@@ -196,7 +197,7 @@ def _arrays(batch: Sequence[Sample], config: HtrConfig) -> tuple[np.ndarray, ...
     for row, label in enumerate(labels):
         padded[row, : len(label)] = label
     label_lengths = np.array([len(label) for label in labels], np.int32)
-    return images, padded, label_lengths, (widths // WIDTH_PER_STEP).astype(np.int32)
+    return images, padded, label_lengths, time_steps(widths)
 
 
 def _read(model: Any, samples: Sequence[Sample], config: HtrConfig) -> list[str]:
@@ -204,11 +205,12 @@ def _read(model: Any, samples: Sequence[Sample], config: HtrConfig) -> list[str]
     for start in range(0, len(samples), 32):
         chunk = samples[start : start + 32]
         images, widths = preprocess_batch([s.image.astype(np.float32) / 255 for s in chunk])
-        logits = np.asarray(model(images, training=False))
+        steps = time_steps(widths)
+        logits = np.asarray(model([images, steps], training=False))
         probabilities = np.exp(logits - logits.max(axis=2, keepdims=True))
         probabilities /= probabilities.sum(axis=2, keepdims=True)
-        for p, w in zip(probabilities, widths, strict=True):
-            decoded = best_path(p[: w // WIDTH_PER_STEP], blank_index=config.blank_index)
+        for p, n in zip(probabilities, steps, strict=True):
+            decoded = best_path(p[:n], blank_index=config.blank_index)
             text = labels_to_text(decoded.labels, config.vocabulary, blank_index=config.blank_index)
             texts.append(" ".join(text.split()))
     return texts
@@ -225,7 +227,7 @@ def _train_step_function(model: Any, optimizer: Any) -> Any:
     import tensorflow as tf
 
     signature = (
-        tf.TensorSpec((None, model.input_shape[1], None, 1), tf.float32),
+        tf.TensorSpec((None, model.input_shape[0][1], None, 1), tf.float32),
         tf.TensorSpec((None, None), tf.int32),
         tf.TensorSpec((None,), tf.int32),
         tf.TensorSpec((None,), tf.int32),
@@ -234,7 +236,7 @@ def _train_step_function(model: Any, optimizer: Any) -> Any:
     @tf.function(input_signature=signature, autograph=False)  # type: ignore[untyped-decorator]
     def step(images: Any, labels: Any, label_lengths: Any, logit_lengths: Any) -> Any:
         with tf.GradientTape() as tape:
-            logits = model(images, training=True)
+            logits = model([images, logit_lengths], training=True)
             loss = tf.reduce_mean(
                 keras.ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=0)
             )

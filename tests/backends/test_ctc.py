@@ -17,6 +17,7 @@ from indexer.backends.ctc import (
     preprocess_batch,
     preprocess_crop,
     save_model,
+    time_steps,
 )
 from indexer.backends.ctc_decode import SpellingCorrector, best_path, labels_to_text, prefix_beam_search
 from indexer.errors import DependencyError
@@ -102,6 +103,31 @@ def tiny_htr_model(directory: Path, *, lexicon: list[str] | None = None) -> Path
     if lexicon:
         (directory / LEXICON_FILE).write_text("\n".join(lexicon), encoding="utf-8")
     return directory
+
+
+def test_a_crop_reads_the_same_alone_and_in_a_batch_of_wider_crops() -> None:
+    """GIVEN a model whose batch norms shift blank paper away from zero
+    WHEN a narrow crop is read alone and then right-padded beside a crop three times wider
+    THEN its outputs over its own steps are the same: padding reaches neither conv nor LSTM."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    config = HtrConfig(vocabulary="ab", conv_filters=(4, 4, 8, 8, 8), lstm_units=8)
+    model = build_model(config)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # A positive offset with mean 0 and variance 1: blank paper leaves each block non-zero.
+            size = layer.get_weights()[0].shape
+            layer.set_weights([np.ones(size), rng.uniform(0.5, 1.0, size), np.zeros(size), np.ones(size)])
+    narrow = rng.uniform(0, 1, (32, 40)).astype(np.float32)
+    wide = rng.uniform(0, 1, (32, 120)).astype(np.float32)
+    batch, widths = preprocess_batch([narrow, wide])
+    alone = np.asarray(model([narrow[None, :, :, None], time_steps(np.array([40]))]))
+    batched = np.asarray(model([batch, time_steps(widths)]))
+    assert batched.shape[1] == 30 and alone.shape[1] == 10
+    np.testing.assert_allclose(batched[0, :10], alone[0], rtol=1e-4, atol=1e-4)
 
 
 def test_saved_model_round_trips_and_reads_config_at_load(tmp_path: Path) -> None:
