@@ -21,12 +21,8 @@ import numpy as np
 
 from indexer.backends.base import Recognition
 from indexer.backends.crops import is_blank_crop, to_grey
-from indexer.backends.ctc_decode import (
-    SpellingCorrector,
-    best_path,
-    labels_to_text,
-    prefix_beam_search,
-)
+from indexer.backends.ctc_decode import CtcWordScorer, best_path, labels_to_text, prefix_beam_search
+from indexer.backends.spelling import Lexicon, SpellingCorrector
 from indexer.errors import BackendError, DependencyError
 
 __all__ = [
@@ -214,7 +210,8 @@ class CtcRecognizer:
     Args:
         model_dir: folder with `htr.json`, `htr.weights.npz` and optionally `lexicon.txt`.
         beam_width: 1 for best-path decoding, more for prefix beam search.
-        use_lexicon: correct alphabetic words against `lexicon.txt` (numbers are never touched).
+        use_lexicon: correct alphabetic words against `lexicon.txt` (`indexer.backends.spelling`;
+            numbers are never touched).
         threads: TensorFlow intra-op threads (0: TensorFlow's default).
 
     Raises:
@@ -239,7 +236,7 @@ class CtcRecognizer:
         lexicon_path = model_dir / LEXICON_FILE
         self._corrector: SpellingCorrector | None = None
         if use_lexicon and lexicon_path.is_file():
-            self._corrector = SpellingCorrector(lexicon_path.read_text(encoding="utf-8").split())
+            self._corrector = SpellingCorrector(Lexicon.load(lexicon_path))
         self._model = _load_model(self.config, weights_path, threads=threads)
 
     def __enter__(self) -> CtcRecognizer:
@@ -291,7 +288,14 @@ class CtcRecognizer:
         text = labels_to_text(decoded.labels, self.config.vocabulary, blank_index=blank).strip()
         text = " ".join(text.split())
         if self._corrector is not None:
-            text = self._corrector.correct(text)
+            # Best path knows where each word lies, so candidates are weighed by the model's own
+            # output there; beam search does not, and ranks them by distance and frequency.
+            scorer = (
+                CtcWordScorer(probabilities, decoded, self.config.vocabulary, blank_index=blank)
+                if decoded.steps
+                else None
+            )
+            text = self._corrector.correct(text, scorer)
         return Recognition(text, decoded.confidence, ENGINE)
 
 

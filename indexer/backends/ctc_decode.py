@@ -1,4 +1,4 @@
-"""CTC decoding (best path, prefix beam search) and a word-level spelling correction.
+"""CTC decoding (best path, prefix beam search) and the scoring of other spellings of a word.
 
 Probability matrices are (time, classes) softmax outputs; `blank_index` is the CTC blank.
 """
@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
-__all__ = ["Decoded", "SpellingCorrector", "best_path", "prefix_beam_search"]
+__all__ = ["CtcWordScorer", "Decoded", "best_path", "labels_to_text", "prefix_beam_search"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +26,8 @@ class Decoded:
 
     labels: tuple[int, ...]
     confidence: float
+    #: The time step each label starts at (best path only; empty from beam search).
+    steps: tuple[int, ...] = ()
 
 
 def best_path(probabilities: np.ndarray, *, blank_index: int) -> Decoded:
@@ -41,14 +40,16 @@ def best_path(probabilities: np.ndarray, *, blank_index: int) -> Decoded:
         return Decoded((), 0.0)
     best = probabilities.argmax(axis=1)
     labels: list[int] = []
+    steps: list[int] = []
     previous = -1
-    for index in best.tolist():
+    for step, index in enumerate(best.tolist()):
         if index != previous and index != blank_index:
             labels.append(index)
+            steps.append(step)
         previous = index
     maxima = np.maximum(probabilities.max(axis=1), _PROBABILITY_FLOOR)
     confidence = float(np.exp(np.log(maxima).mean()))
-    return Decoded(tuple(labels), min(max(confidence, 0.0), 1.0))
+    return Decoded(tuple(labels), min(max(confidence, 0.0), 1.0), tuple(steps))
 
 
 def _log_add(a: float, b: float) -> float:
@@ -101,57 +102,100 @@ def prefix_beam_search(
     return Decoded(prefix, min(max(confidence, 0.0), 1.0))
 
 
-_TOKEN = re.compile(r"^([^A-Za-z]*)([A-Za-z]+)([^A-Za-z]*)$")
-
-
-def _match_case(word: str, template: str) -> str:
-    if template.isupper():
-        return word.upper()
-    if template[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
-class SpellingCorrector:
-    """Replaces a misread word by the closest lexicon word, within a small edit distance.
-
-    Only purely alphabetic tokens (leading and trailing punctuation allowed) of at least
-    `min_length` letters are touched; anything holding a digit, `$`, `/` or `#` (numbers, dates,
-    zip codes, amounts) is left exactly as read.
-    """
-
-    def __init__(self, words: Iterable[str], *, min_length: int = 4) -> None:
-        self._words = sorted({word.lower() for word in words if word.isalpha() and len(word) >= min_length})
-        self._known = set(self._words)
-        self._min_length = min_length
-
-    def __len__(self) -> int:
-        return len(self._words)
-
-    def correct_word(self, token: str) -> str:
-        """The corrected token, or the token itself when nothing in the lexicon is close."""
-        match = _TOKEN.match(token)
-        if match is None:
-            return token
-        head, core, tail = match.groups()
-        if (
-            len(core) < self._min_length
-            or core.lower() in self._known
-            or any(c.isdigit() for c in head + tail)
-        ):
-            return token
-        limit = 1 if len(core) < 8 else 2
-        # The first lexicon word (alphabetical) at the smallest distance within the limit.
-        best = process.extractOne(core.lower(), self._words, scorer=Levenshtein.distance, score_cutoff=limit)
-        if best is None:
-            return token
-        return head + _match_case(best[0], core) + tail
-
-    def correct(self, text: str) -> str:
-        """Correct each whitespace-separated token of `text`; spacing is normalised to one space."""
-        return " ".join(self.correct_word(token) for token in text.split())
-
-
 def labels_to_text(labels: Sequence[int], vocabulary: str, *, blank_index: int) -> str:
     """Map class indices back to characters (index `blank_index` is not a character)."""
     return "".join(vocabulary[i - 1 if i > blank_index else i] for i in labels if i != blank_index)
+
+
+class CtcWordScorer:
+    """Log-likelihoods of other spellings of the words of a best-path reading.
+
+    Each word owns the time steps between the space labels around it, so a spelling is scored
+    by the CTC forward algorithm on those steps only (a few dozen, not the whole line). Upper
+    and lower case share their probability: `Waterfront` scores as well as `WATERFRONT`.
+
+    Args:
+        probabilities: (time, classes) softmax output.
+        decoded: its best-path decoding (with `steps`).
+        vocabulary: the characters of classes 1.. (class `blank_index` is the blank).
+    """
+
+    def __init__(
+        self, probabilities: np.ndarray, decoded: Decoded, vocabulary: str, *, blank_index: int
+    ) -> None:
+        classes = probabilities.shape[1]
+        folded = np.arange(classes)
+        self._class_of: dict[str, int] = {}
+        for index in range(classes):
+            if index == blank_index:
+                continue
+            char = vocabulary[index - 1 if index > blank_index else index]
+            self._class_of[char] = index
+        for char, index in self._class_of.items():
+            if char.lower() != char and char.lower() in self._class_of:
+                folded[index] = self._class_of[char.lower()]
+        self._folded_index = folded
+        to_folded = np.zeros((classes, classes), probabilities.dtype)
+        to_folded[np.arange(classes), folded] = 1.0
+        self._log_probs = np.log(np.maximum(probabilities @ to_folded, _PROBABILITY_FLOOR))
+        self._blank = blank_index
+        self._windows = _word_windows(decoded, probabilities.argmax(axis=1), self._class_of.get(" "))
+
+    @property
+    def windows(self) -> list[tuple[int, int]]:
+        """Each word's time steps as (start, end), end exclusive."""
+        return self._windows
+
+    def __call__(self, word_index: int, spelling: str) -> float:
+        """log P(spelling | the word's steps); -inf for a character outside the vocabulary."""
+        try:
+            labels = [self._folded_index[self._class_of[char]] for char in spelling]
+        except KeyError:
+            return -math.inf
+        start, end = self._windows[word_index]
+        return _ctc_log_likelihood(self._log_probs[start:end], labels, blank_index=self._blank)
+
+
+def _word_windows(decoded: Decoded, best: np.ndarray, space: int | None) -> list[tuple[int, int]]:
+    """(start, end) steps of each space-separated word of a best-path decoding."""
+    words: list[tuple[int, int]] = []  # steps of each word's first and last label
+    current: list[int] = []
+    for label, step in zip(decoded.labels, decoded.steps, strict=True):
+        if label == space:
+            if current:
+                words.append((current[0], current[-1]))
+            current = []
+        else:
+            current.append(step)
+    if current:
+        words.append((current[0], current[-1]))
+    spaces = np.flatnonzero(best == space) if space is not None else np.zeros(0, np.int64)
+    windows = []
+    for first, last in words:
+        before = spaces[spaces < first]
+        after = spaces[spaces > last]
+        windows.append(
+            (int(before[-1]) + 1 if before.size else 0, int(after[0]) if after.size else len(best))
+        )
+    return windows
+
+
+def _ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int], *, blank_index: int) -> float:
+    """log P(labels) under CTC over (time, classes) log-probabilities (the forward algorithm)."""
+    steps = log_probs.shape[0]
+    extended = np.full(2 * len(labels) + 1, blank_index)
+    extended[1::2] = labels
+    states = len(extended)
+    if steps == 0 or steps < len(labels):
+        return -math.inf
+    # A label may follow the one two states back (skipping the blank) unless they are equal.
+    can_skip = np.zeros(states, bool)
+    can_skip[2:] = (extended[2:] != blank_index) & (extended[2:] != extended[:-2])
+    emissions = log_probs[:, extended]
+    alpha = np.full(states, -np.inf)
+    alpha[:2] = emissions[0, :2]
+    for t in range(1, steps):
+        shifted = np.concatenate(([-np.inf], alpha[:-1]))
+        skipped = np.where(can_skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, shifted), skipped) + emissions[t]
+    return float(np.logaddexp(alpha[-1], alpha[-2])) if states > 1 else float(alpha[-1])

@@ -1,4 +1,4 @@
-"""Handwriting OCR commands: `ocr-handwriting`, `train-htr` and `evaluate-ocr`."""
+"""Handwriting OCR commands: `ocr-handwriting`, `train-htr`, `htr-lexicon` and `evaluate-ocr`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from indexer.logs import progress
 __all__ = ["BUILT", "register"]
 
 #: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"ocr-handwriting", "train-htr", "evaluate-ocr"})
+BUILT: frozenset[str] = frozenset({"ocr-handwriting", "train-htr", "htr-lexicon", "evaluate-ocr"})
 
 _ENGINES_HELP = "Engines to compare, comma-separated (auto, azure, trocr, htr, tesseract)."
 
@@ -117,6 +117,30 @@ def train_htr(
 
 
 @handle_errors
+def htr_lexicon(
+    model_dir: Annotated[Path, typer.Option(help="The htr model folder to write lexicon.txt into.")] = Path(
+        "models/htr"
+    ),
+    transcriptions: Annotated[
+        Path | None,
+        typer.Option(help="Add the words of these labelled crops (training documents only)."),
+    ] = None,
+) -> None:
+    """Rebuild a trained model's spelling lexicon (as `train-htr` writes it), without retraining."""
+    from indexer.backends.ctc import LEXICON_FILE
+    from indexer.training.htr_lexicon import build_lexicon, training_words
+
+    if not model_dir.is_dir():
+        raise InputError(f"no model folder at {model_dir}", path=str(model_dir))
+    lexicon = build_lexicon(training_words(transcriptions) if transcriptions else ())
+    lexicon.save(model_dir / LEXICON_FILE)
+    typer.echo(
+        f"{len(lexicon.contract)} contract words, {len(lexicon.english)} English words -> "
+        f"{model_dir / LEXICON_FILE}"
+    )
+
+
+@handle_errors
 def evaluate_ocr(
     transcriptions: Annotated[Path, typer.Option(help="transcriptions.json with the labelled boxes.")],
     images: Annotated[Path, typer.Option(help="Folder of the page images.")],
@@ -161,4 +185,5 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the `indexer` app."""
     app.command("ocr-handwriting")(ocr_handwriting)
     app.command("train-htr")(train_htr)
+    app.command("htr-lexicon")(htr_lexicon)
     app.command("evaluate-ocr")(evaluate_ocr)

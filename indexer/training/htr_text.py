@@ -6,6 +6,7 @@ contracts-dev were deliberately left out so that the validation score is not inf
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 
@@ -180,6 +181,29 @@ def _phrase(rng: random.Random) -> str:
     return rng.choice(_PHRASE)
 
 
+#: How many of the most frequent English words `_english` draws from.
+ENGLISH_WORDS = 20_000
+
+
+@functools.cache
+def english_words() -> tuple[str, ...]:
+    """The most frequent alphabetic English words (wordfreq's list, which ships in its wheel)."""
+    import wordfreq
+
+    return tuple(w for w in wordfreq.top_n_list("en", ENGLISH_WORDS) if w.isalpha())
+
+
+def _english(rng: random.Random) -> str:
+    """A few common English words: clauses and amended terms, not only the form fields above."""
+    words = [rng.choice(english_words()) for _ in range(rng.randint(1, 6))]
+    if rng.random() < 0.5:
+        words[0] = words[0].capitalize()
+    if len(words) > 2 and rng.random() < 0.3:
+        cut = rng.randrange(1, len(words) - 1)
+        words[cut] += ","
+    return " ".join(words)
+
+
 def _number(rng: random.Random) -> str:
     return rng.choice((str(rng.randint(0, 99)), str(rng.randint(100, 99999)), f"{rng.randint(1, 9999)}'"))
 
@@ -195,6 +219,7 @@ _GENERATORS: tuple[tuple[Callable[[random.Random], str], float], ...] = (
     (_mixed, 0.06),
     (_number, 0.03),
     (_zip, 0.03),
+    (_english, 0.15),
 )
 
 

@@ -38,9 +38,10 @@ from indexer.backends.ctc import (
 from indexer.backends.ctc_decode import best_path, labels_to_text
 from indexer.backends.lines import default_splitter
 from indexer.training.htr_iam import read_iam_words, split_iam
+from indexer.training.htr_lexicon import build_lexicon
 from indexer.training.htr_metrics import OcrScore, score
 from indexer.training.htr_synthetic import SyntheticGenerator, augment
-from indexer.training.htr_text import VOCABULARY, lexicon_words
+from indexer.training.htr_text import VOCABULARY
 from indexer.training.htr_transcriptions import load_transcriptions, read_crops
 
 __all__ = ["Sample", "TrainOptions", "TrainResult", "train_htr", "validate_data"]
@@ -121,6 +122,8 @@ def _real_samples(
         # The recognizer reads crops cut into lines (`LineSplitter`); it learns from the same cuts.
         # A crop of several lines has one transcription for all: which words are on which line is
         # unknown, so it is left out rather than squeezed into one line.
+        if not crop.is_validation:
+            words.extend(crop.text.split())
         lines = splitter.split(pixels)
         if len(lines) > 1:
             several_lines += 1
@@ -129,7 +132,6 @@ def _real_samples(
         if crop.is_validation:
             validation.append(Sample(_prepare(grey, options.config), crop.text))
             continue
-        words.extend(crop.text.split())
         train.append(Sample(_prepare(grey, options.config), crop.text))
         for _ in range(options.real_copies):
             jitter = rng.integers(-5, 6, 4)
@@ -333,16 +335,8 @@ def _save(model: Any, options: TrainOptions, result: TrainResult, words: list[st
     }
     config = dataclasses.replace(options.config, metadata=metadata)
     save_model(model, config, options.output_dir)
-    lexicon = sorted({w.lower() for w in [*lexicon_words(), *_alphabetic(words)] if len(w) >= 4})
-    (options.output_dir / LEXICON_FILE).write_text("\n".join(lexicon) + "\n", encoding="utf-8")
+    build_lexicon(words).save(options.output_dir / LEXICON_FILE)
     log.info("saved the htr model to %s", options.output_dir)
-
-
-def _alphabetic(words: Iterable[str]) -> Iterable[str]:
-    for word in words:
-        core = word.strip(".,;:'\"()#&")
-        if core.isalpha():
-            yield core
 
 
 def validate_data(options: TrainOptions) -> dict[str, int]:

@@ -19,7 +19,7 @@ from indexer.backends.ctc import (
     save_model,
     time_steps,
 )
-from indexer.backends.ctc_decode import SpellingCorrector, best_path, labels_to_text, prefix_beam_search
+from indexer.backends.ctc_decode import best_path, labels_to_text, prefix_beam_search
 from indexer.errors import DependencyError
 
 VOCABULARY = "ab"  # class 0 is the blank, 1 is "a", 2 is "b"
@@ -59,22 +59,6 @@ def test_decoders_handle_no_time_steps() -> None:
     empty = np.zeros((0, 3), np.float32)
     assert best_path(empty, blank_index=0).labels == ()
     assert prefix_beam_search(empty, blank_index=0).confidence == 0.0
-
-
-@pytest.mark.parametrize(
-    "text", ["2/23/12", "20852", "$40,900.00", "96001-2847", "#250,", "3408 33", "MAR. 15, 2011"]
-)
-def test_spelling_correction_leaves_numbers_dates_and_amounts_alone(text: str) -> None:
-    corrector = SpellingCorrector(["March", "Member", "Suite", "Street"])
-    assert corrector.correct(text) == text
-
-
-def test_spelling_correction_fixes_near_misses_and_keeps_case() -> None:
-    corrector = SpellingCorrector(["member", "contracting", "officer", "honolulu"])
-    assert corrector.correct("MEMRER") == "MEMBER"
-    assert corrector.correct("Lease Contractinq Officer,") == "Lease Contracting Officer,"
-    assert corrector.correct("Hono1ulu") == "Hono1ulu"  # holds a digit: not a word
-    assert corrector.correct("Qzxy") == "Qzxy"  # nothing close
 
 
 def test_preprocess_keeps_aspect_and_pads_to_the_stride() -> None:

@@ -15,6 +15,9 @@ from tests.backends.test_ctc import tiny_htr_model
 from tests.training.test_htr_data import write_iam
 
 runner = CliRunner()
+#: A training and a validation document of contracts-dev's split.
+_TRAIN_DOCUMENT = "07653e58-24d1-4b3f-9b4a-76057efe5c09"
+_VALIDATION_DOCUMENT = "24c13d64-e808-451a-bedd-3a0a170ef002"
 
 
 def _write_crop(path: Path, text: str) -> Path:
@@ -85,3 +88,24 @@ def test_evaluate_ocr_prints_each_engine_beside_tesseract(tmp_path: Path) -> Non
     assert lines[0].split() == ["engine", "crops", "CER", "word", "acc", "exact", "ms/crop"]
     assert [line.split()[0] for line in lines[1:]] == ["htr", "tesseract"]
     assert lines[2].split()[1] == "1"
+
+
+def test_htr_lexicon_rebuilds_a_models_lexicon_from_training_words_only(tmp_path: Path) -> None:
+    model = tiny_htr_model(tmp_path / "model")
+    transcriptions = tmp_path / "transcriptions.json"
+    # The split is by document (`indexer.training.splits`); only training words enter the lexicon.
+    entries = [
+        {"image": f"{document}-1.jpg", "index": 0, "box": [0, 0, 10, 10], "text": text, "legible": True}
+        for document, text in ((_TRAIN_DOCUMENT, "Zorblatt Qwertine"), (_VALIDATION_DOCUMENT, "Plimsoll"))
+    ]
+    transcriptions.write_text(json.dumps(entries), encoding="utf-8")
+    result = runner.invoke(
+        app, ["htr-lexicon", "--model-dir", str(model), "--transcriptions", str(transcriptions)]
+    )
+    assert result.exit_code == 0, result.output
+    from indexer.backends.spelling import Lexicon
+
+    lexicon = Lexicon.load(model / "lexicon.txt")
+    assert {"zorblatt", "qwertine", "member", "honolulu"} <= set(lexicon.contract)
+    assert "plimsoll" not in lexicon.contract
+    assert len(lexicon.english) > 10_000 and lexicon.english["however"] > 5

@@ -1,0 +1,53 @@
+"""Milliseconds per handwriting crop in batches of 16, as the pipeline reads them: run by hand.
+
+Usage: .venv/bin/python -m benchmarks.htr_speed [--engine htr] [--repeats 3]
+Reads every legible labelled crop of ../shared/data/contracts-dev (lines cut first, as
+`build_recognizer` does) after one warm-up batch, and prints each batch's figure per repeat.
+The issue's budget is 50 ms per crop in a batch of 16 on the 2-core development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from indexer.backends.select import build_recognizer
+from indexer.config import load_settings
+from indexer.training.htr_evaluate import load_split
+
+CONTRACTS_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "contracts-dev"
+BATCH = 16
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default="htr")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=CONTRACTS_DEV)
+    args = parser.parse_args()
+    crops = [
+        pixels
+        for _, pixels in load_split(args.data / "transcriptions.json", args.data / "images", split="all")
+    ]
+    recognizer = build_recognizer(load_settings(overrides={"handwriting": {"engine": args.engine}}))
+    recognizer.recognize(crops[:BATCH])  # model loading and graph building are not reading time
+    figures: list[float] = []
+    for repeat in range(args.repeats):
+        row = []
+        for start in range(0, len(crops), BATCH):
+            batch = crops[start : start + BATCH]
+            started = time.perf_counter()
+            recognizer.recognize(batch)
+            row.append((time.perf_counter() - started) * 1000 / len(batch))
+        figures += row
+        print(f"repeat {repeat + 1}: " + " ".join(f"{ms:.0f}" for ms in row) + " ms/crop per batch")
+    print(
+        f"{len(crops)} crops, batches of {BATCH}: median {statistics.median(figures):.1f} ms/crop, "
+        f"worst batch {max(figures):.1f} ms/crop"
+    )
+
+
+if __name__ == "__main__":
+    main()
