@@ -290,11 +290,11 @@ class CtcRecognizer:
         if self._corrector is not None:
             # Best path knows where each word lies, so candidates are weighed by the model's own
             # output there; beam search does not, and ranks them by distance and frequency.
-            scorer = (
-                CtcWordScorer(probabilities, decoded, self.config.vocabulary, blank_index=blank)
-                if decoded.steps
-                else None
-            )
+            scorer = None
+            if decoded.steps:
+                scorer = CtcWordScorer(probabilities, decoded, self.config.vocabulary, blank_index=blank)
+                if len(scorer.windows) != len(text.split()):  # a vocabulary with other blank characters
+                    scorer = None
             text = self._corrector.correct(text, scorer)
         return Recognition(text, decoded.confidence, ENGINE)
 

@@ -129,6 +129,14 @@ class LineSplitter:
         self.options = options or LineSplitOptions()
         self.printed_reader = printed_reader
 
+    def __enter__(self) -> LineSplitter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the printed-text reader (Tesseract keeps its model loaded until then)."""
+        if isinstance(self.printed_reader, AbstractContextManager):
+            self.printed_reader.__exit__(None, None, None)
+
     def bands(self, crop: np.ndarray) -> list[tuple[int, int]]:
         """Row ranges of the handwritten lines, margins included; `[]` for a crop without ink."""
         if is_blank_crop(crop):
@@ -208,9 +216,9 @@ class LineSplittingRecognizer:
 
     def __exit__(self, *exc_info: object) -> None:
         with ExitStack() as stack:
-            for engine in (self.inner, self.splitter.printed_reader):
-                if isinstance(engine, AbstractContextManager):
-                    stack.push(engine)
+            stack.push(self.splitter)
+            if isinstance(self.inner, AbstractContextManager):
+                stack.push(self.inner)
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         """One `Recognition` per crop, in order; lines are read as one batch by the inner engine."""

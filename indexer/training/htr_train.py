@@ -116,15 +116,18 @@ def _real_samples(
     train: list[Sample] = []
     validation: list[Sample] = []
     words: list[str] = []
-    splitter = default_splitter()
     several_lines = 0
-    for crop, pixels in read_crops(load_transcriptions(options.transcriptions), images_dir):
+    with default_splitter() as splitter:
+        labelled = [
+            (crop, splitter.split(pixels))
+            for crop, pixels in read_crops(load_transcriptions(options.transcriptions), images_dir)
+        ]
+    for crop, lines in labelled:
         # The recognizer reads crops cut into lines (`LineSplitter`); it learns from the same cuts.
         # A crop of several lines has one transcription for all: which words are on which line is
         # unknown, so it is left out rather than squeezed into one line.
         if not crop.is_validation:
             words.extend(crop.text.split())
-        lines = splitter.split(pixels)
         if len(lines) > 1:
             several_lines += 1
             continue

@@ -172,3 +172,23 @@ def test_a_line_wider_than_the_limit_is_cut_between_words() -> None:
     gaps[-1] = (gaps[-1][0], 1500)  # blank paper after the last word
     cuts = np.cumsum([piece.shape[1] for piece in pieces])[:-1]
     assert all(any(start <= cut <= end for start, end in gaps) for cut in cuts)
+
+
+class _Closable(_Heights):
+    closed = False
+
+    def __enter__(self) -> _Closable:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.closed = True
+
+
+def test_closing_the_recognizer_closes_the_inner_engine_and_the_printed_reader() -> None:
+    inner, printed = _Closable(), _Closable()
+    with LineSplittingRecognizer(inner, LineSplitter(printed_reader=printed)):
+        pass
+    assert inner.closed and printed.closed
+    with LineSplitter(printed_reader=(alone := _Closable())):
+        pass
+    assert alone.closed
