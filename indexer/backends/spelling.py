@@ -113,6 +113,7 @@ class SpellingCorrector:
         self._contract = sorted(w for w in lexicon.contract if len(w) >= min_length)
         self._min_length = min_length
         self._is_known = is_known
+        is_known("lexicon")  # load wordfreq's list now (0.5 s), not inside the first batch read
 
     def __len__(self) -> int:
         return len(self._all)
