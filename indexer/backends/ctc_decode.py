@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CtcWordScorer", "Decoded", "best_path", "labels_to_text", "prefix_beam_search"]
+__all__ = [
+    "CtcWordScorer",
+    "Decoded",
+    "best_path",
+    "ctc_log_likelihood",
+    "labels_to_text",
+    "prefix_beam_search",
+]
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +160,7 @@ class CtcWordScorer:
         except KeyError:
             return -math.inf
         start, end = self._windows[word_index]
-        return _ctc_log_likelihood(self._log_probs[start:end], labels, blank_index=self._blank)
+        return ctc_log_likelihood(self._log_probs[start:end], labels, blank_index=self._blank)
 
 
 def _word_windows(decoded: Decoded, best: np.ndarray, space: int | None) -> list[tuple[int, int]]:
@@ -180,7 +187,7 @@ def _word_windows(decoded: Decoded, best: np.ndarray, space: int | None) -> list
     return windows
 
 
-def _ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int], *, blank_index: int) -> float:
+def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int], *, blank_index: int) -> float:
     """log P(labels) under CTC over (time, classes) log-probabilities (the forward algorithm)."""
     steps = log_probs.shape[0]
     extended = np.full(2 * len(labels) + 1, blank_index)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.ctc_decode import CtcWordScorer, _ctc_log_likelihood, best_path
+from indexer.backends.ctc_decode import CtcWordScorer, best_path, ctc_log_likelihood
 from indexer.backends.spelling import Lexicon, SpellingCorrector, is_english
 
 # Classes: 0 blank, then one per character.
@@ -104,7 +104,7 @@ def test_ctc_likelihood_matches_the_sum_over_all_alignments(labels: list[int]) -
         collapsed = [k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k)]
         if collapsed == labels:
             total += math.prod(probabilities[t, k] for t, k in enumerate(path))
-    assert _ctc_log_likelihood(np.log(probabilities), labels, blank_index=0) == pytest.approx(math.log(total))
+    assert ctc_log_likelihood(np.log(probabilities), labels, blank_index=0) == pytest.approx(math.log(total))
 
 
 def test_lexicon_round_trips_and_reads_word_per_line_files(tmp_path: Path) -> None:
