@@ -258,3 +258,4 @@ def test_evaluate_entities_command_prints_precision_and_recall() -> None:
 
     assert outcome.exit_code == 0, outcome.output
     assert "precision" in outcome.output and "dates" in outcome.output and "all" in outcome.output
+    assert "ms per string" in outcome.output
