@@ -1,7 +1,10 @@
 """Random contract vocabulary for synthetic handwriting: dates, amounts, addresses, names, titles.
 
-The word lists are generic US vocabulary; proper names from the validation documents of
-contracts-dev were deliberately left out so that the validation score is not inflated.
+The form-field word lists are generic US vocabulary; proper names from the validation documents
+of contracts-dev were deliberately left out of them so that the validation score is not inflated.
+The English lines draw from wordfreq's commonest words, a list made without our documents; it
+holds common names too, and five of them (Anna, Chase, Hamilton, Larry, Patrick) happen to be
+written in validation crops.
 """
 
 from __future__ import annotations
