@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 from indexer.backends.select import build_recognizer
 from indexer.config import load_settings
-from indexer.training.htr_evaluate import load_split
+from indexer.training.htr_evaluate import load_split, run_recognizer
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "contracts-dev"
 BATCH = 16
@@ -37,10 +36,8 @@ def main() -> None:
     for repeat in range(args.repeats):
         row = []
         for start in range(0, len(crops), BATCH):
-            batch = crops[start : start + BATCH]
-            started = time.perf_counter()
-            recognizer.recognize(batch)
-            row.append((time.perf_counter() - started) * 1000 / len(batch))
+            _, ms_per_crop = run_recognizer(recognizer, crops[start : start + BATCH], batch_size=BATCH)
+            row.append(ms_per_crop)
         figures += row
         print(f"repeat {repeat + 1}: " + " ".join(f"{ms:.0f}" for ms in row) + " ms/crop per batch")
     print(

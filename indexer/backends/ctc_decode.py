@@ -5,6 +5,7 @@ Probability matrices are (time, classes) softmax outputs; `blank_index` is the C
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import defaultdict
@@ -130,23 +131,19 @@ class CtcWordScorer:
     def __init__(
         self, probabilities: np.ndarray, decoded: Decoded, vocabulary: str, *, blank_index: int
     ) -> None:
-        classes = probabilities.shape[1]
-        folded = np.arange(classes)
-        self._class_of: dict[str, int] = {}
-        for index in range(classes):
-            if index == blank_index:
-                continue
-            char = vocabulary[index - 1 if index > blank_index else index]
-            self._class_of[char] = index
-        for char, index in self._class_of.items():
-            if char.lower() != char and char.lower() in self._class_of:
-                folded[index] = self._class_of[char.lower()]
-        self._folded_index = folded
-        to_folded = np.zeros((classes, classes), probabilities.dtype)
-        to_folded[np.arange(classes), folded] = 1.0
-        self._log_probs = np.log(np.maximum(probabilities @ to_folded, _PROBABILITY_FLOOR))
+        self._probabilities = probabilities
+        self._class_of, self._folded_index, self._to_folded = _case_folding(
+            vocabulary, blank_index, probabilities.shape[1]
+        )
         self._blank = blank_index
         self._windows = _word_windows(decoded, probabilities.argmax(axis=1), self._class_of.get(" "))
+
+    @functools.cached_property
+    def _log_probs(self) -> np.ndarray:
+        # Folded only when a word is scored: most lines need no correction.
+        folded = self._probabilities @ self._to_folded.astype(self._probabilities.dtype)
+        log_probs: np.ndarray = np.log(np.maximum(folded, _PROBABILITY_FLOOR))
+        return log_probs
 
     @property
     def windows(self) -> list[tuple[int, int]]:
@@ -161,6 +158,29 @@ class CtcWordScorer:
             return -math.inf
         start, end = self._windows[word_index]
         return ctc_log_likelihood(self._log_probs[start:end], labels, blank_index=self._blank)
+
+
+@functools.cache
+def _case_folding(
+    vocabulary: str, blank_index: int, classes: int
+) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """(class of each character, class each class folds into, the (classes, classes) folding matrix).
+
+    An upper-case letter folds into its lower-case class; everything else stays itself. The
+    same for every line of a model, so it is built once per vocabulary.
+    """
+    class_of = {
+        vocabulary[index - 1 if index > blank_index else index]: index
+        for index in range(classes)
+        if index != blank_index
+    }
+    folded = np.arange(classes)
+    for char, index in class_of.items():
+        if char.lower() != char and char.lower() in class_of:
+            folded[index] = class_of[char.lower()]
+    to_folded = np.zeros((classes, classes), np.float32)
+    to_folded[np.arange(classes), folded] = 1.0
+    return class_of, folded, to_folded
 
 
 def _word_windows(decoded: Decoded, best: np.ndarray, space: int | None) -> list[tuple[int, int]]:

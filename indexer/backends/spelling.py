@@ -73,9 +73,6 @@ class Lexicon:
         rows += [(w, z, ENGLISH) for w, z in self.english.items() if w not in self.contract]
         path.write_text("".join(f"{w}\t{z:.2f}\t{t}\n" for w, z, t in sorted(rows)), encoding="utf-8")
 
-    def __len__(self) -> int:
-        return len(self.contract.keys() | self.english.keys())
-
 
 @functools.cache
 def is_english(word: str) -> bool:
@@ -114,9 +111,6 @@ class SpellingCorrector:
         self._min_length = min_length
         self._is_known = is_known
         is_known("lexicon")  # load wordfreq's list now (0.5 s), not inside the first batch read
-
-    def __len__(self) -> int:
-        return len(self._all)
 
     def correct_word(self, token: str, score: Callable[[str], float] | None = None) -> str:
         """The corrected token, or the token itself when nothing in the lexicon is close.
