@@ -1,10 +1,17 @@
 """Our handwriting detector: a small fully convolutional net that marks handwriting per pixel.
 
 Split as preprocessor -> model -> decoder. The page is turned grey, scaled so its short side is
-`short_side_px` and padded; the net predicts per-pixel probabilities of background, signature and
-annotation at half that resolution; the decoder groups marked pixels into boxes in the original
-image's pixels. Training (`indexer.training.detector_train`) uses the same `preprocess` and
-`build_model`, and writes the JSON config this module reads at load time.
+`short_side_px` and padded; the net predicts, at half that resolution, per-pixel probabilities of
+background, signature and annotation and (with `box_head`, the `fcn-v2` design) two more things
+per pixel: whether it lies in the *kernel* of a box (the box shrunk towards its centre) and its
+distances to the four edges of that box. The decoder makes one box per kernel region from the
+distances its pixels predict, so touching fields stay apart and a box gets its labelled extent
+even where the net marks only part of it. (Text detectors such as PSENet separate touching words
+with shrunk kernels the same way; FCOS regresses the four edge distances per pixel.) Without the
+box head (`fcn-v1`) each connected region of a class becomes its bounding box.
+
+Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
+writes the JSON config this module reads at load time.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ _KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
 class DetectorConfig:
     """What the weights were trained with; saved beside them as `detector.json`."""
 
-    version: str = "fcn-v1"
+    version: str = "fcn-v2"
     weights: str = "detector.weights.h5"
     #: The page's short side is scaled to this many pixels (a letter page at 200 dpi: 1700 -> 1/3).
     short_side_px: int = 576
@@ -67,6 +74,23 @@ class DetectorConfig:
     min_area_px: int = 40
     #: Boxes grow by this many output pixels on each side (the labels are loose around the ink).
     pad_px: int = 0
+    #: "strided": the first convolution already halves the page (half the training time of
+    #: "full", which runs a convolution at the input resolution first).
+    stem: str = "strided"
+    #: Predict kernels and edge distances, and decode one box per kernel (see the module doc).
+    box_head: bool = True
+    #: A box's kernel: the box shrunk on each side by this share of its shorter side.
+    kernel_shrink: float = 0.25
+    #: Minimum kernel probability, and kernel regions smaller than this (output pixels) are dropped.
+    kernel_threshold: float = 0.5
+    min_kernel_px: int = 6
+    #: Edge distances are predicted as log(distance / box_scale_px), distance in output pixels.
+    box_scale_px: float = 16.0
+
+    @property
+    def output_channels(self) -> int:
+        """Class probabilities, then (box head) the kernel probability and 4 log edge distances."""
+        return len(self.class_names) + (5 if self.box_head else 0)
 
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
@@ -77,13 +101,18 @@ class DetectorConfig:
     def load(cls, path: Path) -> DetectorConfig:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        # Files written before a field existed describe the design of that time.
+        values = {**_LEGACY_VALUES, **{key: value for key, value in data.items() if key in known}}
         if "class_names" in values:
             values["class_names"] = tuple(values["class_names"])
         return cls(**values)
 
     def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
         path.write_text(json.dumps({**asdict(self), **(extra or {})}, indent=2) + "\n", encoding="utf-8")
+
+
+#: What a config file without these fields means (models trained before they existed).
+_LEGACY_VALUES: dict[str, Any] = {"stem": "full", "box_head": False}
 
 
 def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0) -> tuple[np.ndarray, float]:
@@ -104,7 +133,11 @@ def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0)
 
 
 def build_model(config: DetectorConfig) -> Any:
-    """The fully convolutional net: (batch, h, w, 1) -> (batch, h/2, w/2, 3) softmax."""
+    """The fully convolutional net: (batch, h, w, 1) -> (batch, h/2, w/2, `output_channels`).
+
+    Channels: the class softmax, then with the box head the kernel probability (sigmoid) and the
+    four log edge distances (left, top, right, bottom; linear).
+    """
     from tensorflow import keras
 
     layers = keras.layers
@@ -117,7 +150,7 @@ def build_model(config: DetectorConfig) -> Any:
         return layers.ReLU()(layers.BatchNormalization()(x))
 
     inputs = keras.Input((None, None, 1), name="page")
-    x = conv(inputs, width // 2)
+    x = conv(inputs, width // 2) if config.stem == "full" else inputs
     half = conv(conv(x, width, strides=2), width)  # 1/2
     quarter = conv(conv(half, 2 * width, strides=2), 2 * width)  # 1/4
     eighth = conv(quarter, 3 * width, strides=2)  # 1/8
@@ -128,12 +161,18 @@ def build_model(config: DetectorConfig) -> Any:
     up = layers.Concatenate()([layers.UpSampling2D(2)(up), half])
     up = conv(up, width)
     outputs = layers.Conv2D(len(config.class_names), 1, activation="softmax", name="classes")(up)
+    if config.box_head:
+        # A layer of its own, so the box geometry does not crowd the class features.
+        boxes = conv(up, width)
+        kernel = layers.Conv2D(1, 1, activation="sigmoid", name="kernel")(boxes)
+        distances = layers.Conv2D(4, 1, name="edge_distances")(boxes)
+        outputs = layers.Concatenate(name="heads")([outputs, kernel, distances])
     return keras.Model(inputs, outputs, name="handwriting_fcn")
 
 
 def _component_boxes(
     mask: np.ndarray, probabilities: np.ndarray, config: DetectorConfig
-) -> list[tuple[int, int, int, int, float]]:
+) -> list[tuple[float, float, float, float, float]]:
     """Connected regions of a binary (h, w) mask -> (x0, y0, x1, y1, mean score) in output pixels."""
     if config.open_px > 1:
         kernel = np.ones((config.open_px, config.open_px), np.uint8)
@@ -148,26 +187,56 @@ def _component_boxes(
         if area < config.min_area_px:
             continue
         score = float(probabilities[labels == label].mean())
-        found.append((x, y, x + width, y + height, score))
+        found.append((float(x), float(y), float(x + width), float(y + height), score))
+    return found
+
+
+def _kernel_boxes(
+    mask: np.ndarray, class_map: np.ndarray, outputs: np.ndarray, config: DetectorConfig
+) -> list[tuple[float, float, float, float, float]]:
+    """One box per kernel region inside a class mask, in output pixels: each kernel pixel
+    predicts the box's edges from its own position; the region takes the median of them."""
+    classes = len(config.class_names)
+    kernels = (mask.astype(bool) & (outputs[..., classes] >= config.kernel_threshold)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(kernels, connectivity=8)
+    found = []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < config.min_kernel_px:
+            continue
+        rows, cols = np.nonzero(labels == label)
+        distances = config.box_scale_px * np.exp(np.clip(outputs[rows, cols, classes + 1 :], -8.0, 8.0))
+        # A pixel's centre lies at +0.5; the targets measure from there (detector_model).
+        centre_x, centre_y = cols + 0.5, rows + 0.5
+        x0 = float(np.median(centre_x - distances[:, 0]))
+        y0 = float(np.median(centre_y - distances[:, 1]))
+        x1 = float(np.median(centre_x + distances[:, 2]))
+        y1 = float(np.median(centre_y + distances[:, 3]))
+        found.append((x0, y0, x1, y1, float(class_map[rows, cols].mean())))
     return found
 
 
 def decode(
-    probabilities: np.ndarray, factor: float, size: tuple[int, int], config: DetectorConfig
+    outputs: np.ndarray, factor: float, size: tuple[int, int], config: DetectorConfig
 ) -> list[Detection]:
-    """(h, w, 3) class probabilities -> boxes in the original (height, width) image's pixels."""
+    """(h, w, `output_channels`) net outputs -> boxes in the original (height, width) image's pixels."""
     height, width = size
-    winner = probabilities.argmax(axis=-1)
+    classes = len(config.class_names)
+    winner = outputs[..., :classes].argmax(axis=-1)
     to_original = config.output_stride / factor
     detections = []
     for channel, kind in enumerate(_KINDS, start=1):
-        class_map = probabilities[..., channel]
+        class_map = outputs[..., channel]
         threshold = config.threshold_for(kind)
         mask = ((winner == channel) & (class_map >= threshold)).astype(np.uint8)
-        for x0, y0, x1, y1, score in _component_boxes(mask, class_map, config):
+        if config.box_head:
+            boxes = _kernel_boxes(mask, class_map, outputs, config)
+        else:
+            boxes = _component_boxes(mask, class_map, config)
+        for x0, y0, x1, y1, score in boxes:
             x0, y0, x1, y1 = x0 - config.pad_px, y0 - config.pad_px, x1 + config.pad_px, y1 + config.pad_px
-            left = min(max(int(x0 * to_original), 0), width - 1)
-            top = min(max(int(y0 * to_original), 0), height - 1)
+            # (+1e-3: float noise in predicted edges must not cost a pixel.)
+            left = min(max(int(x0 * to_original + 1e-3), 0), width - 1)
+            top = min(max(int(y0 * to_original + 1e-3), 0), height - 1)
             right = max(min(round(x1 * to_original), width), left + 1)
             bottom = max(min(round(y1 * to_original), height), top + 1)
             detections.append(Detection(kind, Box(left, top, right, bottom), min(max(score, 0.0), 1.0)))
@@ -205,7 +274,10 @@ class TfBoxDetector:
         return None
 
     def probabilities(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        """Per-pixel class probabilities (h, w, 3) cropped to the page, and the resize factor."""
+        """The net's outputs (h, w, `output_channels`) cropped to the page, and the resize factor.
+
+        Channels 0-2 are the class probabilities; see `build_model` for the box head's channels.
+        """
         if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
             raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
         tensor, factor = preprocess(image, self.config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["jpeg_round_trip", "photometric", "rotate_pair", "scan_effects"]
+__all__ = ["jpeg_round_trip", "photometric", "rotate_pair", "rotation_matrix", "scan_effects"]
 
 #: Rotation `scan_effects` applies at most: small enough that ground-truth boxes stay within a few
 #: pixels of the ink (0.3 degrees moves a point 1000 px from the centre by about 5 px).
@@ -54,7 +54,8 @@ def photometric(image: np.ndarray, rng: np.random.Generator, *, strength: float 
     return np.asarray(out, np.uint8)
 
 
-def _rotation_matrix(shape: tuple[int, ...], angle_deg: float, scale: float = 1.0) -> np.ndarray:
+def rotation_matrix(shape: tuple[int, ...], angle_deg: float, scale: float = 1.0) -> np.ndarray:
+    """The 2x3 affine matrix that `rotate_pair` applies: a rotation about the image centre."""
     height, width = shape[:2]
     return cv2.getRotationMatrix2D((width / 2, height / 2), angle_deg, scale)
 
@@ -63,7 +64,7 @@ def rotate_pair(
     image: np.ndarray, target: np.ndarray, angle_deg: float, *, fill: int = 255
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotate an image (white fill) and its class map (nearest, background fill) together."""
-    matrix = _rotation_matrix(image.shape, angle_deg)
+    matrix = rotation_matrix(image.shape, angle_deg)
     size = (image.shape[1], image.shape[0])
     border = (fill, fill, fill) if image.ndim == 3 else fill
     rotated = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderValue=border)
@@ -78,7 +79,7 @@ def scan_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     within a few pixels.
     """
     angle = float(rng.uniform(-SCAN_MAX_ROTATION_DEG, SCAN_MAX_ROTATION_DEG))
-    matrix = _rotation_matrix(image.shape, angle)
+    matrix = rotation_matrix(image.shape, angle)
     border = (255, 255, 255) if image.ndim == 3 else 255
     rotated = cv2.warpAffine(
         image, matrix, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR, borderValue=border

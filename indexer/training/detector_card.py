@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.backends.tf_detector import CONFIG_FILE, TfBoxDetector
+from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.document import HandwritingKind
 from indexer.training.detector_eval import EvaluationReport, evaluate_detector, format_report, write_report
 from indexer.training.detector_train import CLASS_WEIGHTS, TrainOptions, TrainResult, load_pages
@@ -35,6 +35,42 @@ def _timing_s(detector: TfBoxDetector, *, runs: int = 5) -> float:
     return float(np.median(times))
 
 
+def _design(config: DetectorConfig) -> str:
+    if not config.box_head:
+        return "; connected regions become boxes in the original image's pixels."
+    return (
+        ", the *kernel* of each box (the box shrunk towards its centre) and, per pixel, the distances\n"
+        "to its box's edges; each kernel region becomes one box in the original image's pixels."
+    )
+
+
+def _heads(config: DetectorConfig) -> str:
+    if not config.box_head:
+        return ""
+    return (
+        f", a kernel probability (boxes shrunk by {config.kernel_shrink:g} of their shorter side on each\n"
+        f"  side) and log(edge distance / {config.box_scale_px:g}) to the left, top, right and bottom edges"
+    )
+
+
+def _decoding(config: DetectorConfig) -> str:
+    threshold = (
+        f"argmax class with probability >= {config.score_threshold} (annotations:\n"
+        f"  {config.threshold_for(HandwritingKind.ANNOTATION)})"
+    )
+    if config.box_head:
+        return (
+            f"{threshold}; its pixels with kernel probability >= {config.kernel_threshold}\n"
+            f"  form kernel regions (>= {config.min_kernel_px} output px); a region's box is the median\n"
+            "  of the edges its pixels predict; score = mean class probability in the region."
+        )
+    return (
+        f"{threshold}, closing {config.close_px} px, components >=\n"
+        f"  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean\n"
+        "  probability in the region."
+    )
+
+
 def model_card(
     options: TrainOptions, result: TrainResult, report: EvaluationReport | None, seconds: float
 ) -> str:
@@ -44,7 +80,7 @@ def model_card(
     return f"""# Handwriting detector `{config.version}`
 
 A small fully convolutional net (`indexer.backends.tf_detector.build_model`) that marks signature
-and annotation pixels; connected regions become boxes in the original image's pixels.
+and annotation pixels{_design(config)}
 
 - Trained: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, {result.steps_done} steps in
   {result.seconds:.0f} s (including data loading and synthetic rendering) on a 2-core CPU;
@@ -60,11 +96,8 @@ and annotation pixels; connected regions become boxes in the original image's pi
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over
-  {list(config.class_names)} at 1/{config.output_stride} of the input.
-- Decoding: argmax class with probability >= {config.score_threshold} (annotations:
-  {config.threshold_for(HandwritingKind.ANNOTATION)}), closing {config.close_px} px, components >=
-  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean
-  probability in the region.
+  {list(config.class_names)} at 1/{config.output_stride} of the input{_heads(config)}.
+- Decoding: {_decoding(config)}
 - Files: `{config.weights}`, `{CONFIG_FILE}` (read at load time).
 - Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
 

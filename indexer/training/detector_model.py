@@ -1,9 +1,12 @@
-"""Training samples for the handwriting FCN: per-pixel class targets, crops, augmentation, loss.
+"""Training samples for the handwriting FCN: per-pixel targets, crops, augmentation, loss.
 
 A labelled page is kept grey at half resolution with its boxes in original pixels. A sample is a
 random crop of the page after the detector's own `preprocess` (with a random scale), a small
-rotation and scan-like photometric noise; its target is the filled boxes as a class map at the
-net's output resolution (0 background, 1 signature, 2 annotation).
+rotation and scan-like photometric noise. Its target, at the net's output resolution, is the
+class map of the filled boxes (0 background, 1 signature, 2 annotation) and, for the box head,
+per pixel: 1 inside its box's kernel (the box shrunk by `kernel_shrink` of its shorter side on
+each side) and the log distances from the pixel's centre to the box's four edges. A pixel belongs
+to the box painted last over it: signatures over annotations, smaller boxes over larger ones.
 """
 
 from __future__ import annotations
@@ -18,10 +21,20 @@ import numpy as np
 
 from indexer.backends.tf_detector import DetectorConfig, preprocess
 from indexer.document import Box, HandwritingKind
-from indexer.training.augment import photometric, rotate_pair
+from indexer.training.augment import photometric, rotate_pair, rotation_matrix
 from indexer.training.voc import LabelledBox
 
-__all__ = ["CLASS_INDEX", "PageSample", "SampleSource", "rasterise", "weighted_cross_entropy"]
+__all__ = [
+    "BOX_LOSS_WEIGHT",
+    "CLASS_INDEX",
+    "PageSample",
+    "SampleSource",
+    "box_targets",
+    "detector_loss",
+    "paint_instances",
+    "rasterise",
+    "weighted_cross_entropy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +43,9 @@ _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
 _SCALE_RANGE = (0.85, 1.15)
 _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
+#: Weight of the kernel and edge-distance terms against the class cross-entropy. At 1 the class
+#: maps came out worse after a 16-minute run (signatures and annotations confused).
+BOX_LOSS_WEIGHT = 0.5
 
 
 @dataclass(slots=True)
@@ -42,17 +58,65 @@ class PageSample:
     name: str
 
 
+def paint_instances(
+    boxes: Sequence[LabelledBox], shape: tuple[int, ...], factor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paint the boxes (scaled by `factor`) into a (height, width) uint16 map of box numbers.
+
+    Returns the map (0 = no box, k = the k-th painted box), each number's box as float
+    (x0, y0, x1, y1) rows (row 0 unused) and each number's class index. Annotations are painted
+    first and larger boxes before smaller ones, so a signature, or a box nested in another, keeps
+    its pixels.
+    """
+    order = sorted(boxes, key=lambda item: (-CLASS_INDEX[item.kind], -item.box.area))
+    numbers = np.zeros(shape[:2], np.uint16)
+    coords = np.zeros((len(order) + 1, 4), np.float32)
+    classes = np.zeros(len(order) + 1, np.uint8)
+    for number, item in enumerate(order, start=1):
+        scaled = item.box.scaled(factor)
+        numbers[scaled.y0 : scaled.y1, scaled.x0 : scaled.x1] = number
+        coords[number] = scaled.as_tuple()
+        classes[number] = CLASS_INDEX[item.kind]
+    return numbers, coords, classes
+
+
 def rasterise(boxes: Sequence[LabelledBox], shape: tuple[int, int], factor: float) -> np.ndarray:
     """Fill the boxes (scaled by `factor`) into a (height, width) uint8 class map.
 
     Annotations are painted first, so where boxes overlap the signature wins.
     """
-    target = np.zeros(shape, np.uint8)
-    order = sorted(boxes, key=lambda item: CLASS_INDEX[item.kind], reverse=True)
-    for item in order:
-        scaled = item.box.scaled(factor)
-        target[scaled.y0 : scaled.y1, scaled.x0 : scaled.x1] = CLASS_INDEX[item.kind]
-    return target
+    numbers, _, classes = paint_instances(boxes, shape, factor)
+    return np.asarray(classes[numbers], np.uint8)
+
+
+def box_targets(
+    numbers: np.ndarray, coords: np.ndarray, stride: int, shrink: float, scale: float
+) -> np.ndarray:
+    """Kernel flags and log edge distances for an output-resolution map of box numbers.
+
+    `coords` are the boxes in input pixels; distances are measured from each output pixel's
+    centre in output pixels, clipped below at a quarter pixel, and stored as log(d / `scale`).
+    Returns (h, w, 5) float32: kernel, then left, top, right, bottom.
+    """
+    rows, cols = np.indices(numbers.shape, dtype=np.float32)
+    boxes = coords[numbers] / stride  # (h, w, 4) in output pixels
+    centre_x, centre_y = cols + 0.5, rows + 0.5
+    distances = np.stack(
+        [
+            centre_x - boxes[..., 0],
+            centre_y - boxes[..., 1],
+            boxes[..., 2] - centre_x,
+            boxes[..., 3] - centre_y,
+        ],
+        axis=-1,
+    )
+    distances = np.maximum(distances, 0.25)
+    short_side = np.minimum(distances[..., 0] + distances[..., 2], distances[..., 1] + distances[..., 3])
+    kernel = (numbers > 0) & (distances.min(axis=-1) >= shrink * short_side)
+    out = np.zeros((*numbers.shape, 5), np.float32)
+    out[..., 0] = kernel
+    out[..., 1:] = np.where(kernel[..., None], np.log(distances / scale), 0.0)
+    return out
 
 
 def _downsample_target(target: np.ndarray, stride: int) -> np.ndarray:
@@ -66,12 +130,20 @@ def _downsample_target(target: np.ndarray, stride: int) -> np.ndarray:
     return np.ascontiguousarray(target[centre : height * stride : stride, centre : width * stride : stride])
 
 
+def _box_corners(coords: np.ndarray) -> np.ndarray:
+    """(n, 4) boxes (x0, y0, x1, y1) -> (n, 4, 2) corner points."""
+    x0, y0, x1, y1 = (coords[:, i] for i in range(4))
+    return np.stack(
+        [np.stack([x0, y0], -1), np.stack([x1, y0], -1), np.stack([x0, y1], -1), np.stack([x1, y1], -1)], 1
+    )
+
+
 def _crop(
     image: np.ndarray, target: np.ndarray, top: int, left: int, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """A size x size window at (top, left) that may reach outside (padded white / background)."""
     out_image = np.full((size, size), 255, np.uint8)
-    out_target = np.zeros((size, size), np.uint8)
+    out_target = np.zeros((size, size), target.dtype)
     src_top, src_left = max(top, 0), max(left, 0)
     piece = image[src_top : top + size, src_left : left + size]
     rows, cols = piece.shape[:2]
@@ -94,24 +166,42 @@ class SampleSource:
         self.crop_px = crop_px
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One (crop, crop, 1) float32 input and its (crop/stride, crop/stride) uint8 target."""
+        """One (crop, crop, 1) float32 input and its target at 1/stride of the crop.
+
+        The target is the uint8 class map, or with the box head (h, w, 6) float32: the class,
+        then the `box_targets` channels.
+        """
         page = self.pages[int(rng.integers(len(self.pages)))]
         scale = float(rng.uniform(*_SCALE_RANGE))
         tensor, factor = preprocess(page.grey, self.config, scale=scale)
         # `factor` maps the half-resolution copy; boxes are in original pixels.
         box_factor = factor * _STORE_FACTOR
         image = np.asarray(np.round((1.0 - tensor[..., 0]) * 255.0), np.uint8)
-        target = rasterise(page.boxes, image.shape, box_factor)
+        numbers, coords, classes = paint_instances(page.boxes, image.shape, box_factor)
         top, left = self._crop_origin(page, image.shape, box_factor, rng)
         # Crop with a margin, rotate, then cut the final crop: cheaper than rotating the page.
         margin = self.crop_px // 8
-        image, target = _crop(image, target, top - margin, left - margin, self.crop_px + 2 * margin)
-        image, target = rotate_pair(image, target, float(rng.uniform(-_MAX_ROTATION_DEG, _MAX_ROTATION_DEG)))
-        image, target = _crop(image, target, margin, margin, self.crop_px)
+        size = self.crop_px + 2 * margin
+        image, numbers = _crop(image, numbers, top - margin, left - margin, size)
+        angle = float(rng.uniform(-_MAX_ROTATION_DEG, _MAX_ROTATION_DEG))
+        image, numbers = rotate_pair(image, numbers, angle)
+        image, numbers = _crop(image, numbers, margin, margin, self.crop_px)
         # Scan noise is applied at the net's resolution, on the crop only (it is the costly part).
         image = photometric(image, rng)
         stride = self.config.output_stride
-        return (1.0 - image.astype(np.float32) / 255.0)[..., None], _downsample_target(target, stride)
+        cell_numbers = _downsample_target(numbers, stride)
+        inputs = (1.0 - image.astype(np.float32) / 255.0)[..., None]
+        if not self.config.box_head:
+            return inputs, classes[cell_numbers]
+        # The boxes follow the crop and the rotation (as axis-aligned bounds of their corners).
+        corners = _box_corners(coords - np.array([left - margin, top - margin] * 2, np.float32))
+        matrix = rotation_matrix((size, size), angle)
+        moved = corners @ matrix[:, :2].T + matrix[:, 2]
+        crop_coords = np.concatenate([moved.min(axis=1), moved.max(axis=1)], axis=-1) - margin
+        extra = box_targets(
+            cell_numbers, crop_coords, stride, self.config.kernel_shrink, self.config.box_scale_px
+        )
+        return inputs, np.concatenate([classes[cell_numbers][..., None].astype(np.float32), extra], axis=-1)
 
     def _crop_origin(
         self, page: PageSample, shape: tuple[int, ...], factor: float, rng: np.random.Generator
@@ -140,12 +230,44 @@ def page_sample(image: np.ndarray, boxes: list[LabelledBox], name: str) -> PageS
     return PageSample(half, (grey.shape[0], grey.shape[1]), boxes, name)
 
 
+def detector_loss(config: DetectorConfig, class_weights: Sequence[float]) -> Any:
+    """The training loss for `build_model(config)`'s outputs and `SampleSource`'s targets.
+
+    Class cross-entropy; with the box head also the kernel's binary cross-entropy plus dice (few
+    pixels are kernel pixels) and the mean absolute error of the log edge distances on kernel
+    pixels, weighted by `BOX_LOSS_WEIGHT`.
+    """
+    import tensorflow as tf
+
+    cross_entropy = weighted_cross_entropy(class_weights)
+    classes = len(config.class_names)
+    if not config.box_head:
+        return cross_entropy
+
+    # Plain tensor maths without Python control flow: nothing for AutoGraph to convert.
+    @tf.autograph.experimental.do_not_convert  # type: ignore[untyped-decorator]
+    def loss(targets: Any, outputs: Any) -> Any:
+        class_loss = cross_entropy(targets[..., 0], outputs[..., :classes])
+        kernel = targets[..., 1]
+        predicted = tf.clip_by_value(outputs[..., classes], 1e-6, 1.0 - 1e-6)
+        bce = -tf.reduce_mean(kernel * tf.math.log(predicted) + (1.0 - kernel) * tf.math.log(1.0 - predicted))
+        dice = (2.0 * tf.reduce_sum(kernel * predicted) + 1.0) / (
+            tf.reduce_sum(kernel) + tf.reduce_sum(predicted) + 1.0
+        )
+        errors = tf.reduce_mean(tf.abs(outputs[..., classes + 1 :] - targets[..., 2:]), axis=-1)
+        distance_loss = tf.reduce_sum(errors * kernel) / tf.maximum(tf.reduce_sum(kernel), 1.0)
+        return class_loss + BOX_LOSS_WEIGHT * (bce + (1.0 - dice) + distance_loss)
+
+    return loss
+
+
 def weighted_cross_entropy(class_weights: Sequence[float]) -> Any:
     """Cross-entropy over (batch, h, w, classes) softmax outputs, weighted per true class."""
     import tensorflow as tf
 
     weights = tf.constant(list(class_weights), tf.float32)
 
+    @tf.autograph.experimental.do_not_convert  # type: ignore[untyped-decorator]
     def loss(labels: Any, probabilities: Any) -> Any:
         labels = tf.cast(labels, tf.int32)
         picked = tf.reduce_sum(probabilities * tf.one_hot(labels, len(class_weights)), axis=-1)

@@ -22,7 +22,7 @@ import numpy as np
 from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, build_model
 from indexer.document import Box
 from indexer.errors import InputError
-from indexer.training.detector_model import PageSample, SampleSource, page_sample, weighted_cross_entropy
+from indexer.training.detector_model import PageSample, SampleSource, detector_loss, page_sample
 from indexer.training.splits import split_by_document
 from indexer.training.synthetic import render_page, scan_effects
 from indexer.training.voc import LabelledBox, LabelledPage, load_labelled_pages
@@ -125,6 +125,8 @@ def _seed_everything(seed: int) -> None:
 def _train_step_fn(model: Any, optimizer: Any, loss_fn: Any) -> Any:
     import tensorflow as tf
 
+    # Not XLA-compiled (`jit_compile`): alone it ran a step faster, but in training its calling
+    # thread kept a third core's worth of work on the 2 cores and steps took 1.0-1.5 s, not 0.8.
     @tf.function(reduce_retracing=True)  # type: ignore[untyped-decorator]
     def step(images: Any, labels: Any) -> Any:
         with tf.GradientTape() as tape:
@@ -152,7 +154,7 @@ def _fit(
     from tensorflow import keras
 
     optimizer = keras.optimizers.Adam(options.learning_rate)
-    step = _train_step_fn(model, optimizer, weighted_cross_entropy(CLASS_WEIGHTS))
+    step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
     started = time.monotonic()

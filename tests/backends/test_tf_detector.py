@@ -38,9 +38,10 @@ def test_boxes_are_integer_pixels_inside_odd_sized_images(
 
 
 def test_decode_maps_output_cells_back_to_original_pixels() -> None:
-    """GIVEN a 10x10 output map (stride 2, resize factor 0.5: one cell is 4 original px) with one
-    annotation blob THEN its box is the blob's cells scaled by stride / factor."""
-    config = DetectorConfig(close_px=1, min_area_px=1)
+    """GIVEN a 10x10 output map of a class-only (fcn-v1) net (stride 2, resize factor 0.5: one
+    cell is 4 original px) with one annotation blob THEN its box is the blob's cells scaled by
+    stride / factor."""
+    config = DetectorConfig(close_px=1, min_area_px=1, box_head=False)
     probabilities = np.zeros((10, 10, 3), np.float32)
     probabilities[..., 0] = 1.0
     probabilities[2:4, 3:6] = (0.1, 0.1, 0.8)
@@ -60,3 +61,64 @@ def test_missing_model_and_bad_input_raise_our_errors(tmp_path: Path, tiny_model
 def test_shipped_model_loads_and_finds_nothing_on_a_blank_page() -> None:
     detector = TfBoxDetector(SHIPPED, threads=2)
     assert detector.detect(np.full((2200, 1700, 3), 255, np.uint8)) == []
+
+
+def _box_head_outputs(height: int, width: int) -> np.ndarray:
+    """Outputs of a box-head net that sees nothing: background everywhere, no kernel."""
+    outputs = np.zeros((height, width, DetectorConfig().output_channels), np.float32)
+    outputs[..., 0] = 1.0
+    return outputs
+
+
+def _predict_box(outputs: np.ndarray, rows: slice, cols: slice, box: tuple[float, ...], kind: int) -> None:
+    """Mark `rows` x `cols` as kernel pixels of class `kind` whose edge distances point at `box`."""
+    config = DetectorConfig()
+    outputs[rows, cols, :3] = np.eye(3)[kind]
+    outputs[rows, cols, 3] = 0.9
+    grid_y, grid_x = np.mgrid[rows, cols] + 0.5
+    x0, y0, x1, y1 = box
+    distances = np.stack([grid_x - x0, grid_y - y0, x1 - grid_x, y1 - grid_y], axis=-1)
+    outputs[rows, cols, 4:] = np.log(distances / config.box_scale_px)
+
+
+def test_box_head_makes_one_box_per_kernel_from_the_predicted_edges() -> None:
+    """GIVEN two annotation fields side by side whose class regions touch (one region) but whose
+    kernels are apart, and a signature whose kernel covers only its middle THEN three boxes come
+    out, each with the edges its kernel pixels predict, in original pixels (factor 0.5, stride 2)."""
+    config = DetectorConfig()
+    outputs = _box_head_outputs(40, 60)
+    outputs[5:15, 4:40, :3] = (0.1, 0.1, 0.8)  # one touching annotation region
+    _predict_box(outputs, slice(8, 12), slice(7, 17), (4, 5, 20, 15), kind=2)
+    _predict_box(outputs, slice(8, 12), slice(24, 36), (20, 5, 40, 15), kind=2)
+    _predict_box(outputs, slice(28, 31), slice(20, 30), (10, 25, 50, 35), kind=1)
+    found = decode(outputs, 0.5, (160, 240), config)
+    assert [(f.kind, f.box.as_tuple()) for f in found] == [
+        (HandwritingKind.ANNOTATION, (16, 20, 80, 60)),
+        (HandwritingKind.ANNOTATION, (80, 20, 160, 60)),
+        (HandwritingKind.SIGNATURE, (40, 100, 200, 140)),
+    ]
+
+
+def test_box_head_ignores_regions_without_a_kernel_and_tiny_kernels() -> None:
+    config = DetectorConfig()
+    outputs = _box_head_outputs(30, 30)
+    outputs[2:10, 2:10, :3] = (0.1, 0.1, 0.8)  # a region the net marks but finds no kernel in
+    _predict_box(outputs, slice(20, 22), slice(20, 22), (18, 18, 24, 24), kind=2)  # 4 < min_kernel_px
+    assert decode(outputs, 1.0, (60, 60), config) == []
+
+
+def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: Path) -> None:
+    """A `detector.json` without `stem` and `box_head` describes an fcn-v1 net (full-resolution
+    stem, class head only), whatever today's defaults are."""
+    path = tmp_path / CONFIG_FILE
+    path.write_text('{"version": "fcn-v1", "base_filters": 16, "min_area_px": 40}', encoding="utf-8")
+    config = DetectorConfig.load(path)
+    assert (config.stem, config.box_head, config.output_channels) == ("full", False, 3)
+    assert DetectorConfig().box_head and DetectorConfig().output_channels == 8
+    assert build_model(config).output_shape[-1] == 3
+
+
+def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
+    config = DetectorConfig(kernel_shrink=0.3, min_kernel_px=3)
+    config.save(tmp_path / CONFIG_FILE)
+    assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config

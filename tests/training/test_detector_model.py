@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from indexer.backends.tf_detector import DetectorConfig, preprocess
+from indexer.backends.tf_detector import DetectorConfig, decode, preprocess
 from indexer.document import Box, HandwritingKind
-from indexer.training.detector_model import SampleSource, _downsample_target, page_sample, rasterise
+from indexer.training.detector_model import (
+    BOX_LOSS_WEIGHT,
+    SampleSource,
+    _downsample_target,
+    box_targets,
+    detector_loss,
+    page_sample,
+    paint_instances,
+    rasterise,
+)
 from indexer.training.voc import LabelledBox
 
 
@@ -38,8 +48,58 @@ def test_samples_have_the_crop_shape_and_valid_classes() -> None:
     image = np.full((400, 300, 3), 255, np.uint8)
     image[100:140, 50:250] = 0
     boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(50, 100, 250, 140))]
-    source = SampleSource([page_sample(image, boxes, "p")], DetectorConfig(short_side_px=150), crop_px=64)
+    config = DetectorConfig(short_side_px=150, box_head=False)
+    source = SampleSource([page_sample(image, boxes, "p")], config, crop_px=64)
     images, labels = source.batch(np.random.default_rng(0), 4)
     assert images.shape == (4, 64, 64, 1) and images.dtype == np.float32
     assert labels.shape == (4, 32, 32) and set(np.unique(labels)) <= {0, 2}
     assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_box_head_samples_carry_kernels_inside_their_boxes() -> None:
+    image = np.full((400, 300, 3), 255, np.uint8)
+    boxes = [LabelledBox(HandwritingKind.SIGNATURE, Box(50, 100, 250, 180))]
+    source = SampleSource([page_sample(image, boxes, "p")], DetectorConfig(short_side_px=150), crop_px=64)
+    _, targets = source.batch(np.random.default_rng(0), 8)
+    assert targets.shape == (8, 32, 32, 6) and targets.dtype == np.float32
+    classes, kernel = targets[..., 0], targets[..., 1]
+    assert set(np.unique(classes)) <= {0.0, 1.0} and set(np.unique(kernel)) <= {0.0, 1.0}
+    assert kernel.any() and not (kernel.astype(bool) & (classes == 0)).any()
+    assert not targets[..., 2:][kernel == 0].any()  # distances only where they are learnt
+
+
+def test_perfect_outputs_decode_back_to_the_labelled_boxes() -> None:
+    """Targets and decoder agree: feeding the targets of a page back as the net's outputs gives
+    the labelled boxes, including two fields that touch and a signature over an annotation."""
+    boxes = [
+        LabelledBox(HandwritingKind.ANNOTATION, Box(40, 40, 200, 80)),
+        LabelledBox(HandwritingKind.ANNOTATION, Box(200, 40, 320, 80)),  # touches the first
+        LabelledBox(HandwritingKind.SIGNATURE, Box(60, 160, 300, 260)),
+        LabelledBox(HandwritingKind.ANNOTATION, Box(200, 240, 360, 280)),  # under the signature
+    ]
+    config = DetectorConfig()
+    numbers, coords, classes = paint_instances(boxes, (400, 400), 1.0)
+    cells = _downsample_target(numbers, config.output_stride)
+    targets = box_targets(cells, coords, config.output_stride, config.kernel_shrink, config.box_scale_px)
+    outputs = np.zeros((*cells.shape, config.output_channels), np.float32)
+    outputs[..., :3] = np.eye(3)[classes[cells]]
+    outputs[..., 3:] = targets
+    found = {(f.kind, f.box.as_tuple()) for f in decode(outputs, 1.0, (400, 400), config)}
+    assert found == {(item.kind, item.box.as_tuple()) for item in boxes}
+
+
+def test_loss_is_near_zero_for_perfect_outputs_and_grows_with_wrong_edges() -> None:
+    config = DetectorConfig()
+    boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(8, 8, 56, 40))]
+    numbers, coords, classes = paint_instances(boxes, (64, 64), 1.0)
+    cells = _downsample_target(numbers, 2)
+    extra = box_targets(cells, coords, 2, config.kernel_shrink, config.box_scale_px)
+    targets = np.concatenate([classes[cells][..., None].astype(np.float32), extra], -1)[None]
+    perfect = np.zeros((1, 32, 32, config.output_channels), np.float32)
+    perfect[..., :3] = np.eye(3)[classes[cells]]
+    perfect[..., 3:] = extra
+    loss = detector_loss(config, (1.0, 1.0, 1.0))
+    assert float(loss(targets, perfect)) == pytest.approx(0.0, abs=1e-4)
+    wrong = perfect.copy()
+    wrong[..., 4:] += np.log(2.0) * extra[..., :1]  # every kernel pixel sees its box twice as far
+    assert float(loss(targets, wrong)) == pytest.approx(BOX_LOSS_WEIGHT * np.log(2.0), abs=1e-3)
