@@ -32,6 +32,7 @@ from indexer.errors import BackendError, DependencyError, InputError
 
 __all__ = [
     "CONFIG_FILE",
+    "STEMS",
     "DetectorConfig",
     "TfBoxDetector",
     "build_model",
@@ -42,6 +43,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "detector.json"
+#: The net's first layer: a convolution at the input resolution, or one that already halves it.
+STEMS = ("full", "strided")
 #: Output channels, in order; index 0 is background.
 CLASS_NAMES = ("background", "signature", "annotation")
 _KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
@@ -51,7 +54,7 @@ _KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
 class DetectorConfig:
     """What the weights were trained with; saved beside them as `detector.json`."""
 
-    version: str = "fcn-v2"
+    version: str = "fcn-v1"
     weights: str = "detector.weights.h5"
     #: The page's short side is scaled to this many pixels (a letter page at 200 dpi: 1700 -> 1/3).
     short_side_px: int = 576
@@ -74,11 +77,14 @@ class DetectorConfig:
     min_area_px: int = 40
     #: Boxes grow by this many output pixels on each side (the labels are loose around the ink).
     pad_px: int = 0
-    #: "strided": the first convolution already halves the page (half the training time of
-    #: "full", which runs a convolution at the input resolution first).
-    stem: str = "strided"
-    #: Predict kernels and edge distances, and decode one box per kernel (see the module doc).
-    box_head: bool = True
+    # The defaults of `stem` and `box_head` are the fcn-v1 design: config files written before
+    # these fields existed describe it, and it is still the better one after a 16-minute training
+    # (MODEL_CARD.md).
+    #: "full" runs a convolution at the input resolution first; with "strided" the first
+    #: convolution already halves the page (a cheaper step).
+    stem: str = "full"
+    #: Predict kernels and edge distances, and decode one box per kernel (fcn-v2; module doc).
+    box_head: bool = False
     #: A box's kernel: the box shrunk on each side by this share of its shorter side.
     kernel_shrink: float = 0.25
     #: Minimum kernel probability, and kernel regions smaller than this (output pixels) are dropped.
@@ -92,6 +98,10 @@ class DetectorConfig:
         """Class probabilities, then (box head) the kernel probability and 4 log edge distances."""
         return len(self.class_names) + (5 if self.box_head else 0)
 
+    def __post_init__(self) -> None:
+        if self.stem not in STEMS:
+            raise InputError(f"detector stem must be one of {', '.join(STEMS)}, not {self.stem!r}")
+
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
             return self.annotation_threshold
@@ -101,18 +111,13 @@ class DetectorConfig:
     def load(cls, path: Path) -> DetectorConfig:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
-        # Files written before a field existed describe the design of that time.
-        values = {**_LEGACY_VALUES, **{key: value for key, value in data.items() if key in known}}
+        values = {key: value for key, value in data.items() if key in known}
         if "class_names" in values:
             values["class_names"] = tuple(values["class_names"])
         return cls(**values)
 
     def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
         path.write_text(json.dumps({**asdict(self), **(extra or {})}, indent=2) + "\n", encoding="utf-8")
-
-
-#: What a config file without these fields means (models trained before they existed).
-_LEGACY_VALUES: dict[str, Any] = {"stem": "full", "box_head": False}
 
 
 def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0) -> tuple[np.ndarray, float]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from indexer.cli.common import handle_errors, settings
 from indexer.logs import progress
+
+if TYPE_CHECKING:
+    from indexer.backends.tf_detector import DetectorConfig
 
 __all__ = ["BUILT", "register"]
 
@@ -81,6 +85,7 @@ def _command_line(
     synthetic_pages: int,
     max_minutes: float,
     seed: int,
+    design: DetectorConfig,
 ) -> str:
     """The full command that reproduces this run, with every option spelled out (for the card)."""
     words = ["indexer", "train-detector"]
@@ -94,6 +99,9 @@ def _command_line(
         f"{max_minutes:g}",
         "--seed",
         str(seed),
+        "--stem",
+        design.stem,
+        "--box-head" if design.box_head else "--no-box-head",
     ]
     return shlex.join(words)
 
@@ -107,10 +115,27 @@ def train_detector(
     synthetic_pages: Annotated[int, typer.Option(help="Synthetic pages to mix in.")] = 120,
     max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 14.0,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 1234,
+    stem: Annotated[
+        str | None,
+        typer.Option(help="First layer: 'full' (a convolution at input resolution) or 'strided'."),
+    ] = None,
+    box_head: Annotated[
+        bool | None,
+        typer.Option(help="Also predict box kernels and edge distances (one box per kernel)."),
+    ] = None,
 ) -> None:
-    """Train the handwriting detector on labelled pages plus synthetic pages."""
+    """Train the handwriting detector on labelled pages plus synthetic pages.
+
+    Without --stem / --box-head the design is `DetectorConfig`'s default.
+    """
+    from indexer.backends.tf_detector import DetectorConfig
     from indexer.training.detector_card import finish_training
     from indexer.training.detector_train import TrainOptions, train_detector
+
+    design = DetectorConfig()
+    design = replace(design, stem=design.stem if stem is None else stem)
+    design = replace(design, box_head=design.box_head if box_head is None else box_head)
+    design = replace(design, version="fcn-v2" if design.box_head else "fcn-v1")
 
     options = TrainOptions(
         data_dirs=data,
@@ -121,7 +146,8 @@ def train_detector(
         max_minutes=max_minutes,
         seed=seed,
         threads=settings().detector.threads,
-        command=_command_line(data, out, steps, batch_size, synthetic_pages, max_minutes, seed),
+        config=design,
+        command=_command_line(data, out, steps, batch_size, synthetic_pages, max_minutes, seed, design),
     )
     with progress() as bar:
         result = train_detector(options, on_progress=_progress_callback(bar))

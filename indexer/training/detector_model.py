@@ -43,8 +43,9 @@ _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
 _SCALE_RANGE = (0.85, 1.15)
 _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
-#: Weight of the kernel and edge-distance terms against the class cross-entropy. At 1 the class
-#: maps came out worse after a 16-minute run (signatures and annotations confused).
+#: Weight of the kernel and edge-distance terms against the class cross-entropy. At 1 (and
+#: without a layer of its own for the box head) a 16-minute run confused signatures and
+#: annotations more (MODEL_CARD.md).
 BOX_LOSS_WEIGHT = 0.5
 
 

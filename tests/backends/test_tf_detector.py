@@ -11,6 +11,8 @@ from indexer.document import HandwritingKind
 from indexer.errors import DependencyError, InputError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "detector"
+#: The fcn-v2 design: kernels and edge distances besides the classes.
+BOX_HEAD = DetectorConfig(version="fcn-v2", stem="strided", box_head=True)
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +67,14 @@ def test_shipped_model_loads_and_finds_nothing_on_a_blank_page() -> None:
 
 def _box_head_outputs(height: int, width: int) -> np.ndarray:
     """Outputs of a box-head net that sees nothing: background everywhere, no kernel."""
-    outputs = np.zeros((height, width, DetectorConfig().output_channels), np.float32)
+    outputs = np.zeros((height, width, BOX_HEAD.output_channels), np.float32)
     outputs[..., 0] = 1.0
     return outputs
 
 
 def _predict_box(outputs: np.ndarray, rows: slice, cols: slice, box: tuple[float, ...], kind: int) -> None:
     """Mark `rows` x `cols` as kernel pixels of class `kind` whose edge distances point at `box`."""
-    config = DetectorConfig()
+    config = BOX_HEAD
     outputs[rows, cols, :3] = np.eye(3)[kind]
     outputs[rows, cols, 3] = 0.9
     grid_y, grid_x = np.mgrid[rows, cols] + 0.5
@@ -85,7 +87,7 @@ def test_box_head_makes_one_box_per_kernel_from_the_predicted_edges() -> None:
     """GIVEN two annotation fields side by side whose class regions touch (one region) but whose
     kernels are apart, and a signature whose kernel covers only its middle THEN three boxes come
     out, each with the edges its kernel pixels predict, in original pixels (factor 0.5, stride 2)."""
-    config = DetectorConfig()
+    config = BOX_HEAD
     outputs = _box_head_outputs(40, 60)
     outputs[5:15, 4:40, :3] = (0.1, 0.1, 0.8)  # one touching annotation region
     _predict_box(outputs, slice(8, 12), slice(7, 17), (4, 5, 20, 15), kind=2)
@@ -100,7 +102,7 @@ def test_box_head_makes_one_box_per_kernel_from_the_predicted_edges() -> None:
 
 
 def test_box_head_ignores_regions_without_a_kernel_and_tiny_kernels() -> None:
-    config = DetectorConfig()
+    config = BOX_HEAD
     outputs = _box_head_outputs(30, 30)
     outputs[2:10, 2:10, :3] = (0.1, 0.1, 0.8)  # a region the net marks but finds no kernel in
     _predict_box(outputs, slice(20, 22), slice(20, 22), (18, 18, 24, 24), kind=2)  # 4 < min_kernel_px
@@ -108,17 +110,22 @@ def test_box_head_ignores_regions_without_a_kernel_and_tiny_kernels() -> None:
 
 
 def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: Path) -> None:
-    """A `detector.json` without `stem` and `box_head` describes an fcn-v1 net (full-resolution
-    stem, class head only), whatever today's defaults are."""
+    """A `detector.json` without `stem` and `box_head` (the shipped one) describes an fcn-v1 net:
+    full-resolution stem, class head only."""
     path = tmp_path / CONFIG_FILE
     path.write_text('{"version": "fcn-v1", "base_filters": 16, "min_area_px": 40}', encoding="utf-8")
     config = DetectorConfig.load(path)
     assert (config.stem, config.box_head, config.output_channels) == ("full", False, 3)
-    assert DetectorConfig().box_head and DetectorConfig().output_channels == 8
     assert build_model(config).output_shape[-1] == 3
+    assert BOX_HEAD.output_channels == 8 and build_model(BOX_HEAD).output_shape[-1] == 8
+
+
+def test_an_unknown_stem_is_refused() -> None:
+    with pytest.raises(InputError, match="full, strided"):
+        DetectorConfig(stem="wide")
 
 
 def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
-    config = DetectorConfig(kernel_shrink=0.3, min_kernel_px=3)
+    config = DetectorConfig(stem="strided", box_head=True, kernel_shrink=0.3, min_kernel_px=3)
     config.save(tmp_path / CONFIG_FILE)
     assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,9 @@ from indexer.training.detector_model import (
     rasterise,
 )
 from indexer.training.voc import LabelledBox
+
+#: The fcn-v2 design: kernels and edge distances besides the classes.
+BOX_HEAD = DetectorConfig(version="fcn-v2", stem="strided", box_head=True)
 
 
 def test_rasterise_paints_signatures_over_annotations() -> None:
@@ -48,7 +53,7 @@ def test_samples_have_the_crop_shape_and_valid_classes() -> None:
     image = np.full((400, 300, 3), 255, np.uint8)
     image[100:140, 50:250] = 0
     boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(50, 100, 250, 140))]
-    config = DetectorConfig(short_side_px=150, box_head=False)
+    config = DetectorConfig(short_side_px=150)
     source = SampleSource([page_sample(image, boxes, "p")], config, crop_px=64)
     images, labels = source.batch(np.random.default_rng(0), 4)
     assert images.shape == (4, 64, 64, 1) and images.dtype == np.float32
@@ -59,7 +64,8 @@ def test_samples_have_the_crop_shape_and_valid_classes() -> None:
 def test_box_head_samples_carry_kernels_inside_their_boxes() -> None:
     image = np.full((400, 300, 3), 255, np.uint8)
     boxes = [LabelledBox(HandwritingKind.SIGNATURE, Box(50, 100, 250, 180))]
-    source = SampleSource([page_sample(image, boxes, "p")], DetectorConfig(short_side_px=150), crop_px=64)
+    config = replace(BOX_HEAD, short_side_px=150)
+    source = SampleSource([page_sample(image, boxes, "p")], config, crop_px=64)
     _, targets = source.batch(np.random.default_rng(0), 8)
     assert targets.shape == (8, 32, 32, 6) and targets.dtype == np.float32
     classes, kernel = targets[..., 0], targets[..., 1]
@@ -77,7 +83,7 @@ def test_perfect_outputs_decode_back_to_the_labelled_boxes() -> None:
         LabelledBox(HandwritingKind.SIGNATURE, Box(60, 160, 300, 260)),
         LabelledBox(HandwritingKind.ANNOTATION, Box(200, 240, 360, 280)),  # under the signature
     ]
-    config = DetectorConfig()
+    config = BOX_HEAD
     numbers, coords, classes = paint_instances(boxes, (400, 400), 1.0)
     cells = _downsample_target(numbers, config.output_stride)
     targets = box_targets(cells, coords, config.output_stride, config.kernel_shrink, config.box_scale_px)
@@ -89,7 +95,7 @@ def test_perfect_outputs_decode_back_to_the_labelled_boxes() -> None:
 
 
 def test_loss_is_near_zero_for_perfect_outputs_and_grows_with_wrong_edges() -> None:
-    config = DetectorConfig()
+    config = BOX_HEAD
     boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(8, 8, 56, 40))]
     numbers, coords, classes = paint_instances(boxes, (64, 64), 1.0)
     cells = _downsample_target(numbers, 2)
