@@ -278,7 +278,7 @@ class TfBoxDetector:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def probabilities(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+    def outputs(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         """The net's outputs (h, w, `output_channels`) cropped to the page, and the resize factor.
 
         Channels 0-2 are the class probabilities; see `build_model` for the box head's channels.
@@ -298,8 +298,8 @@ class TfBoxDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Handwriting boxes on one (height, width, 3) uint8 RGB page, in its pixels."""
         started = time.perf_counter()
-        probabilities, factor = self.probabilities(image)
-        detections = decode(probabilities, factor, image.shape[:2], self.config)
+        outputs, factor = self.outputs(image)
+        detections = decode(outputs, factor, image.shape[:2], self.config)
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
 

@@ -132,10 +132,14 @@ def train_detector(
     from indexer.training.detector_card import finish_training
     from indexer.training.detector_train import TrainOptions, train_detector
 
-    design = DetectorConfig()
-    design = replace(design, stem=design.stem if stem is None else stem)
-    design = replace(design, box_head=design.box_head if box_head is None else box_head)
-    design = replace(design, version="fcn-v2" if design.box_head else "fcn-v1")
+    default = DetectorConfig()
+    with_boxes = default.box_head if box_head is None else box_head
+    design = replace(
+        default,
+        stem=default.stem if stem is None else stem,
+        box_head=with_boxes,
+        version="fcn-v2" if with_boxes else "fcn-v1",
+    )
 
     options = TrainOptions(
         data_dirs=data,

@@ -32,7 +32,6 @@ __all__ = [
     "box_targets",
     "detector_loss",
     "paint_instances",
-    "rasterise",
     "weighted_cross_entropy",
 ]
 
@@ -79,15 +78,6 @@ def paint_instances(
         coords[number] = scaled.as_tuple()
         classes[number] = CLASS_INDEX[item.kind]
     return numbers, coords, classes
-
-
-def rasterise(boxes: Sequence[LabelledBox], shape: tuple[int, int], factor: float) -> np.ndarray:
-    """Fill the boxes (scaled by `factor`) into a (height, width) uint8 class map.
-
-    Annotations are painted first, so where boxes overlap the signature wins.
-    """
-    numbers, _, classes = paint_instances(boxes, shape, factor)
-    return np.asarray(classes[numbers], np.uint8)
 
 
 def box_targets(

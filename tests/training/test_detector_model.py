@@ -15,7 +15,6 @@ from indexer.training.detector_model import (
     detector_loss,
     page_sample,
     paint_instances,
-    rasterise,
 )
 from indexer.training.voc import LabelledBox
 
@@ -23,12 +22,13 @@ from indexer.training.voc import LabelledBox
 BOX_HEAD = DetectorConfig(version="fcn-v2", stem="strided", box_head=True)
 
 
-def test_rasterise_paints_signatures_over_annotations() -> None:
+def test_painting_puts_signatures_over_annotations() -> None:
     boxes = [
         LabelledBox(HandwritingKind.SIGNATURE, Box(0, 0, 4, 4)),
         LabelledBox(HandwritingKind.ANNOTATION, Box(2, 2, 8, 6)),
     ]
-    target = rasterise(boxes, (10, 10), 1.0)
+    numbers, _, classes = paint_instances(boxes, (10, 10), 1.0)
+    target = classes[numbers]
     assert target[1, 1] == 1 and target[3, 3] == 1 and target[5, 7] == 2 and target[9, 9] == 0
 
 
