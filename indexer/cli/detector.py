@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from indexer.cli.common import handle_errors, settings
+from indexer.errors import InputError
 from indexer.logs import progress
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def _command_line(
     max_minutes: float,
     seed: int,
     design: DetectorConfig,
+    compute_dtype: str,
 ) -> str:
     """The full command that reproduces this run, with every option spelled out (for the card)."""
     words = ["indexer", "train-detector"]
@@ -102,6 +104,10 @@ def _command_line(
         "--stem",
         design.stem,
         "--box-head" if design.box_head else "--no-box-head",
+        "--output-stride",
+        str(design.output_stride),
+        "--compute-dtype",
+        compute_dtype,
     ]
     return shlex.join(words)
 
@@ -123,12 +129,19 @@ def train_detector(
         bool | None,
         typer.Option(help="Also predict box kernels and edge distances (one box per kernel)."),
     ] = None,
+    output_stride: Annotated[
+        int | None,
+        typer.Option(help="Output resolution: 1/2 or 1/4 of the net's input (4 needs --box-head)."),
+    ] = None,
+    compute_dtype: Annotated[
+        str, typer.Option(help="Training maths: float32, or bfloat16 (faster on AVX-512 BF16 CPUs).")
+    ] = "float32",
 ) -> None:
     """Train the handwriting detector on labelled pages plus synthetic pages.
 
-    Without --stem / --box-head the design is `DetectorConfig`'s default.
+    Without --stem / --box-head / --output-stride the design is `DetectorConfig`'s default.
     """
-    from indexer.backends.tf_detector import DetectorConfig
+    from indexer.backends.tf_detector import COMPUTE_DTYPES, DetectorConfig
     from indexer.training.detector_card import finish_training
     from indexer.training.detector_train import TrainOptions, train_detector
 
@@ -138,8 +151,15 @@ def train_detector(
         default,
         stem=default.stem if stem is None else stem,
         box_head=with_boxes,
+        output_stride=default.output_stride if output_stride is None else output_stride,
         version="fcn-v2" if with_boxes else "fcn-v1",
     )
+    if design.output_stride != 2 and not design.box_head:
+        raise InputError(
+            "--output-stride 4 needs --box-head: fcn-v1 boxes are drawn at the output resolution"
+        )
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise InputError(f"--compute-dtype must be one of {', '.join(COMPUTE_DTYPES)}, not {compute_dtype!r}")
 
     options = TrainOptions(
         data_dirs=data,
@@ -150,8 +170,11 @@ def train_detector(
         max_minutes=max_minutes,
         seed=seed,
         threads=settings().detector.threads,
+        compute_dtype=compute_dtype,
         config=design,
-        command=_command_line(data, out, steps, batch_size, synthetic_pages, max_minutes, seed, design),
+        command=_command_line(
+            data, out, steps, batch_size, synthetic_pages, max_minutes, seed, design, compute_dtype
+        ),
     )
     with progress() as bar:
         result = train_detector(options, on_progress=_progress_callback(bar))

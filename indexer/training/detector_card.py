@@ -54,16 +54,18 @@ def _heads(config: DetectorConfig) -> str:
 
 
 def _decoding(config: DetectorConfig) -> str:
+    if config.box_head:
+        return (
+            f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"
+            f"  and kernel probability >= {config.kernel_threshold} form kernel regions (>= "
+            f"{config.min_kernel_area_px} input px);\n"
+            "  a region's box is the median of the edges its pixels predict, its class the one with the\n"
+            "  higher mean probability over it; score = mean handwriting probability in the region."
+        )
     threshold = (
         f"argmax class with probability >= {config.score_threshold} (annotations:\n"
         f"  {config.threshold_for(HandwritingKind.ANNOTATION)})"
     )
-    if config.box_head:
-        return (
-            f"{threshold}; its pixels with kernel probability >= {config.kernel_threshold}\n"
-            f"  form kernel regions (>= {config.min_kernel_px} output px); a region's box is the median\n"
-            "  of the edges its pixels predict; score = mean class probability in the region."
-        )
     return (
         f"{threshold}, closing {config.close_px} px, components >=\n"
         f"  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean\n"
@@ -91,8 +93,8 @@ and annotation pixels{_design(config)}
   validation pages never used in training), plus {options.synthetic_pages} synthetic pages
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
-  {options.learning_rate}, seed {options.seed}, class weights background/signature/annotation
-  {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
+  {options.learning_rate}, {options.compute_dtype} maths, seed {options.seed}, class weights
+  background/signature/annotation {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over

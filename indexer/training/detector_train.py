@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,8 @@ class TrainOptions:
     seed: int = 1234
     max_minutes: float = 15.0
     threads: int = 2
+    #: "float32", or "bfloat16" for bfloat16 maths on float32 weights (`build_model`).
+    compute_dtype: str = "float32"
     config: DetectorConfig = field(default_factory=DetectorConfig)
     command: str = ""
 
@@ -138,6 +142,47 @@ def _train_step_fn(model: Any, optimizer: Any, loss_fn: Any) -> Any:
     return step
 
 
+class _Prefetcher:
+    """Draws batches on a background thread, so the next one is ready when a step ends.
+
+    OpenCV and NumPy release the GIL, so drawing overlaps TensorFlow's step. One thread draws
+    them all in order from one generator, so a seeded run still sees the same batches.
+    """
+
+    def __init__(self, draw: Callable[[], tuple[np.ndarray, np.ndarray]], depth: int = 2) -> None:
+        self._draw = draw
+        self._queue: queue.Queue[tuple[np.ndarray, np.ndarray] | BaseException] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="detector-batches", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            item: tuple[np.ndarray, np.ndarray] | BaseException
+            try:
+                item = self._draw()
+            except Exception as exc:  # handed to the training loop, which raises it
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, BaseException):
+                return
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _learning_rate(options: TrainOptions, step: int, elapsed_s: float) -> float:
     """Cosine decay over whichever runs out first, the steps or the time budget."""
     progress = min(max(step / options.steps, elapsed_s / (options.max_minutes * 60)), 1.0)
@@ -157,25 +202,38 @@ def _fit(
     step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
+
+    def draw() -> tuple[np.ndarray, np.ndarray]:
+        use_synthetic = synthetic is not None and rng.random() < options.synthetic_share
+        return (synthetic if use_synthetic and synthetic else real).batch(rng, options.batch_size)
+
+    batches = _Prefetcher(draw)
     started = time.monotonic()
     smoothed = float("nan")
     done = 0
-    for done in range(1, options.steps + 1):
-        elapsed_s = time.monotonic() - started
-        if elapsed_s > options.max_minutes * 60:
-            log.warning("stopping at step %d: the %.1f-minute budget is spent", done - 1, options.max_minutes)
-            done -= 1
-            break
-        optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
-        use_synthetic = synthetic is not None and rng.random() < options.synthetic_share
-        images, labels = (synthetic if use_synthetic and synthetic else real).batch(rng, options.batch_size)
-        loss = float(step(images, labels))
-        smoothed = loss if np.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
-        on_progress("training", done, options.steps, f"loss {smoothed:.4f}")
-        if done % 50 == 0:
-            log.info(
-                "step %d/%d loss %.4f lr %.5f", done, options.steps, smoothed, float(optimizer.learning_rate)
-            )
+    try:
+        for done in range(1, options.steps + 1):
+            elapsed_s = time.monotonic() - started
+            if elapsed_s > options.max_minutes * 60:
+                log.warning(
+                    "stopping at step %d: the %.1f-minute budget is spent", done - 1, options.max_minutes
+                )
+                done -= 1
+                break
+            optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
+            loss = float(step(*batches.next()))
+            smoothed = loss if np.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
+            on_progress("training", done, options.steps, f"loss {smoothed:.4f}")
+            if done % 50 == 0:
+                log.info(
+                    "step %d/%d loss %.4f lr %.5f",
+                    done,
+                    options.steps,
+                    smoothed,
+                    float(optimizer.learning_rate),
+                )
+    finally:
+        batches.close()
     return done, smoothed
 
 
@@ -205,7 +263,7 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     synthetic = (
         SampleSource(synthetic_pages, options.config, crop_px=options.crop_px) if synthetic_pages else None
     )
-    model = build_model(options.config)
+    model = build_model(options.config, compute_dtype=options.compute_dtype)
     steps_done, loss = _fit(model, (real, synthetic), options, on_progress)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(options.out_dir / options.config.weights))

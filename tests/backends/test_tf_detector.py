@@ -105,8 +105,30 @@ def test_box_head_ignores_regions_without_a_kernel_and_tiny_kernels() -> None:
     config = BOX_HEAD
     outputs = _box_head_outputs(30, 30)
     outputs[2:10, 2:10, :3] = (0.1, 0.1, 0.8)  # a region the net marks but finds no kernel in
-    _predict_box(outputs, slice(20, 22), slice(20, 22), (18, 18, 24, 24), kind=2)  # 4 < min_kernel_px
+    # 4 output px at stride 2 are 16 input px < min_kernel_area_px
+    _predict_box(outputs, slice(20, 22), slice(20, 22), (18, 18, 24, 24), kind=2)
     assert decode(outputs, 1.0, (60, 60), config) == []
+
+
+def test_a_kernel_whose_class_wavers_gives_one_box_of_the_class_most_of_it_leans_to() -> None:
+    """GIVEN one kernel region, mostly signature but with an annotation-leaning strip THEN one
+    signature box comes out, not a signature box and an annotation box over it."""
+    outputs = _box_head_outputs(30, 40)
+    _predict_box(outputs, slice(10, 20), slice(5, 35), (2, 6, 38, 24), kind=1)
+    outputs[10:20, 25:30, :3] = (0.1, 0.35, 0.55)  # wavers: annotation wins here, per pixel
+    found = decode(outputs, 1.0, (60, 80), BOX_HEAD)
+    assert [(f.kind, f.box.as_tuple()) for f in found] == [(HandwritingKind.SIGNATURE, (4, 12, 76, 48))]
+    assert found[0].score == pytest.approx(1.0 - (5 * 0.1) / 30)
+
+
+def test_a_quarter_resolution_net_decodes_in_original_pixels() -> None:
+    """At output stride 4 a pixel covers 4 input pixels: the same kernel decodes to the same
+    original box as twice the pixels at stride 2."""
+    config = DetectorConfig(stem="strided", box_head=True, output_stride=4)
+    outputs = _box_head_outputs(20, 30)
+    _predict_box(outputs, slice(4, 7), slice(4, 12), (2, 2.5, 14, 8), kind=2)
+    found = decode(outputs, 0.5, (160, 240), config)
+    assert [(f.kind, f.box.as_tuple()) for f in found] == [(HandwritingKind.ANNOTATION, (16, 20, 112, 64))]
 
 
 def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: Path) -> None:
@@ -120,12 +142,33 @@ def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: 
     assert BOX_HEAD.output_channels == 8 and build_model(BOX_HEAD).output_shape[-1] == 8
 
 
-def test_an_unknown_stem_is_refused() -> None:
+def test_an_unknown_stem_or_output_stride_is_refused() -> None:
     with pytest.raises(InputError, match="full, strided"):
         DetectorConfig(stem="wide")
+    with pytest.raises(InputError, match="2, 4"):
+        DetectorConfig(output_stride=8)
+    with pytest.raises(InputError, match="float32, bfloat16"):
+        build_model(BOX_HEAD, compute_dtype="float16")
+
+
+def test_a_net_trained_in_bfloat16_loads_into_the_float32_net(tmp_path: Path) -> None:
+    """Mixed bfloat16 keeps float32 weights and float32 heads, so its weights serve inference in
+    float32 and give (up to bfloat16 rounding) the same outputs, at 1/4 of the input here."""
+    config = DetectorConfig(stem="strided", box_head=True, output_stride=4, base_filters=8)
+    mixed = build_model(config, compute_dtype="bfloat16")
+    page = np.random.default_rng(0).random((1, 64, 96, 1), dtype=np.float32)
+    mixed_out = np.asarray(mixed(page, training=False))
+    assert mixed_out.dtype == np.float32 and mixed_out.shape == (1, 16, 24, 8)
+    mixed.save_weights(str(tmp_path / config.weights))
+    plain = build_model(config)
+    plain.load_weights(str(tmp_path / config.weights))
+    plain_out = np.asarray(plain(page, training=False))
+    assert np.abs(plain_out - mixed_out).max() < 0.05
 
 
 def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
-    config = DetectorConfig(stem="strided", box_head=True, kernel_shrink=0.3, min_kernel_px=3)
+    config = DetectorConfig(
+        stem="strided", box_head=True, output_stride=4, kernel_shrink=0.3, min_kernel_area_px=9
+    )
     config.save(tmp_path / CONFIG_FILE)
     assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config

@@ -87,32 +87,63 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("stem", "box_head"), [("full", False), ("strided", True)])
+@pytest.mark.parametrize(
+    ("stem", "box_head", "stride", "dtype"),
+    [("full", False, 2, "float32"), ("strided", True, 2, "float32"), ("strided", True, 4, "bfloat16")],
+)
 def test_train_then_evaluate_a_few_steps(
-    tiny_labelled_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stem: str, box_head: bool
+    tiny_labelled_set: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stem: str,
+    box_head: bool,
+    stride: int,
+    dtype: str,
 ) -> None:
-    """GIVEN a tiny labelled set WHEN training 3 steps of either design THEN weights, config and
+    """GIVEN a tiny labelled set WHEN training 3 steps of each design THEN weights, config and
     card are written, and `evaluate` with that model prints the table and writes its report files."""
     out = tmp_path / "model"
     head = "--box-head" if box_head else "--no-box-head"
     trained = runner.invoke(
         app,
         ["train-detector", "--data", str(tiny_labelled_set), "--out", str(out), "--steps", "3",
-         "--batch-size", "2", "--synthetic-pages", "1", "--stem", stem, head],
+         "--batch-size", "2", "--synthetic-pages", "1", "--stem", stem, head,
+         "--output-stride", str(stride), "--compute-dtype", dtype],
     )  # fmt: skip
     assert trained.exit_code == 0, trained.output
     assert {"detector.json", "detector.weights.h5", "MODEL_CARD.md"} <= {p.name for p in out.iterdir()}
     saved = json.loads((out / "detector.json").read_text())
-    assert (saved["stem"], saved["box_head"]) == (stem, box_head)
+    assert (saved["stem"], saved["box_head"], saved["output_stride"]) == (stem, box_head, stride)
     card = (out / "MODEL_CARD.md").read_text()
-    assert "--steps 3" in card and f"--stem {stem} {head}" in card
-    assert ("kernel" in card) is box_head
+    assert (
+        "--steps 3" in card
+        and f"--stem {stem} {head} --output-stride {stride} --compute-dtype {dtype}" in card
+    )
+    assert ("kernel" in card) is box_head and f"{dtype} maths" in card
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(out))
     report_dir = tmp_path / "report"
     evaluated = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--out", str(report_dir)])
     assert evaluated.exit_code == 0, evaluated.output
     assert "AP@0.5" in evaluated.stdout and "1 pages" in evaluated.stdout
     assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--compute-dtype", "float16"], "float32, bfloat16"),
+        (["--output-stride", "4", "--no-box-head"], "needs --box-head"),
+        (["--output-stride", "3", "--box-head"], "2, 4"),
+    ],
+)
+def test_impossible_training_options_are_input_errors(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    result = runner.invoke(
+        app, ["train-detector", "--data", str(tmp_path), "--out", str(tmp_path / "m"), *options]
+    )
+    assert result.exit_code == ExitCode.INPUT
+    assert message in result.output
 
 
 def test_an_unknown_stem_is_an_input_error_that_names_the_choices(tmp_path: Path) -> None:

@@ -74,16 +74,18 @@ def test_box_head_samples_carry_kernels_inside_their_boxes() -> None:
     assert not targets[..., 2:][kernel == 0].any()  # distances only where they are learnt
 
 
-def test_perfect_outputs_decode_back_to_the_labelled_boxes() -> None:
+@pytest.mark.parametrize("stride", [2, 4])
+def test_perfect_outputs_decode_back_to_the_labelled_boxes(stride: int) -> None:
     """Targets and decoder agree: feeding the targets of a page back as the net's outputs gives
-    the labelled boxes, including two fields that touch and a signature over an annotation."""
+    the labelled boxes, including two fields that touch and a signature over an annotation, at
+    either output resolution."""
     boxes = [
         LabelledBox(HandwritingKind.ANNOTATION, Box(40, 40, 200, 80)),
         LabelledBox(HandwritingKind.ANNOTATION, Box(200, 40, 320, 80)),  # touches the first
         LabelledBox(HandwritingKind.SIGNATURE, Box(60, 160, 300, 260)),
         LabelledBox(HandwritingKind.ANNOTATION, Box(200, 240, 360, 280)),  # under the signature
     ]
-    config = BOX_HEAD
+    config = replace(BOX_HEAD, output_stride=stride)
     numbers, coords, classes = paint_instances(boxes, (400, 400), 1.0)
     cells = _downsample_target(numbers, config.output_stride)
     targets = box_targets(cells, coords, config.output_stride, config.kernel_shrink, config.box_scale_px)
