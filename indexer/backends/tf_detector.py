@@ -87,9 +87,9 @@ class DetectorConfig:
     min_area_px: int = 40
     #: Boxes grow by this many output pixels on each side (the labels are loose around the ink).
     pad_px: int = 0
-    # The defaults of `stem` and `box_head` are the fcn-v1 design: config files written before
-    # these fields existed describe it, and it is still the better one after a 16-minute training
-    # (MODEL_CARD.md).
+    # The defaults of `stem` and `box_head` are the fcn-v1 design, because config files written
+    # before these fields existed describe it. What `indexer train-detector` trains by default is
+    # `detector_train.TRAINED_DESIGN`.
     #: "full" runs a convolution at the input resolution first; with "strided" the first
     #: convolution already halves the page (a cheaper step).
     stem: str = "full"

@@ -2,7 +2,8 @@
 
 A page is printed serif text in paragraphs, with blanks filled INLINE by handwriting (dates,
 amounts, names, titles, addresses, initials) rendered with Debian's handwriting fonts, and
-signature blocks with smooth random pen scribbles. Every handwritten item sits between two
+signature blocks signed with smooth random pen scribbles or, as many real signatures are, a name
+written large in a handwriting font. Every handwritten item sits between two
 printed words of its line, and its box is tight around its own ink. The render is clean; add
 scan noise with `scan_effects`.
 """
@@ -231,6 +232,28 @@ def _scribble_layer(width_px: int, height_px: int, rng: np.random.Generator) -> 
     return canvas
 
 
+def _signature_layer(size_px: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A signature: a pen scribble, or a name written large in a handwriting font, half of them
+    with a flourish under it. Returns the alpha layer and the share of it to place above the line.
+
+    Real signatures are often legible names. With scribbles only, a detector learnt that legible
+    cursive is an annotation and called such signatures annotations; with names on both the
+    signature line and the `Name:` line, where the name stands decides its class.
+    """
+    if rng.random() < 0.5:
+        scribble = _scribble_layer(int(rng.integers(200, 520)), int(rng.integers(60, 140)), rng)
+        return scribble, float(rng.uniform(0.55, 0.9))
+    # The text layer has a margin of one font size around the ink: placed like annotations.
+    alpha = _handwriting_layer(fillers.name(rng), round(size_px * float(rng.uniform(1.6, 2.6))), rng)
+    if rng.random() < 0.5:
+        third = alpha.shape[0] // 3
+        flourish = _scribble_layer(alpha.shape[1], max(third // 2, 8), rng)
+        alpha[
+            third * 2 - flourish.shape[0] // 2 : third * 2 - flourish.shape[0] // 2 + flourish.shape[0]
+        ] |= flourish
+    return alpha, float(rng.uniform(0.55, 0.72))
+
+
 class _PageWriter:
     """Lays out paragraphs and signature blocks top to bottom."""
 
@@ -254,8 +277,8 @@ class _PageWriter:
         rng = self.rng
         colour = _INK_COLOURS_RGB[int(rng.integers(len(_INK_COLOURS_RGB)))]
         if kind is HandwritingKind.SIGNATURE:
-            alpha = _scribble_layer(int(rng.integers(200, 520)), int(rng.integers(60, 140)), rng)
-            top = self.y - int(alpha.shape[0] * rng.uniform(0.55, 0.9))
+            alpha, above = _signature_layer(self.size_px, rng)
+            top = self.y - int(alpha.shape[0] * above)
         else:
             alpha = _handwriting_layer(text, round(self.size_px * float(rng.uniform(1.0, 1.7))), rng)
             top = self.y - int(alpha.shape[0] * rng.uniform(0.55, 0.72))

@@ -88,35 +88,41 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("stem", "box_head", "stride", "dtype"),
-    [("full", False, 2, "float32"), ("strided", True, 2, "float32"), ("strided", True, 4, "bfloat16")],
+    ("options", "design"),
+    [
+        (["--stem", "full", "--no-box-head"], ("full", False, 2, "bfloat16")),
+        (
+            ["--box-head", "--output-stride", "2", "--compute-dtype", "float32"],
+            ("strided", True, 2, "float32"),
+        ),
+        ([], ("strided", True, 4, "bfloat16")),  # the shipped model's design
+    ],
 )
 def test_train_then_evaluate_a_few_steps(
     tiny_labelled_set: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    stem: str,
-    box_head: bool,
-    stride: int,
-    dtype: str,
+    options: list[str],
+    design: tuple[str, bool, int, str],
 ) -> None:
     """GIVEN a tiny labelled set WHEN training 3 steps of each design THEN weights, config and
     card are written, and `evaluate` with that model prints the table and writes its report files."""
     out = tmp_path / "model"
-    head = "--box-head" if box_head else "--no-box-head"
     trained = runner.invoke(
         app,
         ["train-detector", "--data", str(tiny_labelled_set), "--out", str(out), "--steps", "3",
-         "--batch-size", "2", "--synthetic-pages", "1", "--stem", stem, head,
-         "--output-stride", str(stride), "--compute-dtype", dtype],
+         "--batch-size", "2", "--synthetic-pages", "1", *options],
     )  # fmt: skip
     assert trained.exit_code == 0, trained.output
     assert {"detector.json", "detector.weights.h5", "MODEL_CARD.md"} <= {p.name for p in out.iterdir()}
+    stem, box_head, stride, dtype = design
     saved = json.loads((out / "detector.json").read_text())
     assert (saved["stem"], saved["box_head"], saved["output_stride"]) == (stem, box_head, stride)
+    assert saved["version"] == ("fcn-v2" if box_head else "fcn-v1")
     card = (out / "MODEL_CARD.md").read_text()
+    head = "--box-head" if box_head else "--no-box-head"
     assert (
-        "--steps 3" in card
+        "--steps 3 " in card
         and f"--stem {stem} {head} --output-stride {stride} --compute-dtype {dtype}" in card
     )
     assert ("kernel" in card) is box_head and f"{dtype} maths" in card
