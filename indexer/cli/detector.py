@@ -150,12 +150,14 @@ def train_detector(
 
     default = TRAINED_DESIGN
     with_boxes = default.box_head if box_head is None else box_head
+    if output_stride is None:
+        # fcn-v1 draws its boxes at the output resolution, so it keeps 1/2 unless told otherwise.
+        output_stride = default.output_stride if with_boxes else 2
     design = replace(
         default,
         stem=default.stem if stem is None else stem,
         box_head=with_boxes,
-        # fcn-v1 draws its boxes at the output resolution, so it keeps 1/2 unless told otherwise.
-        output_stride=output_stride or (default.output_stride if with_boxes else 2),
+        output_stride=output_stride,
         version="fcn-v2" if with_boxes else "fcn-v1",
     )
     if design.output_stride != 2 and not design.box_head:
