@@ -88,6 +88,7 @@ def _command_line(
     seed: int,
     design: DetectorConfig,
     compute_dtype: str,
+    ema_momentum: float | None,
 ) -> str:
     """The full command that reproduces this run, with every option spelled out (for the card)."""
     words = ["indexer", "train-detector"]
@@ -109,6 +110,8 @@ def _command_line(
         "--compute-dtype",
         compute_dtype,
     ]
+    if ema_momentum is not None:
+        words += ["--ema-momentum", f"{ema_momentum:g}"]
     return shlex.join(words)
 
 
@@ -139,12 +142,15 @@ def train_detector(
             help="Training maths: bfloat16 (fast on AVX-512 BF16 CPUs), or float32 on CPUs without."
         ),
     ] = "bfloat16",
+    ema_momentum: Annotated[
+        float | None,
+        typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
+    ] = None,
 ) -> None:
     """Train the handwriting detector on labelled pages plus synthetic pages.
 
     Without --stem / --box-head / --output-stride it trains the shipped model's design.
     """
-    from indexer.backends.tf_detector import COMPUTE_DTYPES
     from indexer.training.detector_card import finish_training
     from indexer.training.detector_train import TRAINED_DESIGN, TrainOptions, train_detector
 
@@ -164,8 +170,6 @@ def train_detector(
         raise InputError(
             "--output-stride 4 needs --box-head: fcn-v1 boxes are drawn at the output resolution"
         )
-    if compute_dtype not in COMPUTE_DTYPES:
-        raise InputError(f"--compute-dtype must be one of {', '.join(COMPUTE_DTYPES)}, not {compute_dtype!r}")
 
     options = TrainOptions(
         data_dirs=data,
@@ -177,9 +181,19 @@ def train_detector(
         seed=seed,
         threads=settings().detector.threads,
         compute_dtype=compute_dtype,
+        ema_momentum=ema_momentum,
         config=design,
         command=_command_line(
-            data, out, steps, batch_size, synthetic_pages, max_minutes, seed, design, compute_dtype
+            data,
+            out,
+            steps,
+            batch_size,
+            synthetic_pages,
+            max_minutes,
+            seed,
+            design,
+            compute_dtype,
+            ema_momentum,
         ),
     )
     with progress() as bar:

@@ -73,6 +73,12 @@ def _decoding(config: DetectorConfig) -> str:
     )
 
 
+def _averaging(options: TrainOptions) -> str:
+    if options.ema_momentum is None:
+        return ""
+    return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
+
+
 def model_card(
     options: TrainOptions, result: TrainResult, report: EvaluationReport | None, seconds: float
 ) -> str:
@@ -93,8 +99,8 @@ and annotation pixels{_design(config)}
   validation pages never used in training), plus {options.synthetic_pages} synthetic pages
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
-  {options.learning_rate}, {options.compute_dtype} maths, seed {options.seed}, class weights
-  background/signature/annotation {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
+  {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
+  class weights background/signature/annotation {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, build_model
+from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.training.detector_model import PageSample, SampleSource, detector_loss, page_sample
@@ -53,7 +53,11 @@ _SYNTHETIC_PAD_PX = 12
 
 @dataclass(slots=True)
 class TrainOptions:
-    """Everything that decides a training run (and is written into the model card)."""
+    """Everything that decides a training run (and is written into the model card).
+
+    Raises (on construction):
+        InputError: an unknown compute dtype, or an EMA momentum outside (0, 1).
+    """
 
     data_dirs: list[Path]
     out_dir: Path
@@ -68,8 +72,20 @@ class TrainOptions:
     threads: int = 2
     #: "float32", or "bfloat16" for bfloat16 maths on float32 weights (`build_model`).
     compute_dtype: str = "bfloat16"
+    #: Keep an exponential moving average of the weights with this momentum and save it instead
+    #: of the last weights (None: the last weights).
+    ema_momentum: float | None = None
     config: DetectorConfig = TRAINED_DESIGN
     command: str = ""
+
+    def __post_init__(self) -> None:
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            choices = ", ".join(COMPUTE_DTYPES)
+            raise InputError(f"the compute dtype must be one of {choices}, not {self.compute_dtype!r}")
+        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
+            raise InputError(
+                f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
+            )
 
 
 @dataclass(slots=True)
@@ -209,7 +225,10 @@ def _fit(
 ) -> tuple[int, float]:
     from tensorflow import keras
 
-    optimizer = keras.optimizers.Adam(options.learning_rate)
+    ema = options.ema_momentum
+    optimizer = keras.optimizers.Adam(
+        options.learning_rate, use_ema=ema is not None, ema_momentum=ema or 0.99
+    )
     step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
@@ -245,6 +264,7 @@ def _fit(
                 )
     finally:
         batches.close()
+    optimizer.finalize_variable_values(model.trainable_variables)  # the average, with EMA
     return done, smoothed
 
 

@@ -92,7 +92,7 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
     [
         (["--stem", "full", "--no-box-head"], ("full", False, 2, "bfloat16")),
         (
-            ["--box-head", "--output-stride", "2", "--compute-dtype", "float32"],
+            ["--box-head", "--output-stride", "2", "--compute-dtype", "float32", "--ema-momentum", "0.9"],
             ("strided", True, 2, "float32"),
         ),
         ([], ("strided", True, 4, "bfloat16")),  # the shipped model's design
@@ -126,6 +126,7 @@ def test_train_then_evaluate_a_few_steps(
         and f"--stem {stem} {head} --output-stride {stride} --compute-dtype {dtype}" in card
     )
     assert ("kernel" in card) is box_head and f"{dtype} maths" in card
+    assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(out))
     report_dir = tmp_path / "report"
     evaluated = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--out", str(report_dir)])
@@ -140,6 +141,7 @@ def test_train_then_evaluate_a_few_steps(
         (["--compute-dtype", "float16"], "float32, bfloat16"),
         (["--output-stride", "4", "--no-box-head"], "needs --box-head"),
         (["--output-stride", "3", "--box-head"], "2, 4"),
+        (["--ema-momentum", "1.5"], "between 0 and 1"),
     ],
 )
 def test_impossible_training_options_are_input_errors(

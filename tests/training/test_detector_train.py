@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from tensorflow import keras
 
-from indexer.training.detector_train import _Prefetcher
+from indexer.backends.tf_detector import DetectorConfig, build_model
+from indexer.document import Box, HandwritingKind
+from indexer.errors import InputError
+from indexer.training.detector_model import SampleSource, page_sample
+from indexer.training.detector_train import TrainOptions, _fit, _Prefetcher
+from indexer.training.voc import LabelledBox
 
 
 def test_prefetched_batches_come_in_the_order_they_were_drawn() -> None:
@@ -38,3 +46,42 @@ def test_an_error_while_drawing_reaches_the_training_loop() -> None:
             prefetcher.next()
     finally:
         prefetcher.close()
+
+
+def _tiny_run(tmp_path: Path, ema_momentum: float | None) -> list[np.ndarray]:
+    """Three steps of a 4-filter net on one synthetic page; the weights it would save."""
+    config = DetectorConfig(stem="strided", box_head=True, output_stride=4, base_filters=4, short_side_px=96)
+    options = TrainOptions(
+        data_dirs=[],
+        out_dir=tmp_path,
+        steps=3,
+        batch_size=2,
+        crop_px=32,
+        config=config,
+        ema_momentum=ema_momentum,
+    )
+    image = np.full((200, 150), 255, np.uint8)
+    image[60:80, 20:120] = 0
+    boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(20, 60, 120, 80))]
+    source = SampleSource([page_sample(image, boxes, "p")], config, crop_px=32)
+    keras.utils.set_random_seed(3)
+    model = build_model(config, compute_dtype=options.compute_dtype)
+    _fit(model, (source, None), options, lambda *_: None)
+    return [np.asarray(w) for w in model.trainable_weights]
+
+
+@pytest.mark.slow
+def test_with_ema_the_saved_weights_are_the_average_not_the_last_ones(tmp_path: Path) -> None:
+    last = _tiny_run(tmp_path, None)
+    averaged = _tiny_run(tmp_path, 0.5)
+    assert all(a.shape == b.shape for a, b in zip(last, averaged, strict=True))
+    assert any(not np.allclose(a, b) for a, b in zip(last, averaged, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"compute_dtype": "int8"}, "float32, bfloat16"), ({"ema_momentum": 1.0}, "between 0 and 1")],
+)
+def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        TrainOptions(data_dirs=[], out_dir=tmp_path, **options)  # type: ignore[arg-type]
