@@ -15,7 +15,7 @@ from indexer.errors import InputError
 from indexer.logs import progress
 
 if TYPE_CHECKING:
-    from indexer.backends.tf_detector import DetectorConfig
+    from indexer.training.detector_train import TrainOptions
 
 __all__ = ["BUILT", "register"]
 
@@ -78,40 +78,37 @@ def _table(record: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def _command_line(
-    data: list[Path],
-    out: Path,
-    steps: int,
-    batch_size: int,
-    synthetic_pages: int,
-    max_minutes: float,
-    seed: int,
-    design: DetectorConfig,
-    compute_dtype: str,
-    ema_momentum: float | None,
-) -> str:
+def _command_line(options: TrainOptions) -> str:
     """The full command that reproduces this run, with every option spelled out (for the card)."""
+    design = options.config
     words = ["indexer", "train-detector"]
-    for folder in data:
+    for folder in options.data_dirs:
         words += ["--data", str(folder)]
-    words += ["--out", str(out), "--steps", str(steps), "--batch-size", str(batch_size)]
+    words += [
+        "--out",
+        str(options.out_dir),
+        "--steps",
+        str(options.steps),
+        "--batch-size",
+        str(options.batch_size),
+    ]
     words += [
         "--synthetic-pages",
-        str(synthetic_pages),
+        str(options.synthetic_pages),
         "--max-minutes",
-        f"{max_minutes:g}",
+        f"{options.max_minutes:g}",
         "--seed",
-        str(seed),
+        str(options.seed),
         "--stem",
         design.stem,
         "--box-head" if design.box_head else "--no-box-head",
         "--output-stride",
         str(design.output_stride),
         "--compute-dtype",
-        compute_dtype,
+        options.compute_dtype,
     ]
-    if ema_momentum is not None:
-        words += ["--ema-momentum", f"{ema_momentum:g}"]
+    if options.ema_momentum is not None:
+        words += ["--ema-momentum", f"{options.ema_momentum:g}"]
     return shlex.join(words)
 
 
@@ -183,19 +180,8 @@ def train_detector(
         compute_dtype=compute_dtype,
         ema_momentum=ema_momentum,
         config=design,
-        command=_command_line(
-            data,
-            out,
-            steps,
-            batch_size,
-            synthetic_pages,
-            max_minutes,
-            seed,
-            design,
-            compute_dtype,
-            ema_momentum,
-        ),
     )
+    options = replace(options, command=_command_line(options))
     with progress() as bar:
         result = train_detector(options, on_progress=_progress_callback(bar))
         summary = finish_training(options, result, on_progress=_progress_callback(bar))

@@ -248,9 +248,8 @@ def _signature_layer(size_px: int, rng: np.random.Generator) -> tuple[np.ndarray
     if rng.random() < 0.5:
         third = alpha.shape[0] // 3
         flourish = _scribble_layer(alpha.shape[1], max(third // 2, 8), rng)
-        alpha[
-            third * 2 - flourish.shape[0] // 2 : third * 2 - flourish.shape[0] // 2 + flourish.shape[0]
-        ] |= flourish
+        top = 2 * third - flourish.shape[0] // 2  # centred on the baseline region
+        alpha[top : top + flourish.shape[0]] |= flourish
     return alpha, float(rng.uniform(0.55, 0.72))
 
 
