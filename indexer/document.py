@@ -92,6 +92,12 @@ class Box:
             max(self.x0 - margin_px, 0), max(self.y0 - margin_px, 0), self.x1 + margin_px, self.y1 + margin_px
         )
 
+    def union(self, other: Box) -> Box:
+        """The smallest box holding both."""
+        return Box(
+            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
+        )
+
     def iou(self, other: Box) -> float:
         shared = self.intersection(other)
         return shared / (self.area + other.area - shared)

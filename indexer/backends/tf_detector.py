@@ -12,7 +12,8 @@ regions are found regardless of class and each takes the class most of its pixel
 per class, a class map that wavers inside one signature gave it a signature box *and* an
 annotation box. Since the edges are regressed, the box head also works at 1/4 resolution
 (`output_stride` 4), a cheaper net. Without the box head (`fcn-v1`) each connected region of a
-class becomes its bounding box.
+class becomes its bounding box. Either way, boxes of one class that mostly overlap can be merged
+(`merge_share`), so one field does not come out as two stacked boxes.
 
 Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.
@@ -43,6 +44,7 @@ __all__ = [
     "TfBoxDetector",
     "build_model",
     "decode",
+    "merge_overlapping",
     "preprocess",
 ]
 
@@ -103,6 +105,10 @@ class DetectorConfig:
     min_kernel_area_px: int = 24
     #: Edge distances are predicted as log(distance / box_scale_px), distance in output pixels.
     box_scale_px: float = 16.0
+    #: Boxes of one class whose overlap covers at least this share of the smaller box are one
+    #: field and merge into their union (None: kept as found). Neighbouring kernels of one
+    #: field can each give a box; overlapping boxes would get overlapping anchors downstream.
+    merge_share: float | None = None
 
     @property
     def output_channels(self) -> int:
@@ -115,6 +121,8 @@ class DetectorConfig:
         if self.output_stride not in OUTPUT_STRIDES:
             choices = ", ".join(map(str, OUTPUT_STRIDES))
             raise InputError(f"detector output stride must be one of {choices}, not {self.output_stride}")
+        if self.merge_share is not None and not 0.0 < self.merge_share <= 1.0:
+            raise InputError(f"detector merge_share must lie in (0, 1] or be null, not {self.merge_share}")
 
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
@@ -281,16 +289,43 @@ def decode(
             detections.append(
                 Detection(kind, _to_original(box, to_original, size), min(max(score, 0.0), 1.0))
             )
-        return sorted(detections, key=lambda d: (d.box.y0, d.box.x0))
-    winner = outputs[..., :classes].argmax(axis=-1)
-    pad = config.pad_px
-    for channel, kind in enumerate(_KINDS, start=1):
-        class_map = outputs[..., channel]
-        mask = ((winner == channel) & (class_map >= config.threshold_for(kind))).astype(np.uint8)
-        for x0, y0, x1, y1, score in _component_boxes(mask, class_map, config):
-            grown = _to_original((x0 - pad, y0 - pad, x1 + pad, y1 + pad), to_original, size)
-            detections.append(Detection(kind, grown, min(max(score, 0.0), 1.0)))
+    else:
+        winner = outputs[..., :classes].argmax(axis=-1)
+        pad = config.pad_px
+        for channel, kind in enumerate(_KINDS, start=1):
+            class_map = outputs[..., channel]
+            mask = ((winner == channel) & (class_map >= config.threshold_for(kind))).astype(np.uint8)
+            for x0, y0, x1, y1, score in _component_boxes(mask, class_map, config):
+                grown = _to_original((x0 - pad, y0 - pad, x1 + pad, y1 + pad), to_original, size)
+                detections.append(Detection(kind, grown, min(max(score, 0.0), 1.0)))
+    if config.merge_share is not None:
+        detections = merge_overlapping(detections, config.merge_share)
     return sorted(detections, key=lambda d: (d.box.y0, d.box.x0))
+
+
+def merge_overlapping(detections: list[Detection], share: float) -> list[Detection]:
+    """Merge same-class boxes whose overlap covers >= `share` of the smaller one into their union.
+
+    Repeats until no pair qualifies, so a chain of overlapping boxes becomes one. The merged box
+    keeps the higher score.
+    """
+    merged = list(detections)
+    found = True
+    while found:
+        found = False
+        for i, first in enumerate(merged):
+            for j in range(i + 1, len(merged)):
+                second = merged[j]
+                smaller = min(first.box.area, second.box.area)
+                if first.kind is second.kind and first.box.intersection(second.box) >= share * smaller:
+                    union = first.box.union(second.box)
+                    merged[i] = Detection(first.kind, union, max(first.score, second.score))
+                    del merged[j]
+                    found = True
+                    break
+            if found:
+                break
+    return merged
 
 
 class TfBoxDetector:

@@ -15,12 +15,30 @@ from indexer.errors import InputError
 from indexer.logs import progress
 
 if TYPE_CHECKING:
+    from indexer.config import DetectorSettings
     from indexer.training.detector_train import TrainOptions
 
 __all__ = ["BUILT", "register"]
 
 #: Names of the commands this module builds (they replace the pending placeholders).
 BUILT: frozenset[str] = frozenset({"detect", "train-detector", "evaluate"})
+
+
+#: `--model`, shared by `detect` and `evaluate`.
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="A detector folder (weights + detector.json), e.g. one train-detector wrote. "
+        "Default: detector.model_dir, the shipped model.",
+    ),
+]
+
+
+def _detector_settings(model: Path | None) -> DetectorSettings:
+    """The configured detector, or our FCN from `model` when one is given."""
+    config = settings().detector
+    return config if model is None else config.model_copy(update={"engine": "fcn", "model_dir": model})
 
 
 def _progress_callback(bar: Any) -> Any:
@@ -39,14 +57,14 @@ def detect(
     images: Annotated[list[Path], typer.Argument(help="Page images (JPEG, PNG, TIFF).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line and image.")] = False,
     viz: Annotated[Path | None, typer.Option("--viz", help="Write each page with its boxes here.")] = None,
+    model: ModelOption = None,
 ) -> None:
     """Find handwriting (signatures and annotations) on page images."""
     from indexer.api import build_detector, managed
     from indexer.training.detector_eval import draw_boxes
     from indexer.training.detector_train import read_rgb
 
-    config = settings().detector
-    with managed(build_detector(config)) as detector:
+    with managed(build_detector(_detector_settings(model))) as detector:
         for path in images:
             image = read_rgb(path)
             detections = detector.detect(image)
@@ -195,6 +213,7 @@ def evaluate(
     split: Annotated[
         str, typer.Option(help="Which pages: validation (held-out documents), train, or all.")
     ] = "validation",
+    model: ModelOption = None,
 ) -> None:
     """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
     from indexer.api import build_detector, managed
@@ -202,7 +221,7 @@ def evaluate(
     from indexer.training.detector_train import load_pages
 
     pages = load_pages(data)
-    with managed(build_detector(settings().detector)) as detector, progress() as bar:
+    with managed(build_detector(_detector_settings(model))) as detector, progress() as bar:
         report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
     if out is not None:
         write_report(report, out)

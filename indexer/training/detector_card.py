@@ -54,6 +54,14 @@ def _heads(config: DetectorConfig) -> str:
 
 
 def _decoding(config: DetectorConfig) -> str:
+    merging = (
+        ""
+        if config.merge_share is None
+        else (
+            f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one merge"
+            " into their union."
+        )
+    )
     if config.box_head:
         return (
             f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"
@@ -61,7 +69,7 @@ def _decoding(config: DetectorConfig) -> str:
             f"{config.min_kernel_area_px} input px);\n"
             "  a region's box is the median of the edges its pixels predict, its class the one with the\n"
             "  higher mean probability over it; score = mean handwriting probability in the region."
-        )
+        ) + merging
     threshold = (
         f"argmax class with probability >= {config.score_threshold} (annotations:\n"
         f"  {config.threshold_for(HandwritingKind.ANNOTATION)})"
@@ -70,7 +78,7 @@ def _decoding(config: DetectorConfig) -> str:
         f"{threshold}, closing {config.close_px} px, components >=\n"
         f"  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean\n"
         "  probability in the region."
-    )
+    ) + merging
 
 
 def _averaging(options: TrainOptions) -> str:

@@ -46,7 +46,9 @@ CLASS_WEIGHTS = (1.0, 1.0, 1.0)
 #: The design trained unless told otherwise: the shipped model's (models/detector/MODEL_CARD.md).
 #: `DetectorConfig`'s own defaults stay fcn-v1, which is what config files written before the
 #: box head existed describe.
-TRAINED_DESIGN = DetectorConfig(version="fcn-v2", stem="strided", box_head=True, output_stride=4)
+TRAINED_DESIGN = DetectorConfig(
+    version="fcn-v2", stem="strided", box_head=True, output_stride=4, merge_share=0.5
+)
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12
 

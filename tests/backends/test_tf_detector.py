@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from indexer.backends.base import BoxDetector
-from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector, build_model, decode
-from indexer.document import HandwritingKind
+from indexer.backends.base import BoxDetector, Detection
+from indexer.backends.tf_detector import (
+    CONFIG_FILE,
+    DetectorConfig,
+    TfBoxDetector,
+    build_model,
+    decode,
+    merge_overlapping,
+)
+from indexer.document import Box, HandwritingKind
 from indexer.errors import DependencyError, InputError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "detector"
@@ -131,6 +139,38 @@ def test_a_quarter_resolution_net_decodes_in_original_pixels() -> None:
     assert [(f.kind, f.box.as_tuple()) for f in found] == [(HandwritingKind.ANNOTATION, (16, 20, 112, 64))]
 
 
+def test_two_kernels_of_one_field_decode_to_one_box_when_merging() -> None:
+    """GIVEN two kernel regions that predict nested boxes of one annotation, and a signature box
+    overlapping the larger one THEN with merge_share 0.5 the annotation boxes become their union
+    and the signature stays; without merging all three come out."""
+    outputs = _box_head_outputs(40, 60)
+    _predict_box(outputs, slice(8, 11), slice(6, 16), (4, 5, 40, 15), kind=2)
+    _predict_box(outputs, slice(8, 11), slice(24, 30), (20, 4, 44, 14), kind=2)
+    _predict_box(outputs, slice(14, 17), slice(30, 40), (28, 12, 50, 20), kind=1)
+    kept = decode(outputs, 1.0, (80, 120), replace(BOX_HEAD, merge_share=None))
+    assert len(kept) == 3
+    merged = decode(outputs, 1.0, (80, 120), replace(BOX_HEAD, merge_share=0.5))
+    assert [(f.kind, f.box.as_tuple()) for f in merged] == [
+        (HandwritingKind.ANNOTATION, (8, 8, 88, 30)),
+        (HandwritingKind.SIGNATURE, (56, 24, 100, 40)),
+    ]
+
+
+def test_merging_follows_chains_keeps_the_best_score_and_leaves_small_overlaps() -> None:
+    def annotation(box: tuple[int, int, int, int], score: float) -> Detection:
+        return Detection(HandwritingKind.ANNOTATION, Box(*box), score)
+
+    # The first and last share 20%, but each shares 60% with the middle one.
+    chain = [
+        annotation((0, 0, 10, 10), 0.6),
+        annotation((4, 0, 14, 10), 0.9),
+        annotation((8, 0, 18, 10), 0.7),
+    ]
+    assert merge_overlapping(chain, 0.5) == [annotation((0, 0, 18, 10), 0.9)]
+    apart = [annotation((0, 0, 10, 10), 0.6), annotation((8, 0, 18, 10), 0.9)]  # 20% of the smaller
+    assert merge_overlapping(apart, 0.5) == apart
+
+
 def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: Path) -> None:
     """A `detector.json` without `stem` and `box_head` (the shipped one) describes an fcn-v1 net:
     full-resolution stem, class head only."""
@@ -147,6 +187,8 @@ def test_an_unknown_stem_or_output_stride_is_refused() -> None:
         DetectorConfig(stem="wide")
     with pytest.raises(InputError, match="2, 4"):
         DetectorConfig(output_stride=8)
+    with pytest.raises(InputError, match="merge_share"):
+        DetectorConfig(merge_share=0.0)
     with pytest.raises(InputError, match="float32, bfloat16"):
         build_model(BOX_HEAD, compute_dtype="float16")
 

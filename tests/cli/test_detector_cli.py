@@ -84,6 +84,10 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))
     result = runner.invoke(app, ["detect", str(page)])
     assert result.exit_code == ExitCode.DEPENDENCY
+    monkeypatch.delenv("INDEXER_DETECTOR__MODEL_DIR")
+    named = runner.invoke(app, ["detect", str(page), "--model", str(tmp_path / "other")])
+    assert named.exit_code == ExitCode.DEPENDENCY
+    assert "other" in named.output
 
 
 @pytest.mark.slow
@@ -119,6 +123,7 @@ def test_train_then_evaluate_a_few_steps(
     saved = json.loads((out / "detector.json").read_text())
     assert (saved["stem"], saved["box_head"], saved["output_stride"]) == (stem, box_head, stride)
     assert saved["version"] == ("fcn-v2" if box_head else "fcn-v1")
+    assert saved["merge_share"] == 0.5
     card = (out / "MODEL_CARD.md").read_text()
     head = "--box-head" if box_head else "--no-box-head"
     assert (
@@ -126,10 +131,14 @@ def test_train_then_evaluate_a_few_steps(
         and f"--stem {stem} {head} --output-stride {stride} --compute-dtype {dtype}" in card
     )
     assert ("kernel" in card) is box_head and f"{dtype} maths" in card
+    assert "merge into their union" in card
     assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
-    monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(out))
+    # The shipped model's folder does not exist here: only --model can make evaluate work.
+    monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))
     report_dir = tmp_path / "report"
-    evaluated = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--out", str(report_dir)])
+    evaluated = runner.invoke(
+        app, ["evaluate", "--data", str(tiny_labelled_set), "--out", str(report_dir), "--model", str(out)]
+    )
     assert evaluated.exit_code == 0, evaluated.output
     assert "AP@0.5" in evaluated.stdout and "1 pages" in evaluated.stdout
     assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}

@@ -17,7 +17,7 @@ CONTRACTS_DEV = REPO / ".." / "shared" / "data" / "contracts-dev"
 REACHED_MEDIANS = {
     ("signature", "precision"): 0.75,
     ("signature", "recall"): 0.85,
-    ("annotation", "precision"): 0.85,
+    ("annotation", "precision"): 0.84,  # 0.850 since boxes that mostly overlap merge
     ("annotation", "recall"): 0.75,
 }
 REACHED_ANNOTATION_Q1 = {"precision": 0.55, "recall": 0.5}
