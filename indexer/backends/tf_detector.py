@@ -310,22 +310,22 @@ def merge_overlapping(detections: list[Detection], share: float) -> list[Detecti
     keeps the higher score.
     """
     merged = list(detections)
-    found = True
-    while found:
-        found = False
-        for i, first in enumerate(merged):
-            for j in range(i + 1, len(merged)):
-                second = merged[j]
-                smaller = min(first.box.area, second.box.area)
-                if first.kind is second.kind and first.box.intersection(second.box) >= share * smaller:
-                    union = first.box.union(second.box)
-                    merged[i] = Detection(first.kind, union, max(first.score, second.score))
-                    del merged[j]
-                    found = True
-                    break
-            if found:
-                break
+    while (pair := _overlapping_pair(merged, share)) is not None:
+        first, second = merged[pair[0]], merged[pair[1]]
+        merged[pair[0]] = Detection(first.kind, first.box.union(second.box), max(first.score, second.score))
+        del merged[pair[1]]
     return merged
+
+
+def _overlapping_pair(detections: list[Detection], share: float) -> tuple[int, int] | None:
+    """Indices (i < j) of the first two same-class boxes that overlap by `share` of the smaller."""
+    for i, first in enumerate(detections):
+        for j in range(i + 1, len(detections)):
+            second = detections[j]
+            smaller = min(first.box.area, second.box.area)
+            if first.kind is second.kind and first.box.intersection(second.box) >= share * smaller:
+                return i, j
+    return None
 
 
 class TfBoxDetector:
