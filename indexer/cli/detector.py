@@ -109,8 +109,6 @@ def _command_line(options: TrainOptions) -> str:
         str(options.steps),
         "--batch-size",
         str(options.batch_size),
-    ]
-    words += [
         "--synthetic-pages",
         str(options.synthetic_pages),
         "--max-minutes",

@@ -54,14 +54,10 @@ def _heads(config: DetectorConfig) -> str:
 
 
 def _decoding(config: DetectorConfig) -> str:
-    merging = (
-        ""
-        if config.merge_share is None
-        else (
-            f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one merge"
-            " into their union."
-        )
-    )
+    merging = ""
+    if config.merge_share is not None:
+        merging = f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one"
+        merging += " merge into their union."
     if config.box_head:
         return (
             f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"
