@@ -13,7 +13,8 @@ per class, a class map that wavers inside one signature gave it a signature box 
 annotation box. Since the edges are regressed, the box head also works at 1/4 resolution
 (`output_stride` 4), a cheaper net. Without the box head (`fcn-v1`) each connected region of a
 class becomes its bounding box. Either way, boxes of one class that mostly overlap can be merged
-(`merge_share`), so one field does not come out as two stacked boxes.
+(`merge_share`), and of two boxes of different classes that mostly overlap the better one kept
+(`class_overlap_share`), so one field does not come out as two stacked boxes.
 
 Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.
@@ -44,6 +45,7 @@ __all__ = [
     "TfBoxDetector",
     "build_model",
     "decode",
+    "drop_other_class_overlaps",
     "merge_overlapping",
     "preprocess",
 ]
@@ -109,6 +111,10 @@ class DetectorConfig:
     #: field and merge into their union (None: kept as found). Neighbouring kernels of one
     #: field can each give a box; overlapping boxes would get overlapping anchors downstream.
     merge_share: float | None = None
+    #: Of two boxes of different classes whose overlap covers at least this share of the smaller
+    #: box, only the higher-scoring one is kept (None: both kept): one piece of handwriting has
+    #: one class, and two stacked boxes would get two anchors downstream.
+    class_overlap_share: float | None = None
 
     @property
     def output_channels(self) -> int:
@@ -121,8 +127,10 @@ class DetectorConfig:
         if self.output_stride not in OUTPUT_STRIDES:
             choices = ", ".join(map(str, OUTPUT_STRIDES))
             raise InputError(f"detector output stride must be one of {choices}, not {self.output_stride}")
-        if self.merge_share is not None and not 0.0 < self.merge_share <= 1.0:
-            raise InputError(f"detector merge_share must lie in (0, 1] or be null, not {self.merge_share}")
+        for name in ("merge_share", "class_overlap_share"):
+            share = getattr(self, name)
+            if share is not None and not 0.0 < share <= 1.0:
+                raise InputError(f"detector {name} must lie in (0, 1] or be null, not {share}")
 
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
@@ -300,6 +308,8 @@ def decode(
                 detections.append(Detection(kind, grown, min(max(score, 0.0), 1.0)))
     if config.merge_share is not None:
         detections = merge_overlapping(detections, config.merge_share)
+    if config.class_overlap_share is not None:
+        detections = drop_other_class_overlaps(detections, config.class_overlap_share)
     return sorted(detections, key=lambda d: (d.box.y0, d.box.x0))
 
 
@@ -317,13 +327,30 @@ def merge_overlapping(detections: list[Detection], share: float) -> list[Detecti
     return merged
 
 
+def drop_other_class_overlaps(detections: list[Detection], share: float) -> list[Detection]:
+    """Keep, best score first, each box unless a kept box of the other class overlaps it by
+    `share` of the smaller of the two."""
+    kept: list[Detection] = []
+    for candidate in sorted(detections, key=lambda d: -d.score):
+        if not any(
+            other.kind is not candidate.kind and _overlap_share(other.box, candidate.box) >= share
+            for other in kept
+        ):
+            kept.append(candidate)
+    return kept
+
+
+def _overlap_share(first: Box, second: Box) -> float:
+    """The overlap of two boxes as a share of the smaller one."""
+    return first.intersection(second) / max(min(first.area, second.area), 1)
+
+
 def _overlapping_pair(detections: list[Detection], share: float) -> tuple[int, int] | None:
     """Indices (i < j) of the first two same-class boxes that overlap by `share` of the smaller."""
     for i, first in enumerate(detections):
         for j in range(i + 1, len(detections)):
             second = detections[j]
-            smaller = min(first.box.area, second.box.area)
-            if first.kind is second.kind and first.box.intersection(second.box) >= share * smaller:
+            if first.kind is second.kind and _overlap_share(first.box, second.box) >= share:
                 return i, j
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -20,11 +21,16 @@ if TYPE_CHECKING:
 
 __all__ = ["BUILT", "register"]
 
+log = logging.getLogger(__name__)
+
 #: Names of the commands this module builds (they replace the pending placeholders).
 BUILT: frozenset[str] = frozenset({"detect", "train-detector", "evaluate"})
 
 
-#: `--model`, shared by `detect` and `evaluate`.
+#: `evaluate --split` choices.
+SPLITS = ("validation", "train", "all", "held-out")
+
+#: `--model` of `detect`.
 ModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -125,6 +131,7 @@ def _command_line(options: TrainOptions) -> str:
     ]
     if options.ema_momentum is not None:
         words += ["--ema-momentum", f"{options.ema_momentum:g}"]
+    words += ["--hold-out", str(options.hold_out)]
     return shlex.join(words)
 
 
@@ -159,6 +166,13 @@ def train_detector(
         float | None,
         typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
     ] = None,
+    hold_out: Annotated[
+        str,
+        typer.Option(
+            help="Documents never trained on: 'validation' (the fixed split), 'I/K' (cross-validation "
+            "fold I of K), or 'none' (train on every document)."
+        ),
+    ] = "validation",
 ) -> None:
     """Train the handwriting detector on labelled pages plus synthetic pages.
 
@@ -166,6 +180,7 @@ def train_detector(
     """
     from indexer.training.detector_card import finish_training
     from indexer.training.detector_train import TRAINED_DESIGN, TrainOptions, train_detector
+    from indexer.training.splits import HoldOut
 
     default = TRAINED_DESIGN
     with_boxes = default.box_head if box_head is None else box_head
@@ -195,6 +210,7 @@ def train_detector(
         threads=settings().detector.threads,
         compute_dtype=compute_dtype,
         ema_momentum=ema_momentum,
+        hold_out=HoldOut.parse(hold_out),
         config=design,
     )
     options = replace(options, command=_command_line(options))
@@ -209,21 +225,99 @@ def evaluate(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV, JSON and box plot here.")] = None,
     split: Annotated[
-        str, typer.Option(help="Which pages: validation (held-out documents), train, or all.")
+        str,
+        typer.Option(
+            help="Which pages: validation (the fixed held-out documents), train, all, or held-out "
+            "(the documents each --model never trained on, from its split.json)."
+        ),
     ] = "validation",
-    model: ModelOption = None,
+    model: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--model",
+            help="A detector folder (weights + detector.json), e.g. one train-detector wrote; repeat "
+            "it with --split held-out to pool cross-validation folds. Default: the shipped model.",
+        ),
+    ] = None,
 ) -> None:
     """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
+    from contextlib import ExitStack
+
     from indexer.api import build_detector, managed
-    from indexer.training.detector_eval import evaluate_detector, format_report, write_report
+    from indexer.training.detector_eval import (
+        evaluate_detector,
+        evaluate_held_out,
+        format_report,
+        write_report,
+    )
     from indexer.training.detector_train import load_pages
 
+    if split not in SPLITS:
+        raise InputError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    model_dirs: list[Path | None] = list(model) if model else [None]
+    if len(model_dirs) > 1 and split != "held-out":
+        raise InputError("several --model folders are pooled only with --split held-out")
     pages = load_pages(data)
-    with managed(build_detector(_detector_settings(model))) as detector, progress() as bar:
-        report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
+    with ExitStack() as stack, progress() as bar:
+        detectors = [
+            (stack.enter_context(managed(build_detector(config))), _fcn_folder(config))
+            for config in map(_detector_settings, model_dirs)
+        ]
+        if split == "held-out":
+            models = [(detector, _held_out_documents(folder)) for detector, folder in detectors]
+            report = evaluate_held_out(models, pages, on_progress=_progress_callback(bar))
+        else:
+            detector, folder = detectors[0]
+            _warn_if_trained_on(folder, pages, split)
+            report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
+    if report.pages == 0:
+        raise InputError(f"no labelled pages to score in {', '.join(map(str, data))} with --split {split}")
     if out is not None:
         write_report(report, out)
     typer.echo(format_report(report))
+
+
+def _fcn_folder(config: DetectorSettings) -> Path | None:
+    """The model folder whose split.json applies: our FCN's (a SavedModel has none)."""
+    return config.model_dir if config.engine == "fcn" else None
+
+
+def _held_out_documents(model_dir: Path | None) -> set[str]:
+    """The documents a trained model never saw, from its split.json.
+
+    Raises:
+        InputError: the folder has no split.json (not written by train-detector), or the detector
+            is a SavedModel.
+    """
+    from indexer.training.detector_train import read_split
+
+    record = None if model_dir is None else read_split(model_dir)
+    if record is None:
+        raise InputError(
+            f"{model_dir} has no split.json, so its held-out documents are unknown; "
+            "use --split validation for models trained before split.json existed"
+        )
+    return set(record["held_out_documents"])
+
+
+def _warn_if_trained_on(model_dir: Path | None, pages: list[Any], split: str) -> None:
+    """Say so when the chosen pages include documents the model trained on (then it is fit, not skill)."""
+    from indexer.training.detector_eval import select_pages
+    from indexer.training.detector_train import pages_trained_on
+
+    if model_dir is None:
+        return
+    chosen = select_pages(pages, split)
+    seen = pages_trained_on(model_dir, chosen)
+    if seen:
+        log.warning(
+            "%s trained on %d of these %d pages (split.json): the figures show how well it fits them, "
+            "not how it does on new documents; for those, evaluate models trained with --hold-out "
+            "on the documents they held out (--split held-out)",
+            model_dir,
+            len(seen),
+            len(chosen),
+        )
 
 
 def register(app: typer.Typer) -> None:

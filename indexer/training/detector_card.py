@@ -12,14 +12,17 @@ import numpy as np
 
 from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.document import HandwritingKind
-from indexer.training.detector_eval import EvaluationReport, evaluate_detector, format_report, write_report
-from indexer.training.detector_train import CLASS_WEIGHTS, TrainOptions, TrainResult, load_pages
+from indexer.training.detector_eval import EvaluationReport, evaluate_assigned, format_report, write_report
+from indexer.training.detector_train import CLASS_WEIGHTS, SPLIT_FILE, TrainOptions, TrainResult, load_pages
+from indexer.training.splits import HoldOut
 
 __all__ = ["finish_training", "model_card"]
 
 log = logging.getLogger(__name__)
 
 CARD_FILE = "MODEL_CARD.md"
+#: The held-out evaluation (CSV, JSON, box plot), in a folder beside the weights.
+HELD_OUT_REPORT = "held_out"
 
 
 def _timing_s(detector: TfBoxDetector, *, runs: int = 5) -> float:
@@ -58,6 +61,9 @@ def _decoding(config: DetectorConfig) -> str:
     if config.merge_share is not None:
         merging = f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one"
         merging += " merge into their union."
+    if config.class_overlap_share is not None:
+        merging += f"\n  Of two boxes of different classes overlapping by >= {config.class_overlap_share:g}"
+        merging += " of the smaller one, the higher-scoring one is kept."
     if config.box_head:
         return (
             f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"
@@ -83,12 +89,20 @@ def _averaging(options: TrainOptions) -> str:
     return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
 
 
+def _held_out(hold_out: HoldOut) -> str:
+    if hold_out.is_none:
+        return "every document trained on"
+    if hold_out.folds:
+        return f"fold {hold_out.fold} of {hold_out.folds} of a cross-validation over the documents"
+    return "the fixed validation documents"
+
+
 def model_card(
     options: TrainOptions, result: TrainResult, report: EvaluationReport | None, seconds: float
 ) -> str:
     """The card's Markdown: data, command, split, options, input size, preprocessing, metrics."""
     config = options.config
-    metrics = format_report(report) if report is not None else "(no validation pages)"
+    metrics = format_report(report) if report is not None else "(no held-out pages)"
     return f"""# Handwriting detector `{config.version}`
 
 A small fully convolutional net (`indexer.backends.tf_detector.build_model`) that marks signature
@@ -99,8 +113,9 @@ and annotation pixels{_design(config)}
   final smoothed loss {result.final_loss:.4f}.
 - Command: `{options.command or "(library call)"}`
 - Data: {", ".join(str(d) for d in options.data_dirs)}; split by document with
-  `indexer.training.splits` ({len(result.train_pages)} training pages, {len(result.validation_pages)}
-  validation pages never used in training), plus {options.synthetic_pages} synthetic pages
+  `indexer.training.splits`, hold-out `{options.hold_out}` ({_held_out(options.hold_out)}):
+  {len(result.train_pages)} training pages, {len(result.held_out_pages)} held-out pages never used in
+  training (documents in `{SPLIT_FILE}`), plus {options.synthetic_pages} synthetic pages
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
@@ -113,7 +128,7 @@ and annotation pixels{_design(config)}
 - Files: `{config.weights}`, `{CONFIG_FILE}` (read at load time).
 - Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
 
-## Validation (held-out documents; the paper's pixel metric and AP@0.5)
+## Held-out pages (the paper's pixel metric and AP@0.5)
 
 ```
 {metrics}
@@ -127,14 +142,15 @@ def finish_training(
     *,
     on_progress: Callable[[str, int, int, str], None] | None = None,
 ) -> str:
-    """Evaluate the written model on the validation split, write the card and the report files."""
+    """Evaluate the written model on its held-out pages, write the card and the report files."""
     detector = TfBoxDetector(result.out_dir, threads=options.threads)
-    pages = load_pages(options.data_dirs)
+    held_out = set(result.held_out_pages)
+    pages = [page for page in load_pages(options.data_dirs) if page.stem in held_out]
     report = None
-    if result.validation_pages:
-        report = evaluate_detector(detector, pages, split="validation", on_progress=on_progress)
-        write_report(report, result.out_dir / "validation")
+    if pages:
+        report = evaluate_assigned([(page, detector) for page in pages], on_progress=on_progress)
+        write_report(report, result.out_dir / HELD_OUT_REPORT)
     seconds = _timing_s(detector)
     card = model_card(options, result, report, seconds)
     (Path(result.out_dir) / CARD_FILE).write_text(card, encoding="utf-8")
-    return format_report(report) if report is not None else "no validation pages"
+    return format_report(report) if report is not None else "no held-out pages"

@@ -27,7 +27,9 @@ __all__ = [
     "PageScore",
     "average_precision",
     "draw_boxes",
+    "evaluate_assigned",
     "evaluate_detector",
+    "evaluate_held_out",
     "format_report",
     "page_scores",
     "quartiles",
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
 METRICS = ("precision", "recall")
 IOU_THRESHOLD = 0.5
+#: on_progress(stage, done, total, message)
+ProgressCallback = Callable[[str, int, int, str], None]
 _STAT_NAMES = ("min", "q1", "median", "q3", "max")
 
 
@@ -154,16 +158,43 @@ def evaluate_detector(
     pages: Sequence[LabelledPage],
     *,
     split: str = "validation",
-    on_progress: Callable[[str, int, int, str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> EvaluationReport:
     """Run the detector on the chosen pages and score it."""
+    chosen = select_pages(pages, split)
+    return evaluate_assigned([(page, detector) for page in chosen], on_progress=on_progress)
+
+
+def evaluate_held_out(
+    models: Sequence[tuple[BoxDetector, set[str]]],
+    pages: Sequence[LabelledPage],
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> EvaluationReport:
+    """Score each page with the first model that held its document out (cross-validation pooling).
+
+    `models` pairs each detector with the documents it never trained on; pages no model held
+    out are left out.
+    """
+    assigned = []
+    for page in pages:
+        document = document_of(page.stem)
+        chosen = next((detector for detector, held_out in models if document in held_out), None)
+        if chosen is not None:
+            assigned.append((page, chosen))
+    return evaluate_assigned(assigned, on_progress=on_progress)
+
+
+def evaluate_assigned(
+    assigned: Sequence[tuple[LabelledPage, BoxDetector]], *, on_progress: ProgressCallback | None = None
+) -> EvaluationReport:
+    """Score each page with its own detector; AP pools every page's boxes."""
     from indexer.training.detector_train import read_rgb
 
-    chosen = select_pages(pages, split)
-    report = EvaluationReport(pages=len(chosen))
+    report = EvaluationReport(pages=len(assigned))
     truths: dict[HandwritingKind, list[list[Box]]] = {kind: [] for kind in KINDS}
     found: dict[HandwritingKind, list[list[tuple[Box, float]]]] = {kind: [] for kind in KINDS}
-    for index, page in enumerate(chosen):
+    for index, (page, detector) in enumerate(assigned):
         image = read_rgb(page.image_path)
         detections = detector.detect(image)
         report.scores.extend(page_scores(page.stem, page.boxes, detections, image.shape[:2]))
@@ -171,7 +202,7 @@ def evaluate_detector(
             truths[kind].append([item.box for item in page.boxes if item.kind is kind])
             found[kind].append([(d.box, d.score) for d in detections if d.kind is kind])
         if on_progress is not None:
-            on_progress("evaluating", index + 1, len(chosen), page.stem)
+            on_progress("evaluating", index + 1, len(assigned), page.stem)
     report.average_precision = {str(kind): average_precision(truths[kind], found[kind]) for kind in KINDS}
     return report
 

@@ -1,13 +1,15 @@
-"""Train the handwriting FCN on labelled real pages (training split only) plus synthetic pages.
+"""Train the handwriting FCN on labelled real pages (training side only) plus synthetic pages.
 
-Real pages are split by document with `indexer.training.splits`, so the validation documents are
-never seen in training. Everything is seeded. The weights, `detector.json` and `MODEL_CARD.md` are
-written to the output folder; when validation pages exist they are evaluated with the paper's
-metric and the numbers go into the card.
+Real pages are split by document with `indexer.training.splits`, so the held-out documents (the
+validation documents, one cross-validation fold, or none) are never seen in training; which ones
+they were goes into `split.json` beside the weights. Everything is seeded. The weights,
+`detector.json` and `MODEL_CARD.md` are written to the output folder; when held-out pages exist
+they are evaluated with the paper's metric and the numbers go into the card.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import queue
@@ -25,17 +27,21 @@ from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorCo
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.training.detector_model import PageSample, SampleSource, detector_loss, page_sample
-from indexer.training.splits import split_by_document
+from indexer.training.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
 from indexer.training.synthetic import render_page, scan_effects
 from indexer.training.voc import LabelledBox, LabelledPage, load_labelled_pages
 
 __all__ = [
+    "SPLIT_FILE",
     "TRAINED_DESIGN",
     "ProgressCallback",
     "TrainOptions",
     "TrainResult",
     "load_pages",
+    "pages_trained_on",
+    "read_split",
     "train_detector",
+    "write_split",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,15 @@ CLASS_WEIGHTS = (1.0, 1.0, 1.0)
 #: `DetectorConfig`'s own defaults stay fcn-v1, which is what config files written before the
 #: box head existed describe.
 TRAINED_DESIGN = DetectorConfig(
-    version="fcn-v2", stem="strided", box_head=True, output_stride=4, merge_share=0.5
+    version="fcn-v2",
+    stem="strided",
+    box_head=True,
+    output_stride=4,
+    merge_share=0.5,
+    class_overlap_share=0.5,
 )
+#: Which documents a model trained on and which it held out, written beside its weights.
+SPLIT_FILE = "split.json"
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12
 
@@ -77,6 +90,8 @@ class TrainOptions:
     #: Keep an exponential moving average of the weights with this momentum and save it instead
     #: of the last weights (None: the last weights).
     ema_momentum: float | None = None
+    #: The documents never trained on (and scored in the card).
+    hold_out: HoldOut = VALIDATION_HOLD_OUT
     config: DetectorConfig = TRAINED_DESIGN
     command: str = ""
 
@@ -97,7 +112,7 @@ class TrainResult:
     seconds: float
     final_loss: float
     train_pages: list[str]
-    validation_pages: list[str]
+    held_out_pages: list[str]
 
 
 def _noop(stage: str, done: int, total: int, message: str) -> None:
@@ -286,11 +301,13 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
         log.debug("TensorFlow already initialised; keeping its thread settings")
     _seed_everything(options.seed)
     pages = load_pages(options.data_dirs)
-    train_names, validation_names = split_by_document([page.stem for page in pages])
+    train_names, held_out_names = split_by_document([page.stem for page in pages], hold_out=options.hold_out)
     train_pages = [page for page in pages if page.stem in set(train_names)]
     if not train_pages:
         raise InputError(f"no training pages in {', '.join(map(str, options.data_dirs))}")
-    log.info("%d training pages, %d validation pages held out", len(train_pages), len(validation_names))
+    log.info(
+        "%d training pages, %d pages held out (%s)", len(train_pages), len(held_out_names), options.hold_out
+    )
     real = SampleSource(_real_samples(train_pages), options.config, crop_px=options.crop_px)
     synthetic_pages = _synthetic_samples(options.synthetic_pages, options.seed, on_progress)
     synthetic = (
@@ -301,6 +318,34 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     options.out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(options.out_dir / options.config.weights))
     options.config.save(options.out_dir / CONFIG_FILE)
+    write_split(options.out_dir, options.hold_out, train_names, held_out_names)
     seconds = time.monotonic() - started
     log.info("trained %d steps in %.0f s, loss %.4f", steps_done, seconds, loss)
-    return TrainResult(options.out_dir, steps_done, seconds, loss, train_names, validation_names)
+    return TrainResult(options.out_dir, steps_done, seconds, loss, train_names, held_out_names)
+
+
+def read_split(model_dir: Path) -> dict[str, Any] | None:
+    """A model folder's `split.json`, or None when it has none (models trained before it existed)."""
+    path = Path(model_dir) / SPLIT_FILE
+    if not path.is_file():
+        return None
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def pages_trained_on(model_dir: Path, pages: Sequence[LabelledPage]) -> list[str]:
+    """The stems of `pages` whose documents the model in `model_dir` trained on (per split.json)."""
+    record = read_split(model_dir)
+    trained = set(record["train_documents"]) if record else set()
+    return [page.stem for page in pages if document_of(page.stem) in trained]
+
+
+def write_split(
+    out_dir: Path, hold_out: HoldOut, train_names: Sequence[str], held_out_names: Sequence[str]
+) -> None:
+    """`split.json`: the hold-out rule and the documents on each side (what `evaluate` checks)."""
+    record = {
+        "hold_out": str(hold_out),
+        "train_documents": sorted({document_of(name) for name in train_names}),
+        "held_out_documents": sorted({document_of(name) for name in held_out_names}),
+    }
+    (out_dir / SPLIT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

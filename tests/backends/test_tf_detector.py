@@ -13,6 +13,7 @@ from indexer.backends.tf_detector import (
     TfBoxDetector,
     build_model,
     decode,
+    drop_other_class_overlaps,
     merge_overlapping,
 )
 from indexer.document import Box, HandwritingKind
@@ -171,6 +172,19 @@ def test_merging_follows_chains_keeps_the_best_score_and_leaves_small_overlaps()
     assert merge_overlapping(apart, 0.5) == apart
 
 
+def test_of_two_classes_on_one_field_the_better_box_stays() -> None:
+    """GIVEN initials found as a signature (0.95) and, mostly inside it, an annotation (0.7), and an
+    annotation beside them WHEN other-class overlaps are dropped THEN the signature and the
+    annotation beside it stay; same-class overlaps are not this rule's business."""
+    signature = Detection(HandwritingKind.SIGNATURE, Box(10, 0, 40, 20), 0.95)
+    inside = Detection(HandwritingKind.ANNOTATION, Box(0, 0, 30, 20), 0.7)  # 2/3 of it overlaps
+    beside = Detection(HandwritingKind.ANNOTATION, Box(36, 0, 60, 20), 0.8)  # 1/6 of it overlaps
+    assert drop_other_class_overlaps([inside, signature, beside], 0.5) == [signature, beside]
+    assert drop_other_class_overlaps([inside, signature, beside], 0.7) == [signature, beside, inside]
+    twins = [inside, Detection(HandwritingKind.ANNOTATION, Box(0, 0, 30, 20), 0.6)]
+    assert drop_other_class_overlaps(twins, 0.5) == twins
+
+
 def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: Path) -> None:
     """A `detector.json` without `stem` and `box_head` (the shipped one) describes an fcn-v1 net:
     full-resolution stem, class head only."""
@@ -189,6 +203,8 @@ def test_an_unknown_stem_or_output_stride_is_refused() -> None:
         DetectorConfig(output_stride=8)
     with pytest.raises(InputError, match="merge_share"):
         DetectorConfig(merge_share=0.0)
+    with pytest.raises(InputError, match="class_overlap_share"):
+        DetectorConfig(class_overlap_share=1.5)
     with pytest.raises(InputError, match="float32, bfloat16"):
         build_model(BOX_HEAD, compute_dtype="float16")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -10,10 +11,12 @@ from typer.testing import CliRunner
 
 from indexer.cli import app
 from indexer.errors import ExitCode
-from indexer.training.splits import is_validation_document
+from indexer.training.detector_train import load_pages, pages_trained_on
+from indexer.training.splits import document_of, is_validation_document
 from indexer.training.synthetic import render_page
 
 runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _page_file(
@@ -123,7 +126,7 @@ def test_train_then_evaluate_a_few_steps(
     saved = json.loads((out / "detector.json").read_text())
     assert (saved["stem"], saved["box_head"], saved["output_stride"]) == (stem, box_head, stride)
     assert saved["version"] == ("fcn-v2" if box_head else "fcn-v1")
-    assert saved["merge_share"] == 0.5
+    assert saved["merge_share"] == 0.5 and saved["class_overlap_share"] == 0.5
     card = (out / "MODEL_CARD.md").read_text()
     head = "--box-head" if box_head else "--no-box-head"
     assert (
@@ -131,7 +134,7 @@ def test_train_then_evaluate_a_few_steps(
         and f"--stem {stem} {head} --output-stride {stride} --compute-dtype {dtype}" in card
     )
     assert ("kernel" in card) is box_head and f"{dtype} maths" in card
-    assert "merge into their union" in card
+    assert "merge into their union" in card and "the higher-scoring one is kept" in card
     assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
     # The shipped model's folder does not exist here: only --model can make evaluate work.
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))
@@ -144,6 +147,74 @@ def test_train_then_evaluate_a_few_steps(
     assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}
 
 
+def _train(data: Path, out: Path, *options: str) -> None:
+    """Three training steps on `data` into `out`."""
+    result = runner.invoke(
+        app,
+        ["train-detector", "--data", str(data), "--out", str(out), "--steps", "3", "--batch-size", "2",
+         "--synthetic-pages", "1", *options],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_cross_validation_folds_pool_into_one_held_out_evaluation(
+    tiny_labelled_set: Path, tmp_path: Path
+) -> None:
+    """GIVEN two fold models of a 3-document set WHEN evaluated with --split held-out THEN every
+    page is scored once, by the fold that never trained on it; a model trained on everything is
+    scored with a warning that the figures show fit."""
+    folds = [tmp_path / "fold-1", tmp_path / "fold-2"]
+    for index, out in enumerate(folds, start=1):
+        _train(tiny_labelled_set, out, "--hold-out", f"{index}/2")
+    splits = [json.loads((out / "split.json").read_text()) for out in folds]
+    assert [record["hold_out"] for record in splits] == ["1/2", "2/2"]
+    held_out = [set(record["held_out_documents"]) for record in splits]
+    assert held_out[0] and held_out[1] and not held_out[0] & held_out[1]
+    assert set(splits[0]["train_documents"]) == held_out[1]
+    card = (folds[0] / "MODEL_CARD.md").read_text()
+    assert "--hold-out 1/2" in card and "fold 1 of 2" in card
+
+    pooled = runner.invoke(
+        app,
+        ["evaluate", "--data", str(tiny_labelled_set), "--split", "held-out", "--out", str(tmp_path / "cv"),
+         "--model", str(folds[0]), "--model", str(folds[1])],
+    )  # fmt: skip
+    assert pooled.exit_code == 0, pooled.output
+    assert "3 pages" in pooled.stdout
+    scored = (tmp_path / "cv" / "per_image.csv").read_text()
+    assert all(f"{document}-1," in scored for document in held_out[0] | held_out[1])
+
+    every = tmp_path / "every"
+    _train(tiny_labelled_set, every, "--hold-out", "none")
+    assert json.loads((every / "split.json").read_text())["held_out_documents"] == []
+    assert "(no held-out pages)" in (every / "MODEL_CARD.md").read_text()
+    fit = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--model", str(every)])
+    assert fit.exit_code == 0, fit.output  # and a warning, as every page below was trained on
+    pages = load_pages([tiny_labelled_set])
+    assert pages_trained_on(every, pages) == [page.stem for page in pages]
+    assert pages_trained_on(folds[0], pages) == [p.stem for p in pages if document_of(p.stem) in held_out[1]]
+    nothing = runner.invoke(
+        app, ["evaluate", "--data", str(tiny_labelled_set), "--split", "held-out", "--model", str(every)]
+    )
+    assert nothing.exit_code == ExitCode.INPUT and "no labelled pages to score" in nothing.output
+
+
+def test_evaluate_refuses_what_it_cannot_score(tiny_labelled_set: Path, tmp_path: Path) -> None:
+    data = ["evaluate", "--data", str(tiny_labelled_set)]
+    two = runner.invoke(app, [*data, "--model", str(tmp_path / "a"), "--model", str(tmp_path / "b")])
+    assert two.exit_code == ExitCode.INPUT and "only with --split held-out" in two.output
+    unknown = runner.invoke(app, [*data, "--split", "dev"])
+    assert unknown.exit_code == ExitCode.INPUT and "held-out" in unknown.output
+    # A model folder written before split.json existed: its held-out documents are unknown.
+    older = tmp_path / "older"
+    older.mkdir()
+    for name in ("detector.json", "detector.weights.h5"):
+        shutil.copy(REPO / "models" / "detector" / name, older / name)
+    unsplit = runner.invoke(app, [*data, "--split", "held-out", "--model", str(older)])
+    assert unsplit.exit_code == ExitCode.INPUT and "no split.json" in unsplit.output
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -151,6 +222,7 @@ def test_train_then_evaluate_a_few_steps(
         (["--output-stride", "4", "--no-box-head"], "needs --box-head"),
         (["--output-stride", "3", "--box-head"], "2, 4"),
         (["--ema-momentum", "1.5"], "between 0 and 1"),
+        (["--hold-out", "4/3"], "the fold must lie in 1..K"),
     ],
 )
 def test_impossible_training_options_are_input_errors(

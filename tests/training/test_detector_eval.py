@@ -11,11 +11,12 @@ from indexer.document import Box, HandwritingKind
 from indexer.training.detector_eval import (
     EvaluationReport,
     average_precision,
+    evaluate_held_out,
     page_scores,
     quartiles,
     write_report,
 )
-from indexer.training.voc import LabelledBox
+from indexer.training.voc import LabelledBox, LabelledPage
 
 SIG, ANN = HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION
 SIZE = (100, 200)  # (height, width)
@@ -95,3 +96,35 @@ def test_quartiles_and_report_files(tmp_path: Path) -> None:
     assert {p.name for p in tmp_path.iterdir()} == {"per_image.csv", "summary.json", "boxplot.png"}
     assert "p,signature,0.0000,0.0000,100,0,0" in (tmp_path / "per_image.csv").read_text()
     assert np.isnan(report.summary()["annotation"]["precision"]["median"])
+
+
+class _FixedDetector:
+    """Always finds the same boxes: which model scored a page shows in its figures."""
+
+    def __init__(self, boxes: list[Box]) -> None:
+        self.boxes = boxes
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(SIG, box, 0.9) for box in self.boxes]
+
+
+def test_held_out_pages_are_each_scored_by_the_model_that_never_trained_on_them(tmp_path: Path) -> None:
+    """GIVEN two fold models and pages of three documents WHEN pooled THEN each page is scored by
+    the model that held its document out, and a page no model held out is left out."""
+    import cv2
+
+    truth = [LabelledBox(SIG, Box(0, 0, 100, 100))]
+    pages = []
+    for document in ("alpha", "beta", "gamma"):
+        path = tmp_path / f"{document}-1.png"
+        cv2.imwrite(str(path), np.full((100, 200, 3), 255, np.uint8))
+        pages.append(LabelledPage(path, 200, 100, truth))
+    exact = _FixedDetector([Box(0, 0, 100, 100)])
+    half = _FixedDetector([Box(0, 0, 50, 100)])
+    report = evaluate_held_out([(exact, {"alpha"}), (half, {"beta"})], pages)
+    assert report.pages == 2
+    assert {(s.image, s.precision, s.recall) for s in report.scores} == {
+        ("alpha-1", 1.0, 1.0),
+        ("beta-1", 1.0, 0.5),
+    }
+    assert report.average_precision["signature"] == pytest.approx(1.0)  # both boxes hit at IoU >= 0.5

@@ -1,4 +1,10 @@
-"""The shipped detector on the held-out documents of contracts-dev, scored with the paper's metric."""
+"""The shipped detector's recipe on held-out documents of contracts-dev, scored with the paper's metric.
+
+The shipped model (`models/detector`) trained on every labelled document, so it has no held-out
+pages of its own. Its recipe is measured by 3-fold cross-validation over the documents: each fold
+model in `models/detector/cv` never saw one third of the documents, and each page is scored by the
+fold that held it out (see models/detector/MODEL_CARD.md).
+"""
 
 from __future__ import annotations
 
@@ -7,38 +13,64 @@ from pathlib import Path
 import pytest
 
 from indexer.backends.tf_detector import TfBoxDetector
-from indexer.training.detector_eval import EvaluationReport, evaluate_detector
-from indexer.training.voc import load_labelled_pages
+from indexer.training.detector_eval import EvaluationReport, evaluate_detector, evaluate_held_out
+from indexer.training.detector_train import read_split
+from indexer.training.splits import document_of
+from indexer.training.voc import LabelledPage, load_labelled_pages
+from tests.conftest import CONTRACTS_DEV
 
 REPO = Path(__file__).resolve().parents[2]
-CONTRACTS_DEV = REPO / ".." / "shared" / "data" / "contracts-dev"
-#: What the shipped model reached on the validation split (models/detector/MODEL_CARD.md),
+SHIPPED = REPO / "models" / "detector"
+FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
+#: What the cross-validation reached, pooled over all 64 pages (models/detector/MODEL_CARD.md),
 #: rounded down: a regression guard, not the issue's targets.
 REACHED_MEDIANS = {
-    ("signature", "precision"): 0.75,
-    ("signature", "recall"): 0.85,
-    ("annotation", "precision"): 0.84,  # 0.850 since boxes that mostly overlap merge
-    ("annotation", "recall"): 0.75,
+    ("signature", "precision"): 0.84,
+    ("signature", "recall"): 0.83,
+    ("annotation", "precision"): 0.78,
+    ("annotation", "recall"): 0.80,
 }
-REACHED_ANNOTATION_Q1 = {"precision": 0.55, "recall": 0.5}
-REACHED_AP50 = {"signature": 0.75, "annotation": 0.5}
+REACHED_ANNOTATION_Q1 = {"precision": 0.40, "recall": 0.47}
+REACHED_AP50 = {"signature": 0.83, "annotation": 0.58}
+#: How far below the folds' held-out medians the shipped model's fit on its own training pages may
+#: fall (rounding, and a page decided differently) before it signals wrong weights or decoding.
+FIT_SLACK = 0.02
 #: The issue's targets: every median >= 0.85, annotation first quartiles >= 0.5.
 TARGET_MEDIAN = 0.85
 TARGET_ANNOTATION_Q1 = 0.5
 
 
 @pytest.fixture(scope="module")
-def report() -> EvaluationReport:
+def pages() -> list[LabelledPage]:
     if not CONTRACTS_DEV.is_dir():
         pytest.fail(f"the dev set is missing at {CONTRACTS_DEV}")
-    detector = TfBoxDetector(REPO / "models" / "detector")
-    return evaluate_detector(detector, load_labelled_pages(CONTRACTS_DEV), split="validation")
+    return load_labelled_pages(CONTRACTS_DEV)
+
+
+@pytest.fixture(scope="module")
+def report(pages: list[LabelledPage]) -> EvaluationReport:
+    """Every contracts-dev page, scored by the fold model that never trained on its document."""
+    models = []
+    for folder in FOLDS:
+        record = read_split(folder)
+        assert record is not None, f"{folder} has no split.json"
+        models.append((TfBoxDetector(folder), set(record["held_out_documents"])))
+    return evaluate_held_out(models, pages)
+
+
+def test_the_folds_hold_out_every_document_once_and_the_shipped_model_none(pages: list[LabelledPage]) -> None:
+    documents = {document_of(page.stem) for page in pages}
+    held_out = [set(record["held_out_documents"]) for record in map(read_split, FOLDS) if record]
+    assert sorted(document for fold in held_out for document in fold) == sorted(documents)
+    shipped = read_split(SHIPPED)
+    assert shipped is not None and shipped["hold_out"] == "none"
+    assert set(shipped["train_documents"]) == documents
 
 
 @pytest.mark.slow
-def test_shipped_model_keeps_what_it_reached(report: EvaluationReport) -> None:
+def test_cross_validation_keeps_what_it_reached(report: EvaluationReport) -> None:
     summary = report.summary()
-    assert report.pages == 25
+    assert report.pages == 64
     for (kind, metric), floor in REACHED_MEDIANS.items():
         assert summary[kind][metric]["median"] >= floor, (kind, metric, summary[kind])
     for metric, floor in REACHED_ANNOTATION_Q1.items():
@@ -48,8 +80,21 @@ def test_shipped_model_keeps_what_it_reached(report: EvaluationReport) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the shipped model is below the issue's targets; see MODEL_CARD.md", strict=False)
-def test_shipped_model_meets_the_issue_targets(report: EvaluationReport) -> None:
+def test_the_shipped_model_fits_its_training_pages_at_least_as_well(
+    report: EvaluationReport, pages: list[LabelledPage]
+) -> None:
+    """The shipped weights load and decode as trained: on pages it trained on, its medians are no
+    lower than what the folds reach on pages they never saw."""
+    fit = evaluate_detector(TfBoxDetector(SHIPPED), pages, split="all").summary()
+    held_out = report.summary()
+    for kind in ("signature", "annotation"):
+        for metric in ("precision", "recall"):
+            assert fit[kind][metric]["median"] >= held_out[kind][metric]["median"] - FIT_SLACK, (kind, metric)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="the recipe is below the issue's targets; see MODEL_CARD.md", strict=False)
+def test_cross_validation_meets_the_issue_targets(report: EvaluationReport) -> None:
     summary = report.summary()
     for kind in ("signature", "annotation"):
         for metric in ("precision", "recall"):
