@@ -2,10 +2,11 @@
 
 A document is the file stem before the last `-N` (`<document>-<page>.jpg`). Pages of one
 document never straddle a split. By default the detector and the recognizer hold out the same
-fixed validation documents, so neither model is evaluated on pages the other trained on.
+fixed validation documents, so neither is evaluated on pages the other trained on.
 
 The detector can also hold out one fold of a cross-validation over every document (`HoldOut`
-"I/K"), or nothing ("none") for a final model trained on every labelled page.
+"I/K"), or nothing ("none"). The shipped detector holds out nothing; its recipe is measured by
+its three fold models (models/detector/MODEL_CARD.md).
 """
 
 from __future__ import annotations
