@@ -245,9 +245,10 @@ def evaluate(
 
     from indexer.api import build_detector, managed
     from indexer.training.detector_eval import (
-        evaluate_detector,
+        evaluate_assigned,
         evaluate_held_out,
         format_report,
+        select_pages,
         write_report,
     )
     from indexer.training.detector_train import load_pages
@@ -268,8 +269,11 @@ def evaluate(
             report = evaluate_held_out(models, pages, on_progress=_progress_callback(bar))
         else:
             detector, folder = detectors[0]
-            _warn_if_trained_on(folder, pages, split)
-            report = evaluate_detector(detector, pages, split=split, on_progress=_progress_callback(bar))
+            chosen = select_pages(pages, split)
+            _warn_if_trained_on(folder, chosen)
+            report = evaluate_assigned(
+                [(page, detector) for page in chosen], on_progress=_progress_callback(bar)
+            )
     if report.pages == 0:
         raise InputError(f"no labelled pages to score in {', '.join(map(str, data))} with --split {split}")
     if out is not None:
@@ -300,14 +304,12 @@ def _held_out_documents(model_dir: Path | None) -> set[str]:
     return set(record["held_out_documents"])
 
 
-def _warn_if_trained_on(model_dir: Path | None, pages: list[Any], split: str) -> None:
+def _warn_if_trained_on(model_dir: Path | None, chosen: list[Any]) -> None:
     """Say so when the chosen pages include documents the model trained on (then it is fit, not skill)."""
-    from indexer.training.detector_eval import select_pages
     from indexer.training.detector_train import pages_trained_on
 
     if model_dir is None:
         return
-    chosen = select_pages(pages, split)
     seen = pages_trained_on(model_dir, chosen)
     if seen:
         log.warning(

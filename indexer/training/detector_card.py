@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,14 @@ import numpy as np
 from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.document import HandwritingKind
 from indexer.training.detector_eval import EvaluationReport, evaluate_assigned, format_report, write_report
-from indexer.training.detector_train import CLASS_WEIGHTS, SPLIT_FILE, TrainOptions, TrainResult, load_pages
+from indexer.training.detector_train import (
+    CLASS_WEIGHTS,
+    SPLIT_FILE,
+    ProgressCallback,
+    TrainOptions,
+    TrainResult,
+    load_pages,
+)
 from indexer.training.splits import HoldOut
 
 __all__ = ["finish_training", "model_card"]
@@ -140,7 +146,7 @@ def finish_training(
     options: TrainOptions,
     result: TrainResult,
     *,
-    on_progress: Callable[[str, int, int, str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> str:
     """Evaluate the written model on its held-out pages, write the card and the report files."""
     detector = TfBoxDetector(result.out_dir, threads=options.threads)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,6 +22,9 @@ from indexer.backends.base import BoxDetector, Detection
 from indexer.document import Box, HandwritingKind
 from indexer.training.splits import document_of, is_validation_document
 from indexer.training.voc import LabelledBox, LabelledPage
+
+if TYPE_CHECKING:
+    from indexer.training.detector_train import ProgressCallback
 
 __all__ = [
     "EvaluationReport",
@@ -41,8 +45,6 @@ log = logging.getLogger(__name__)
 KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
 METRICS = ("precision", "recall")
 IOU_THRESHOLD = 0.5
-#: on_progress(stage, done, total, message)
-ProgressCallback = Callable[[str, int, int, str], None]
 _STAT_NAMES = ("min", "q1", "median", "q3", "max")
 
 

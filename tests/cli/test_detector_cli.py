@@ -10,13 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from indexer.cli import app
+from indexer.config import DetectorSettings
 from indexer.errors import ExitCode
 from indexer.training.detector_train import load_pages, pages_trained_on
 from indexer.training.splits import document_of, is_validation_document
 from indexer.training.synthetic import render_page
 
 runner = CliRunner()
-REPO = Path(__file__).resolve().parents[2]
+#: The shipped detector's folder (the configuration's default).
+SHIPPED = DetectorSettings().model_dir
 
 
 def _page_file(
@@ -210,7 +212,7 @@ def test_evaluate_refuses_what_it_cannot_score(tiny_labelled_set: Path, tmp_path
     older = tmp_path / "older"
     older.mkdir()
     for name in ("detector.json", "detector.weights.h5"):
-        shutil.copy(REPO / "models" / "detector" / name, older / name)
+        shutil.copy(SHIPPED / name, older / name)
     unsplit = runner.invoke(app, [*data, "--split", "held-out", "--model", str(older)])
     assert unsplit.exit_code == ExitCode.INPUT and "no split.json" in unsplit.output
 

@@ -8,19 +8,18 @@ fold that held it out (see models/detector/MODEL_CARD.md).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from indexer.backends.tf_detector import TfBoxDetector
+from indexer.config import DetectorSettings
 from indexer.training.detector_eval import EvaluationReport, evaluate_detector, evaluate_held_out
 from indexer.training.detector_train import read_split
 from indexer.training.splits import document_of
 from indexer.training.voc import LabelledPage, load_labelled_pages
 from tests.conftest import CONTRACTS_DEV
 
-REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "models" / "detector"
+#: The shipped detector's folder (the configuration's default).
+SHIPPED = DetectorSettings().model_dir
 FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
 #: What the cross-validation reached, pooled over all 64 pages (models/detector/MODEL_CARD.md),
 #: rounded down: a regression guard, not the issue's targets.
