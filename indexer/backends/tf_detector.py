@@ -16,6 +16,11 @@ class becomes its bounding box. Either way, boxes of one class that mostly overl
 (`merge_share`), and of two boxes of different classes that mostly overlap the better one kept
 (`class_overlap_share`), so one field does not come out as two stacked boxes.
 
+The page may be read at several scales (`test_scales`, test-time augmentation): each scale's
+outputs are resampled onto the grid of scale 1, their edge distances converted to that grid's
+pixels, and all are averaged before decoding. A box one scale alone imagines rarely survives the
+average, and the edges come out as a mean of several estimates.
+
 Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.
 """
@@ -46,6 +51,7 @@ __all__ = [
     "build_model",
     "decode",
     "drop_other_class_overlaps",
+    "fuse_scales",
     "merge_overlapping",
     "preprocess",
 ]
@@ -115,6 +121,9 @@ class DetectorConfig:
     #: box, only the higher-scoring one is kept (None: both kept): one piece of handwriting has
     #: one class, and two stacked boxes would get two anchors downstream.
     class_overlap_share: float | None = None
+    #: Scales (multiplying the resize factor) the page is read at; their outputs are averaged
+    #: on the grid of scale 1 (module doc). One pass at (1.0,) is the plain model.
+    test_scales: tuple[float, ...] = (1.0,)
 
     @property
     def output_channels(self) -> int:
@@ -131,6 +140,8 @@ class DetectorConfig:
             share = getattr(self, name)
             if share is not None and not 0.0 < share <= 1.0:
                 raise InputError(f"detector {name} must lie in (0, 1] or be null, not {share}")
+        if not self.test_scales or not all(0.25 <= scale <= 4.0 for scale in self.test_scales):
+            raise InputError(f"detector test_scales must be 1-n scales in [0.25, 4], not {self.test_scales}")
 
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
@@ -142,8 +153,9 @@ class DetectorConfig:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        if "class_names" in values:
-            values["class_names"] = tuple(values["class_names"])
+        for name in ("class_names", "test_scales"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
 
     def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
@@ -285,6 +297,31 @@ def _to_original(box: tuple[float, float, float, float], scale: float, size: tup
     return Box(left, top, right, bottom)
 
 
+def fuse_scales(
+    outputs: list[np.ndarray],
+    factors: list[float],
+    base_factor: float,
+    grid: tuple[int, int],
+    config: DetectorConfig,
+) -> np.ndarray:
+    """Average net outputs read at several resize factors on the (rows, cols) grid of `base_factor`.
+
+    Probabilities are resampled as they are. Edge distances are log(d / box_scale_px) in their
+    own grid's pixels, so each scale's are shifted by log(base_factor / factor) first.
+    """
+    classes = len(config.class_names)
+    rows, cols = grid
+    resampled = []
+    for output, factor in zip(outputs, factors, strict=True):
+        output = np.array(output, np.float32)
+        if config.box_head:
+            output[..., classes + 1 :] += np.log(base_factor / factor)
+        if output.shape[:2] != grid:
+            output = cv2.resize(output, (cols, rows), interpolation=cv2.INTER_LINEAR)
+        resampled.append(output)
+    return np.asarray(np.mean(resampled, axis=0), np.float32)
+
+
 def decode(
     outputs: np.ndarray, factor: float, size: tuple[int, int], config: DetectorConfig
 ) -> list[Detection]:
@@ -389,18 +426,34 @@ class TfBoxDetector:
         """The net's outputs (h, w, `output_channels`) cropped to the page, and the resize factor.
 
         Channels 0-2 are the class probabilities; see `build_model` for the box head's channels.
+        With several `test_scales` the outputs are their average on scale 1's grid (`fuse_scales`).
         """
         if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
             raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
-        tensor, factor = preprocess(image, self.config)
+        read = [self._read(image, scale) for scale in self.config.test_scales]
+        base_factor = self.config.short_side_px / min(image.shape[:2])
+        if len(read) == 1 and self.config.test_scales[0] == 1.0:
+            return read[0][0], base_factor
+        grid = self._grid(image, base_factor)
+        fused = fuse_scales(
+            [output for output, _ in read], [factor for _, factor in read], base_factor, grid, self.config
+        )
+        return fused, base_factor
+
+    def _read(self, image: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+        """One pass of the net at `scale`: outputs cropped to the page, and the resize factor."""
+        tensor, factor = preprocess(image, self.config, scale=scale)
         try:
             output = self._predict(tensor[None])
         except Exception as exc:  # TensorFlow raises many unrelated types
             raise BackendError(f"inference failed: {exc}", engine=self.name) from exc
-        stride = self.config.output_stride
-        rows = -(-round(image.shape[0] * factor) // stride)
-        cols = -(-round(image.shape[1] * factor) // stride)
+        rows, cols = self._grid(image, factor)
         return np.asarray(output)[0, :rows, :cols], factor
+
+    def _grid(self, image: np.ndarray, factor: float) -> tuple[int, int]:
+        """(rows, cols) of the outputs that cover the page (not its padding) at resize `factor`."""
+        stride = self.config.output_stride
+        return -(-round(image.shape[0] * factor) // stride), -(-round(image.shape[1] * factor) // stride)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Handwriting boxes on one (height, width, 3) uint8 RGB page, in its pixels."""

@@ -70,6 +70,12 @@ def _decoding(config: DetectorConfig) -> str:
     if config.class_overlap_share is not None:
         merging += f"\n  Of two boxes of different classes overlapping by >= {config.class_overlap_share:g}"
         merging += " of the smaller one, the higher-scoring one is kept."
+    if config.test_scales != (1.0,):
+        scales = ", ".join(f"{scale:g}" for scale in config.test_scales)
+        merging = (
+            f"\n  The page is read at scales {scales}; the outputs are averaged on the grid of scale 1"
+            " before\n  decoding (`tf_detector.fuse_scales`)." + merging
+        )
     if config.box_head:
         return (
             f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"

@@ -59,6 +59,7 @@ TRAINED_DESIGN = DetectorConfig(
     output_stride=4,
     merge_share=0.5,
     class_overlap_share=0.5,
+    test_scales=(0.9, 1.0, 1.1),
 )
 #: Which documents a model trained on and which it held out, written beside its weights.
 SPLIT_FILE = "split.json"

@@ -14,6 +14,7 @@ from indexer.backends.tf_detector import (
     build_model,
     decode,
     drop_other_class_overlaps,
+    fuse_scales,
     merge_overlapping,
 )
 from indexer.document import Box, HandwritingKind
@@ -67,6 +68,52 @@ def test_missing_model_and_bad_input_raise_our_errors(tmp_path: Path, tiny_model
         TfBoxDetector(tmp_path)
     with pytest.raises(InputError):
         TfBoxDetector(tiny_model_dir).detect(np.zeros((10, 10, 3), np.float32))
+
+
+def test_reading_at_several_scales_averages_onto_the_grid_of_scale_one(tiny_model_dir: Path) -> None:
+    """GIVEN the tiny net on an odd-sized page THEN outputs read at (0.9, 1.0, 1.1) lie on the grid
+    of one plain pass, and reading twice at scale 1 gives exactly the plain pass's outputs."""
+    detector = TfBoxDetector(tiny_model_dir, threads=1)
+    image = np.random.default_rng(1).integers(0, 256, size=(333, 257, 3), dtype=np.uint8)
+    plain, factor = detector.outputs(image)
+    detector.config = replace(detector.config, test_scales=(1.0, 1.0))
+    twice, twice_factor = detector.outputs(image)
+    assert twice_factor == factor and np.allclose(twice, plain, atol=1e-6)
+    detector.config = replace(detector.config, test_scales=(0.9, 1.0, 1.1))
+    fused, fused_factor = detector.outputs(image)
+    assert fused_factor == factor and fused.shape == plain.shape
+    assert not np.allclose(fused, plain, atol=1e-3)
+    assert np.allclose(fused[..., :3].sum(axis=-1), 1.0, atol=1e-4)  # still class probabilities
+
+
+def test_fusing_converts_edge_distances_to_the_grid_of_scale_one() -> None:
+    """GIVEN uniform box-head outputs read at resize factor 0.6 whose edges lie 12 output px away
+    THEN on the grid of factor 0.5 they lie 10 px away, and the probabilities are unchanged."""
+    read = _box_head_outputs(24, 36)
+    read[..., 3] = 0.9
+    read[..., 4:] = np.log(12.0 / BOX_HEAD.box_scale_px)
+    fused = fuse_scales([read], [0.6], 0.5, (20, 30), BOX_HEAD)
+    assert fused.shape == (20, 30, BOX_HEAD.output_channels)
+    assert np.allclose(BOX_HEAD.box_scale_px * np.exp(fused[..., 4:]), 10.0)
+    assert np.allclose(fused[..., :4], read[0, 0, :4])
+
+
+def test_a_box_seen_at_two_scales_decodes_to_its_original_pixels_after_fusing() -> None:
+    """GIVEN one annotation read at resize factors 0.5 and 0.6 (stride 2), its kernel and edges
+    in each grid's own pixels THEN fused on the grid of 0.5 it decodes to the original box, give
+    or take one output pixel (4 original px) where the resampling blurs the kernel's rim."""
+    original = np.array([40.0, 40.0, 160.0, 100.0])
+    reads = []
+    for factor, rows, cols in ((0.5, 60, 60), (0.6, 72, 72)):
+        outputs = _box_head_outputs(rows, cols)
+        x0, y0, x1, y1 = original * factor / 2
+        kernel = (slice(round(y0) + 3, round(y1) - 3), slice(round(x0) + 3, round(x1) - 3))
+        _predict_box(outputs, *kernel, (x0, y0, x1, y1), kind=2)
+        reads.append(outputs)
+    fused = fuse_scales(reads, [0.5, 0.6], 0.5, (60, 60), BOX_HEAD)
+    (found,) = decode(fused, 0.5, (240, 240), BOX_HEAD)
+    assert found.kind is HandwritingKind.ANNOTATION
+    assert np.abs(np.array(found.box.as_tuple()) - original).max() <= 4
 
 
 def test_shipped_model_loads_and_finds_nothing_on_a_blank_page() -> None:
@@ -205,6 +252,10 @@ def test_an_unknown_stem_or_output_stride_is_refused() -> None:
         DetectorConfig(merge_share=0.0)
     with pytest.raises(InputError, match="class_overlap_share"):
         DetectorConfig(class_overlap_share=1.5)
+    with pytest.raises(InputError, match="test_scales"):
+        DetectorConfig(test_scales=())
+    with pytest.raises(InputError, match="test_scales"):
+        DetectorConfig(test_scales=(1.0, 0.0))
     with pytest.raises(InputError, match="float32, bfloat16"):
         build_model(BOX_HEAD, compute_dtype="float16")
 
@@ -226,7 +277,12 @@ def test_a_net_trained_in_bfloat16_loads_into_the_float32_net(tmp_path: Path) ->
 
 def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
     config = DetectorConfig(
-        stem="strided", box_head=True, output_stride=4, kernel_shrink=0.3, min_kernel_area_px=9
+        stem="strided",
+        box_head=True,
+        output_stride=4,
+        kernel_shrink=0.3,
+        min_kernel_area_px=9,
+        test_scales=(0.9, 1.0, 1.1),
     )
     config.save(tmp_path / CONFIG_FILE)
     assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config

@@ -129,6 +129,7 @@ def test_train_then_evaluate_a_few_steps(
     assert (saved["stem"], saved["box_head"], saved["output_stride"]) == (stem, box_head, stride)
     assert saved["version"] == ("fcn-v2" if box_head else "fcn-v1")
     assert saved["merge_share"] == 0.5 and saved["class_overlap_share"] == 0.5
+    assert saved["test_scales"] == [0.9, 1.0, 1.1]
     card = (out / "MODEL_CARD.md").read_text()
     head = "--box-head" if box_head else "--no-box-head"
     assert (
@@ -137,6 +138,7 @@ def test_train_then_evaluate_a_few_steps(
     )
     assert ("kernel" in card) is box_head and f"{dtype} maths" in card
     assert "merge into their union" in card and "the higher-scoring one is kept" in card
+    assert "read at scales 0.9, 1, 1.1" in card
     assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
     # The shipped model's folder does not exist here: only --model can make evaluate work.
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))

@@ -21,16 +21,17 @@ from tests.conftest import CONTRACTS_DEV
 #: The shipped detector's folder (the configuration's default).
 SHIPPED = DetectorSettings().model_dir
 FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
-#: What the cross-validation reached, pooled over all 64 pages (models/detector/MODEL_CARD.md),
-#: rounded down: a regression guard, not the issue's targets.
+#: What the cross-validation reached, pooled over all 64 pages with the shipped decoding (three
+#: test scales; models/detector/MODEL_CARD.md), rounded down: a regression guard, not the
+#: issue's targets.
 REACHED_MEDIANS = {
     ("signature", "precision"): 0.84,
-    ("signature", "recall"): 0.83,
-    ("annotation", "precision"): 0.78,
-    ("annotation", "recall"): 0.80,
+    ("signature", "recall"): 0.84,
+    ("annotation", "precision"): 0.82,
+    ("annotation", "recall"): 0.82,
 }
-REACHED_ANNOTATION_Q1 = {"precision": 0.40, "recall": 0.47}
-REACHED_AP50 = {"signature": 0.83, "annotation": 0.58}
+REACHED_ANNOTATION_Q1 = {"precision": 0.66, "recall": 0.62}
+REACHED_AP50 = {"signature": 0.86, "annotation": 0.62}
 #: How far below the folds' held-out medians the shipped model's fit on its own training pages may
 #: fall (rounding, and a page decided differently) before it signals wrong weights or decoding.
 FIT_SLACK = 0.02
