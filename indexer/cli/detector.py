@@ -290,8 +290,8 @@ def _held_out_documents(model_dir: Path | None) -> set[str]:
     """The documents a trained model never saw, from its split.json.
 
     Raises:
-        InputError: the folder has no split.json (not written by train-detector), or the detector
-            is a SavedModel.
+        InputError: the folder has no split.json (not written by train-detector) or a broken one,
+            or the detector is a SavedModel.
     """
     from indexer.training.detector_train import read_split
 
@@ -301,7 +301,7 @@ def _held_out_documents(model_dir: Path | None) -> set[str]:
             f"{model_dir} has no split.json, so its held-out documents are unknown; "
             "use --split validation for models trained before split.json existed"
         )
-    return set(record["held_out_documents"])
+    return set(record.held_out_documents)
 
 
 def _warn_if_trained_on(model_dir: Path | None, chosen: list[Any]) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "SPLIT_FILE",
     "TRAINED_DESIGN",
     "ProgressCallback",
+    "SplitRecord",
     "TrainOptions",
     "TrainResult",
     "load_pages",
@@ -325,18 +326,39 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     return TrainResult(options.out_dir, steps_done, seconds, loss, train_names, held_out_names)
 
 
-def read_split(model_dir: Path) -> dict[str, Any] | None:
-    """A model folder's `split.json`, or None when it has none (models trained before it existed)."""
+@dataclass(frozen=True, slots=True)
+class SplitRecord:
+    """A model folder's `split.json`: its hold-out rule and the documents on each side."""
+
+    hold_out: str
+    train_documents: frozenset[str]
+    held_out_documents: frozenset[str]
+
+
+def read_split(model_dir: Path) -> SplitRecord | None:
+    """A model folder's `split.json`, or None when it has none (models trained before it existed).
+
+    Raises:
+        InputError: the file is there but is not a split record.
+    """
     path = Path(model_dir) / SPLIT_FILE
     if not path.is_file():
         return None
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SplitRecord(
+            str(data["hold_out"]), frozenset(data["train_documents"]), frozenset(data["held_out_documents"])
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{path} is not a split record written by train-detector: {exc!r}", path=str(path)
+        ) from exc
 
 
 def pages_trained_on(model_dir: Path, pages: Sequence[LabelledPage]) -> list[str]:
     """The stems of `pages` whose documents the model in `model_dir` trained on (per split.json)."""
     record = read_split(model_dir)
-    trained = set(record["train_documents"]) if record else set()
+    trained = record.train_documents if record else frozenset()
     return [page.stem for page in pages if document_of(page.stem) in trained]
 
 

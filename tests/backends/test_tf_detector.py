@@ -17,10 +17,12 @@ from indexer.backends.tf_detector import (
     fuse_scales,
     merge_overlapping,
 )
+from indexer.config import DetectorSettings
 from indexer.document import Box, HandwritingKind
 from indexer.errors import DependencyError, InputError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "detector"
+#: The shipped detector's folder (the configuration's default).
+SHIPPED = DetectorSettings().model_dir
 #: The fcn-v2 design: kernels and edge distances besides the classes.
 BOX_HEAD = DetectorConfig(version="fcn-v2", stem="strided", box_head=True)
 

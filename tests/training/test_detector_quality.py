@@ -54,17 +54,17 @@ def report(pages: list[LabelledPage]) -> EvaluationReport:
     for folder in FOLDS:
         record = read_split(folder)
         assert record is not None, f"{folder} has no split.json"
-        models.append((TfBoxDetector(folder), set(record["held_out_documents"])))
+        models.append((TfBoxDetector(folder), set(record.held_out_documents)))
     return evaluate_held_out(models, pages)
 
 
 def test_the_folds_hold_out_every_document_once_and_the_shipped_model_none(pages: list[LabelledPage]) -> None:
     documents = {document_of(page.stem) for page in pages}
-    held_out = [set(record["held_out_documents"]) for record in map(read_split, FOLDS) if record]
+    held_out = [record.held_out_documents for record in map(read_split, FOLDS) if record]
     assert sorted(document for fold in held_out for document in fold) == sorted(documents)
     shipped = read_split(SHIPPED)
-    assert shipped is not None and shipped["hold_out"] == "none"
-    assert set(shipped["train_documents"]) == documents
+    assert shipped is not None and shipped.hold_out == "none"
+    assert shipped.train_documents == documents
 
 
 @pytest.mark.slow

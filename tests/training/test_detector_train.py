@@ -10,7 +10,16 @@ from indexer.backends.tf_detector import DetectorConfig, build_model
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
 from indexer.training.detector_model import SampleSource, page_sample
-from indexer.training.detector_train import TrainOptions, _fit, _Prefetcher
+from indexer.training.detector_train import (
+    SPLIT_FILE,
+    SplitRecord,
+    TrainOptions,
+    _fit,
+    _Prefetcher,
+    read_split,
+    write_split,
+)
+from indexer.training.splits import HoldOut
 from indexer.training.voc import LabelledBox
 
 
@@ -85,3 +94,14 @@ def test_with_ema_the_saved_weights_are_the_average_not_the_last_ones(tmp_path: 
 def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         TrainOptions(data_dirs=[], out_dir=tmp_path, **options)  # type: ignore[arg-type]
+
+
+def test_a_split_record_reads_back_and_a_broken_one_is_refused(tmp_path: Path) -> None:
+    """GIVEN pages of two documents written as training / held out THEN split.json reads back as
+    documents (not pages); a folder without one reads as None; a broken one is an input error."""
+    write_split(tmp_path, HoldOut.parse("1/2"), ["doc-a-1", "doc-a-2"], ["doc-b-1"])
+    assert read_split(tmp_path) == SplitRecord("1/2", frozenset({"doc-a"}), frozenset({"doc-b"}))
+    assert read_split(tmp_path / "elsewhere") is None
+    (tmp_path / SPLIT_FILE).write_text('{"hold_out": "1/2"}', encoding="utf-8")
+    with pytest.raises(InputError, match="not a split record"):
+        read_split(tmp_path)
