@@ -140,6 +140,8 @@ class DetectorConfig:
             share = getattr(self, name)
             if share is not None and not 0.0 < share <= 1.0:
                 raise InputError(f"detector {name} must lie in (0, 1] or be null, not {share}")
+        if self.short_side_px < 64:
+            raise InputError(f"detector short_side_px must be at least 64, not {self.short_side_px}")
         if not self.test_scales or not all(0.25 <= scale <= 4.0 for scale in self.test_scales):
             raise InputError(f"detector test_scales must be 1-n scales in [0.25, 4], not {self.test_scales}")
 

@@ -128,6 +128,10 @@ def _command_line(options: TrainOptions) -> str:
         str(design.output_stride),
         "--compute-dtype",
         options.compute_dtype,
+        "--short-side",
+        str(design.short_side_px),
+        "--crop",
+        str(options.crop_px),
     ]
     if options.ema_momentum is not None:
         words += ["--ema-momentum", f"{options.ema_momentum:g}"]
@@ -162,6 +166,14 @@ def train_detector(
             help="Training maths: bfloat16 (fast on AVX-512 BF16 CPUs), or float32 on CPUs without."
         ),
     ] = "bfloat16",
+    short_side: Annotated[
+        int | None,
+        typer.Option(help="Pages are scaled so their short side is this many pixels (the net's input size)."),
+    ] = None,
+    crop: Annotated[
+        int | None,
+        typer.Option(help="Side of the square training crops, in input pixels (a multiple of 16)."),
+    ] = None,
     ema_momentum: Annotated[
         float | None,
         typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
@@ -193,6 +205,7 @@ def train_detector(
         box_head=with_boxes,
         output_stride=output_stride,
         version="fcn-v2" if with_boxes else "fcn-v1",
+        short_side_px=default.short_side_px if short_side is None else short_side,
     )
     if design.output_stride != 2 and not design.box_head:
         raise InputError(
@@ -213,6 +226,8 @@ def train_detector(
         hold_out=HoldOut.parse(hold_out),
         config=design,
     )
+    if crop is not None:
+        options = replace(options, crop_px=crop)
     options = replace(options, command=_command_line(options))
     with progress() as bar:
         result = train_detector(options, on_progress=_progress_callback(bar))

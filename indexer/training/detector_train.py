@@ -73,7 +73,8 @@ class TrainOptions:
     """Everything that decides a training run (and is written into the model card).
 
     Raises (on construction):
-        InputError: an unknown compute dtype, or an EMA momentum outside (0, 1).
+        InputError: an unknown compute dtype, an EMA momentum outside (0, 1), or a crop the net
+            cannot take.
     """
 
     data_dirs: list[Path]
@@ -104,6 +105,11 @@ class TrainOptions:
         if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
             raise InputError(
                 f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
+            )
+        multiple = self.config.pad_multiple_px
+        if self.crop_px < 4 * multiple or self.crop_px % multiple:
+            raise InputError(
+                f"the crop must be a multiple of {multiple} px of at least {4 * multiple}, not {self.crop_px}"
             )
 
 

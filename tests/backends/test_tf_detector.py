@@ -254,6 +254,8 @@ def test_an_unknown_stem_or_output_stride_is_refused() -> None:
         DetectorConfig(merge_share=0.0)
     with pytest.raises(InputError, match="class_overlap_share"):
         DetectorConfig(class_overlap_share=1.5)
+    with pytest.raises(InputError, match="short_side_px"):
+        DetectorConfig(short_side_px=32)
     with pytest.raises(InputError, match="test_scales"):
         DetectorConfig(test_scales=())
     with pytest.raises(InputError, match="test_scales"):

@@ -99,7 +99,10 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
 @pytest.mark.parametrize(
     ("options", "design"),
     [
-        (["--stem", "full", "--no-box-head"], ("full", False, 2, "bfloat16")),
+        (
+            ["--stem", "full", "--no-box-head", "--short-side", "480", "--crop", "256"],
+            ("full", False, 2, "bfloat16"),
+        ),
         (
             ["--box-head", "--output-stride", "2", "--compute-dtype", "float32", "--ema-momentum", "0.9"],
             ("strided", True, 2, "float32"),
@@ -140,6 +143,9 @@ def test_train_then_evaluate_a_few_steps(
     assert "merge into their union" in card and "the higher-scoring one is kept" in card
     assert "read at scales 0.9, 1, 1.1" in card
     assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
+    short_side, crop = ("480", "256") if "--short-side" in options else ("576", "320")
+    assert saved["short_side_px"] == int(short_side) and f"--short-side {short_side} --crop {crop}" in card
+    assert f"short side is {short_side} px" in card and f"crops of {crop} px" in card
     # The shipped model's folder does not exist here: only --model can make evaluate work.
     monkeypatch.setenv("INDEXER_DETECTOR__MODEL_DIR", str(tmp_path / "no-model"))
     report_dir = tmp_path / "report"
