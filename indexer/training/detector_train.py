@@ -107,10 +107,8 @@ class TrainOptions:
                 f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
             )
         multiple = self.config.pad_multiple_px
-        if self.crop_px < 4 * multiple or self.crop_px % multiple:
-            raise InputError(
-                f"the crop must be a multiple of {multiple} px of at least {4 * multiple}, not {self.crop_px}"
-            )
+        if self.crop_px <= 0 or self.crop_px % multiple:
+            raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
 
 
 @dataclass(slots=True)
