@@ -143,7 +143,9 @@ class DetectorConfig:
         if self.short_side_px < 64:
             raise InputError(f"detector short_side_px must be at least 64, not {self.short_side_px}")
         if not self.test_scales or not all(0.25 <= scale <= 4.0 for scale in self.test_scales):
-            raise InputError(f"detector test_scales must be 1-n scales in [0.25, 4], not {self.test_scales}")
+            raise InputError(
+                f"detector test_scales must be one or more scales in [0.25, 4], not {self.test_scales}"
+            )
 
     def threshold_for(self, kind: HandwritingKind) -> float:
         if kind is HandwritingKind.ANNOTATION and self.annotation_threshold is not None:
