@@ -173,7 +173,7 @@ def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0)
     padded at the bottom and right to a multiple of `pad_multiple_px`.
     """
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    factor = config.short_side_px / min(grey.shape[:2]) * scale
+    factor = _resize_factor(grey.shape, config) * scale
     height = max(1, round(grey.shape[0] * factor))
     width = max(1, round(grey.shape[1] * factor))
     small = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
@@ -181,6 +181,11 @@ def preprocess(image: np.ndarray, config: DetectorConfig, *, scale: float = 1.0)
     padded = np.full((-(-height // multiple) * multiple, -(-width // multiple) * multiple), 255, np.uint8)
     padded[:height, :width] = small
     return (1.0 - padded.astype(np.float32) / 255.0)[..., None], factor
+
+
+def _resize_factor(shape: tuple[int, ...], config: DetectorConfig) -> float:
+    """The factor that brings a page of `shape` (height, width, ...) to `short_side_px` (scale 1)."""
+    return config.short_side_px / min(shape[:2])
 
 
 def build_model(config: DetectorConfig, *, compute_dtype: str = "float32") -> Any:
@@ -435,12 +440,14 @@ class TfBoxDetector:
         if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
             raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
         read = [self._read(image, scale) for scale in self.config.test_scales]
-        base_factor = self.config.short_side_px / min(image.shape[:2])
-        if len(read) == 1 and self.config.test_scales[0] == 1.0:
-            return read[0][0], base_factor
-        grid = self._grid(image, base_factor)
+        base_factor = _resize_factor(image.shape, self.config)
+        # One read at scale 1 passes through unchanged: same grid, distances shifted by log(1).
         fused = fuse_scales(
-            [output for output, _ in read], [factor for _, factor in read], base_factor, grid, self.config
+            [output for output, _ in read],
+            [factor for _, factor in read],
+            base_factor,
+            self._grid(image, base_factor),
+            self.config,
         )
         return fused, base_factor
 

@@ -63,19 +63,18 @@ def _heads(config: DetectorConfig) -> str:
 
 
 def _decoding(config: DetectorConfig) -> str:
-    merging = ""
-    if config.merge_share is not None:
-        merging = f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one"
-        merging += " merge into their union."
-    if config.class_overlap_share is not None:
-        merging += f"\n  Of two boxes of different classes overlapping by >= {config.class_overlap_share:g}"
-        merging += " of the smaller one, the higher-scoring one is kept."
+    # What happens besides reading one scale and decoding it: several scales, merging, dropping.
+    further = ""
     if config.test_scales != (1.0,):
         scales = ", ".join(f"{scale:g}" for scale in config.test_scales)
-        merging = (
-            f"\n  The page is read at scales {scales}; the outputs are averaged on the grid of scale 1"
-            " before\n  decoding (`tf_detector.fuse_scales`)." + merging
-        )
+        further = f"\n  The page is read at scales {scales}; the outputs are averaged on the grid of scale 1"
+        further += " before\n  decoding (`tf_detector.fuse_scales`)."
+    if config.merge_share is not None:
+        further += f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one"
+        further += " merge into their union."
+    if config.class_overlap_share is not None:
+        further += f"\n  Of two boxes of different classes overlapping by >= {config.class_overlap_share:g}"
+        further += " of the smaller one, the higher-scoring one is kept."
     if config.box_head:
         return (
             f"pixels with handwriting (signature + annotation) probability >= {config.score_threshold}\n"
@@ -83,7 +82,7 @@ def _decoding(config: DetectorConfig) -> str:
             f"{config.min_kernel_area_px} input px);\n"
             "  a region's box is the median of the edges its pixels predict, its class the one with the\n"
             "  higher mean probability over it; score = mean handwriting probability in the region."
-        ) + merging
+        ) + further
     threshold = (
         f"argmax class with probability >= {config.score_threshold} (annotations:\n"
         f"  {config.threshold_for(HandwritingKind.ANNOTATION)})"
@@ -92,7 +91,7 @@ def _decoding(config: DetectorConfig) -> str:
         f"{threshold}, closing {config.close_px} px, components >=\n"
         f"  {config.min_area_px} output px, boxes grown by {config.pad_px} output px; score = mean\n"
         "  probability in the region."
-    ) + merging
+    ) + further
 
 
 def _averaging(options: TrainOptions) -> str:
