@@ -135,6 +135,8 @@ def _command_line(options: TrainOptions) -> str:
     ]
     if options.ema_momentum is not None:
         words += ["--ema-momentum", f"{options.ema_momentum:g}"]
+    if options.box_loss != "l1":
+        words += ["--box-loss", options.box_loss]
     words += ["--hold-out", str(options.hold_out)]
     return shlex.join(words)
 
@@ -178,6 +180,10 @@ def train_detector(
         float | None,
         typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
     ] = None,
+    box_loss: Annotated[
+        str,
+        typer.Option(help="Edge-distance loss: 'l1' (each log distance) or 'iou' (the whole box's IoU)."),
+    ] = "l1",
     hold_out: Annotated[
         str,
         typer.Option(
@@ -223,6 +229,7 @@ def train_detector(
         threads=settings().detector.threads,
         compute_dtype=compute_dtype,
         ema_momentum=ema_momentum,
+        box_loss=box_loss,
         hold_out=HoldOut.parse(hold_out),
         config=design,
     )

@@ -100,6 +100,18 @@ def _averaging(options: TrainOptions) -> str:
     return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
 
 
+def _class_weights() -> str:
+    return "/".join(f"{weight:g}" for weight in CLASS_WEIGHTS)
+
+
+def _box_loss(options: TrainOptions) -> str:
+    if not options.config.box_head:
+        return ""
+    if options.box_loss == "iou":
+        return ", edge distances trained on -log IoU of each kernel pixel's box"
+    return ", edge distances trained on the L1 error of their logs"
+
+
 def _held_out(hold_out: HoldOut) -> str:
     if hold_out.is_none:
         return "every document trained on"
@@ -130,7 +142,7 @@ and annotation pixels{_design(config)}
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
-  class weights background/signature/annotation {"/".join(f"{w:g}" for w in CLASS_WEIGHTS)}.
+  class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over

@@ -21,10 +21,12 @@ import numpy as np
 
 from indexer.backends.tf_detector import DetectorConfig, preprocess
 from indexer.document import Box, HandwritingKind
+from indexer.errors import InputError
 from indexer.training.augment import photometric, rotate_pair, rotation_matrix
 from indexer.training.voc import LabelledBox
 
 __all__ = [
+    "BOX_LOSSES",
     "BOX_LOSS_WEIGHT",
     "CLASS_INDEX",
     "PageSample",
@@ -46,6 +48,8 @@ _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywh
 #: without a layer of its own for the box head) a 16-minute run confused signatures and
 #: annotations more (MODEL_CARD.md).
 BOX_LOSS_WEIGHT = 0.5
+#: How the edge distances are trained: "l1" on each log distance, or "iou" of the whole box.
+BOX_LOSSES = ("l1", "iou")
 
 
 @dataclass(slots=True)
@@ -221,12 +225,14 @@ def page_sample(image: np.ndarray, boxes: list[LabelledBox], name: str) -> PageS
     return PageSample(half, (grey.shape[0], grey.shape[1]), boxes, name)
 
 
-def detector_loss(config: DetectorConfig, class_weights: Sequence[float]) -> Any:
+def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_loss: str = "l1") -> Any:
     """The training loss for `build_model(config)`'s outputs and `SampleSource`'s targets.
 
     Class cross-entropy; with the box head also the kernel's binary cross-entropy plus dice (few
     pixels are kernel pixels) and the mean absolute error of the log edge distances on kernel
-    pixels, weighted by `BOX_LOSS_WEIGHT`.
+    pixels, weighted by `BOX_LOSS_WEIGHT`. With `box_loss="iou"` the edge-distance term is instead
+    -log IoU of the box each kernel pixel predicts against its labelled box (UnitBox): one loss
+    for the whole box, where the L1 term treats its four edges apart.
     """
     import tensorflow as tf
 
@@ -234,6 +240,10 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float]) -> Any
     classes = len(config.class_names)
     if not config.box_head:
         return cross_entropy
+
+    if box_loss not in BOX_LOSSES:
+        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
+    edge_errors = _iou_loss if box_loss == "iou" else _log_l1_loss
 
     # Plain tensor maths without Python control flow: nothing for AutoGraph to convert.
     @tf.autograph.experimental.do_not_convert  # type: ignore[untyped-decorator]
@@ -245,11 +255,35 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float]) -> Any
         dice = (2.0 * tf.reduce_sum(kernel * predicted) + 1.0) / (
             tf.reduce_sum(kernel) + tf.reduce_sum(predicted) + 1.0
         )
-        errors = tf.reduce_mean(tf.abs(outputs[..., classes + 1 :] - targets[..., 2:]), axis=-1)
+        errors = edge_errors(outputs[..., classes + 1 :], targets[..., 2:])
         distance_loss = tf.reduce_sum(errors * kernel) / tf.maximum(tf.reduce_sum(kernel), 1.0)
         return class_loss + BOX_LOSS_WEIGHT * (bce + (1.0 - dice) + distance_loss)
 
     return loss
+
+
+def _log_l1_loss(predicted: Any, target: Any) -> Any:
+    """Per pixel: mean absolute error of the four log edge distances."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.abs(predicted - target), axis=-1)
+
+
+def _iou_loss(predicted: Any, target: Any) -> Any:
+    """Per pixel: -log IoU of the boxes that two sets of (left, top, right, bottom) log distances
+    from that pixel describe. The scale of the distances cancels out of the IoU."""
+    import tensorflow as tf
+
+    # exp of far-off log distances would overflow; e^8 box scales is beyond any page.
+    mine = tf.exp(tf.clip_by_value(tf.cast(predicted, tf.float32), -8.0, 8.0))
+    theirs = tf.exp(tf.cast(target, tf.float32))
+    left, top, right, bottom = tf.unstack(mine, axis=-1)
+    t_left, t_top, t_right, t_bottom = tf.unstack(theirs, axis=-1)
+    overlap = (tf.minimum(left, t_left) + tf.minimum(right, t_right)) * (
+        tf.minimum(top, t_top) + tf.minimum(bottom, t_bottom)
+    )
+    union = (left + right) * (top + bottom) + (t_left + t_right) * (t_top + t_bottom) - overlap
+    return -tf.math.log(tf.maximum(overlap / tf.maximum(union, 1e-6), 1e-6))
 
 
 def weighted_cross_entropy(class_weights: Sequence[float]) -> Any:

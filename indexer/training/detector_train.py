@@ -26,7 +26,13 @@ import numpy as np
 from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
 from indexer.document import Box
 from indexer.errors import InputError
-from indexer.training.detector_model import PageSample, SampleSource, detector_loss, page_sample
+from indexer.training.detector_model import (
+    BOX_LOSSES,
+    PageSample,
+    SampleSource,
+    detector_loss,
+    page_sample,
+)
 from indexer.training.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
 from indexer.training.synthetic import render_page, scan_effects
 from indexer.training.voc import LabelledBox, LabelledPage, load_labelled_pages
@@ -93,6 +99,8 @@ class TrainOptions:
     #: Keep an exponential moving average of the weights with this momentum and save it instead
     #: of the last weights (None: the last weights).
     ema_momentum: float | None = None
+    #: The edge-distance loss: "l1" (each log distance) or "iou" (the whole box; `detector_loss`).
+    box_loss: str = "l1"
     #: The documents never trained on (and scored in the card).
     hold_out: HoldOut = VALIDATION_HOLD_OUT
     config: DetectorConfig = TRAINED_DESIGN
@@ -106,6 +114,8 @@ class TrainOptions:
             raise InputError(
                 f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
             )
+        if self.box_loss not in BOX_LOSSES:
+            raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {self.box_loss!r}")
         multiple = self.config.pad_multiple_px
         if self.crop_px <= 0 or self.crop_px % multiple:
             raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
@@ -252,7 +262,7 @@ def _fit(
     optimizer = keras.optimizers.Adam(
         options.learning_rate, use_ema=ema is not None, ema_momentum=ema or 0.99
     )
-    step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS))
+    step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS, options.box_loss))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
 

@@ -104,7 +104,17 @@ def test_missing_model_is_a_dependency_error(tmp_path: Path, monkeypatch: pytest
             ("full", False, 2, "bfloat16"),
         ),
         (
-            ["--box-head", "--output-stride", "2", "--compute-dtype", "float32", "--ema-momentum", "0.9"],
+            [
+                "--box-head",
+                "--output-stride",
+                "2",
+                "--compute-dtype",
+                "float32",
+                "--ema-momentum",
+                "0.9",
+                "--box-loss",
+                "iou",
+            ],
             ("strided", True, 2, "float32"),
         ),
         ([], ("strided", True, 4, "bfloat16")),  # the shipped model's design
@@ -143,6 +153,9 @@ def test_train_then_evaluate_a_few_steps(
     assert "merge into their union" in card and "the higher-scoring one is kept" in card
     assert "read at scales 0.9, 1, 1.1" in card
     assert ("moving average (EMA, momentum 0.9)" in card) is ("--ema-momentum" in options)
+    iou = "--box-loss" in options
+    assert ("--box-loss iou" in card) is iou and ("-log IoU of each kernel pixel's box" in card) is iou
+    assert ("L1 error of their logs" in card) is (box_head and not iou)
     short_side, crop = ("480", "256") if "--short-side" in options else ("576", "320")
     assert saved["short_side_px"] == int(short_side) and f"--short-side {short_side} --crop {crop}" in card
     assert f"short side is {short_side} px" in card and f"crops of {crop} px" in card

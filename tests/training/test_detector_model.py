@@ -7,10 +7,12 @@ import pytest
 
 from indexer.backends.tf_detector import DetectorConfig, decode, preprocess
 from indexer.document import Box, HandwritingKind
+from indexer.errors import InputError
 from indexer.training.detector_model import (
     BOX_LOSS_WEIGHT,
     SampleSource,
     _downsample_target,
+    _iou_loss,
     box_targets,
     detector_loss,
     page_sample,
@@ -96,7 +98,15 @@ def test_perfect_outputs_decode_back_to_the_labelled_boxes(stride: int) -> None:
     assert found == {(item.kind, item.box.as_tuple()) for item in boxes}
 
 
-def test_loss_is_near_zero_for_perfect_outputs_and_grows_with_wrong_edges() -> None:
+@pytest.mark.parametrize(
+    ("box_loss", "doubled"),
+    # Every edge twice as far: each log distance is off by log 2 (L1), the box has 4 times the
+    # labelled area around it (IoU 1/4, -log IoU = 2 log 2).
+    [("l1", np.log(2.0)), ("iou", 2 * np.log(2.0))],
+)
+def test_loss_is_near_zero_for_perfect_outputs_and_grows_with_wrong_edges(
+    box_loss: str, doubled: float
+) -> None:
     config = BOX_HEAD
     boxes = [LabelledBox(HandwritingKind.ANNOTATION, Box(8, 8, 56, 40))]
     numbers, coords, classes = paint_instances(boxes, (64, 64), 1.0)
@@ -106,8 +116,22 @@ def test_loss_is_near_zero_for_perfect_outputs_and_grows_with_wrong_edges() -> N
     perfect = np.zeros((1, 32, 32, config.output_channels), np.float32)
     perfect[..., :3] = np.eye(3)[classes[cells]]
     perfect[..., 3:] = extra
-    loss = detector_loss(config, (1.0, 1.0, 1.0))
+    loss = detector_loss(config, (1.0, 1.0, 1.0), box_loss)
     assert float(loss(targets, perfect)) == pytest.approx(0.0, abs=1e-4)
     wrong = perfect.copy()
     wrong[..., 4:] += np.log(2.0) * extra[..., :1]  # every kernel pixel sees its box twice as far
-    assert float(loss(targets, wrong)) == pytest.approx(BOX_LOSS_WEIGHT * np.log(2.0), abs=1e-3)
+    assert float(loss(targets, wrong)) == pytest.approx(BOX_LOSS_WEIGHT * doubled, abs=1e-3)
+
+
+def test_the_iou_loss_is_minus_the_log_of_the_two_boxes_iou() -> None:
+    target = np.log(np.array([[4.0, 2.0, 4.0, 2.0]], np.float32))  # x -4..4, y -2..2 around the pixel
+    shifted = np.log(np.array([[2.0, 2.0, 6.0, 2.0]], np.float32))  # x -2..6: overlap 6 of union 10
+    grown = np.log(np.array([[8.0, 3.0, 8.0, 3.0]], np.float32))  # 16 x 6 around the 8 x 4 box
+    assert float(_iou_loss(target, target)[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(_iou_loss(shifted, target)[0]) == pytest.approx(-np.log(0.6), abs=1e-5)
+    assert float(_iou_loss(grown, target)[0]) == pytest.approx(-np.log(32 / 96), abs=1e-5)
+
+
+def test_an_unknown_box_loss_is_refused() -> None:
+    with pytest.raises(InputError, match="l1, iou"):
+        detector_loss(BOX_HEAD, (1.0, 1.0, 1.0), "giou")

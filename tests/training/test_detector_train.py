@@ -94,6 +94,7 @@ def test_with_ema_the_saved_weights_are_the_average_not_the_last_ones(tmp_path: 
         ({"ema_momentum": 1.0}, "between 0 and 1"),
         ({"crop_px": 330}, "multiple of 16"),
         ({"crop_px": 0}, "positive multiple of 16"),
+        ({"box_loss": "l2"}, "l1, iou"),
     ],
 )
 def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
