@@ -308,7 +308,7 @@ def _fcn_folder(config: DetectorSettings) -> Path | None:
     return config.model_dir if config.engine == "fcn" else None
 
 
-def _held_out_documents(model_dir: Path | None) -> set[str]:
+def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
     """The documents a trained model never saw, from its split.json.
 
     Raises:
@@ -323,7 +323,7 @@ def _held_out_documents(model_dir: Path | None) -> set[str]:
             f"{model_dir} has no split.json, so its held-out documents are unknown; "
             "use --split validation for models trained before split.json existed"
         )
-    return set(record.held_out_documents)
+    return record.held_out_documents
 
 
 def _warn_if_trained_on(model_dir: Path | None, chosen: list[Any]) -> None:

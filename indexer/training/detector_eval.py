@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,7 +168,7 @@ def evaluate_detector(
 
 
 def evaluate_held_out(
-    models: Sequence[tuple[BoxDetector, set[str]]],
+    models: Sequence[tuple[BoxDetector, Set[str]]],
     pages: Sequence[LabelledPage],
     *,
     on_progress: ProgressCallback | None = None,

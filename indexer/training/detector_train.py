@@ -258,10 +258,10 @@ def _fit(
 ) -> tuple[int, float]:
     from tensorflow import keras
 
-    ema = options.ema_momentum
-    optimizer = keras.optimizers.Adam(
-        options.learning_rate, use_ema=ema is not None, ema_momentum=ema or 0.99
+    averaging = (
+        {} if options.ema_momentum is None else {"use_ema": True, "ema_momentum": options.ema_momentum}
     )
+    optimizer = keras.optimizers.Adam(options.learning_rate, **averaging)
     step = _train_step_fn(model, optimizer, detector_loss(options.config, CLASS_WEIGHTS, options.box_loss))
     rng = np.random.default_rng([options.seed, 1])
     real, synthetic = sources
