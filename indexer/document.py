@@ -110,6 +110,15 @@ class Box:
             max(round(self.y1 * factor), round(self.y0 * factor) + 1),
         )
 
+    def resized(self, factor: float, width: int, height: int) -> Box:
+        """This box's width and height times `factor` about its centre, cut to a `width` x `height` page."""
+        center_x, center_y = self.center
+        half_width, half_height = self.width * factor / 2, self.height * factor / 2
+        x0, y0 = max(round(center_x - half_width), 0), max(round(center_y - half_height), 0)
+        return Box(
+            x0, y0, max(round(center_x + half_width), x0 + 1), max(round(center_y + half_height), y0 + 1)
+        ).clipped(width, height)
+
     def clipped(self, width: int, height: int) -> Box:
         """This box cut to a `width` x `height` page."""
         x0, y0 = min(self.x0, width - 1), min(self.y0, height - 1)

@@ -16,6 +16,7 @@ from indexer.errors import InputError
 from indexer.logs import progress
 
 if TYPE_CHECKING:
+    from indexer.backends.base import BoxDetector
     from indexer.config import DetectorSettings
     from indexer.training.detector_train import TrainOptions
 
@@ -261,12 +262,22 @@ def evaluate(
             "it with --split held-out to pool cross-validation folds. Default: the shipped model.",
         ),
     ] = None,
+    box_scale: Annotated[
+        float,
+        typer.Option(
+            help="Diagnostic: score every box scaled about its centre by this factor, to see how much "
+            "precision box size alone trades for recall. 1 scores the boxes as the model draws them.",
+            min=0.1,
+            max=10.0,
+        ),
+    ] = 1.0,
 ) -> None:
     """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
     from contextlib import ExitStack
 
     from indexer.api import build_detector, managed
     from indexer.training.detector_eval import (
+        ResizedBoxes,
         evaluate_assigned,
         evaluate_held_out,
         format_report,
@@ -282,10 +293,13 @@ def evaluate(
         raise InputError("several --model folders are pooled only with --split held-out")
     pages = load_pages(data)
     with ExitStack() as stack, progress() as bar:
-        detectors = [
+        detectors: list[tuple[BoxDetector, Path | None]] = [
             (stack.enter_context(managed(build_detector(config))), _fcn_folder(config))
             for config in map(_detector_settings, model_dirs)
         ]
+        if box_scale != 1.0:
+            log.warning("scoring every box scaled by %g about its centre (--box-scale)", box_scale)
+            detectors = [(ResizedBoxes(detector, box_scale), folder) for detector, folder in detectors]
         if split == "held-out":
             models = [(detector, _held_out_documents(folder)) for detector, folder in detectors]
             report = evaluate_held_out(models, pages, on_progress=_progress_callback(bar))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EvaluationReport",
     "PageScore",
+    "ResizedBoxes",
     "average_precision",
     "draw_boxes",
     "evaluate_assigned",
@@ -78,6 +79,28 @@ class EvaluationReport:
             result[str(kind)]["ap50"] = {"value": self.average_precision.get(str(kind), float("nan"))}
             result[str(kind)]["pages"] = {"value": float(len(self.values(kind, "precision")))}
         return result
+
+
+@dataclass(slots=True)
+class ResizedBoxes:
+    """A detector whose boxes are scaled about their centres: a diagnostic (`evaluate --box-scale`)
+    that shows how much precision a model would trade for recall by box size alone."""
+
+    detector: BoxDetector
+    factor: float
+    name: str = field(init=False)
+    version: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.detector.name
+        self.version = f"{self.detector.version}, boxes x{self.factor:g}"
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        height, width = image.shape[:2]
+        return [
+            Detection(found.kind, found.box.resized(self.factor, width, height), found.score)
+            for found in self.detector.detect(image)
+        ]
 
 
 def _union_mask(boxes: Sequence[Box], height: int, width: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -264,3 +265,22 @@ def test_an_unknown_stem_is_an_input_error_that_names_the_choices(tmp_path: Path
     )
     assert result.exit_code == ExitCode.INPUT
     assert "full, strided" in result.output
+
+
+def test_evaluate_box_scale_scores_every_box_resized(tiny_labelled_set: Path, tmp_path: Path) -> None:
+    """GIVEN the shipped model on synthetic pages WHEN evaluated with --box-scale 0.5 THEN every
+    predicted box covers about a quarter of its pixels at scale 1, and 0 is refused."""
+
+    def predicted_px(*options: str) -> int:
+        out = tmp_path / f"report{'-'.join(options)}"
+        result = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--split", "all",
+                                     "--out", str(out), *options])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader((out / "per_image.csv").open()))
+        return sum(int(row["predicted_px"]) for row in rows)
+
+    plain, halved = predicted_px(), predicted_px("--box-scale", "0.5")
+    assert plain > 0
+    assert halved == pytest.approx(plain / 4, rel=0.1)
+    refused = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--box-scale", "0"])
+    assert refused.exit_code == 2 and "box-scale" in refused.output

@@ -101,6 +101,9 @@ def test_quartiles_and_report_files(tmp_path: Path) -> None:
 class _FixedDetector:
     """Always finds the same boxes: which model scored a page shows in its figures."""
 
+    name = "fixed"
+    version = "1"
+
     def __init__(self, boxes: list[Box]) -> None:
         self.boxes = boxes
 
@@ -128,3 +131,22 @@ def test_held_out_pages_are_each_scored_by_the_model_that_never_trained_on_them(
         ("beta-1", 1.0, 0.5),
     }
     assert report.average_precision["signature"] == pytest.approx(1.0)  # both boxes hit at IoU >= 0.5
+
+
+def test_resized_boxes_grow_and_shrink_about_their_centres_within_the_page(tmp_path: Path) -> None:
+    """GIVEN a labelled 40x40 box and a detector that finds exactly it WHEN every box is scored
+    at half size THEN precision stays 1 and recall is the quarter left; at 1.5 times it is cut at
+    the page's left edge."""
+    import cv2
+
+    from indexer.training.detector_eval import ResizedBoxes, evaluate_assigned
+
+    path = tmp_path / "doc-1.png"
+    cv2.imwrite(str(path), np.full((100, 200, 3), 255, np.uint8))
+    page = LabelledPage(path, 200, 100, [LabelledBox(SIG, Box(10, 20, 50, 60))])
+    exact = _FixedDetector([Box(10, 20, 50, 60)])
+    assert ResizedBoxes(exact, 0.5).detect(np.zeros((100, 200, 3), np.uint8))[0].box == Box(20, 30, 40, 50)
+    assert ResizedBoxes(exact, 1.5).detect(np.zeros((100, 200, 3), np.uint8))[0].box == Box(0, 10, 60, 70)
+    halved = evaluate_assigned([(page, ResizedBoxes(exact, 0.5))])
+    assert [(s.precision, s.recall) for s in halved.scores] == [(1.0, 0.25)]
+    assert ResizedBoxes(exact, 0.5).version.endswith("boxes x0.5")
