@@ -233,16 +233,18 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_lo
     pixels, weighted by `BOX_LOSS_WEIGHT`. With `box_loss="iou"` the edge-distance term is instead
     -log IoU of the box each kernel pixel predicts against its labelled box (UnitBox): one loss
     for the whole box, where the L1 term treats its four edges apart.
+
+    Raises:
+        InputError: `box_loss` is not one of `BOX_LOSSES`.
     """
     import tensorflow as tf
 
+    if box_loss not in BOX_LOSSES:
+        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
     cross_entropy = weighted_cross_entropy(class_weights)
     classes = len(config.class_names)
     if not config.box_head:
         return cross_entropy
-
-    if box_loss not in BOX_LOSSES:
-        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
     edge_errors = _iou_loss if box_loss == "iou" else _log_l1_loss
 
     # Plain tensor maths without Python control flow: nothing for AutoGraph to convert.
