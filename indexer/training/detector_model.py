@@ -32,6 +32,7 @@ __all__ = [
     "PageSample",
     "SampleSource",
     "box_targets",
+    "check_box_loss",
     "detector_loss",
     "paint_instances",
     "weighted_cross_entropy",
@@ -239,8 +240,7 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_lo
     """
     import tensorflow as tf
 
-    if box_loss not in BOX_LOSSES:
-        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
+    check_box_loss(box_loss)
     cross_entropy = weighted_cross_entropy(class_weights)
     classes = len(config.class_names)
     if not config.box_head:
@@ -262,6 +262,12 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_lo
         return class_loss + BOX_LOSS_WEIGHT * (bce + (1.0 - dice) + distance_loss)
 
     return loss
+
+
+def check_box_loss(box_loss: str) -> None:
+    """Raises InputError unless `box_loss` is one of `BOX_LOSSES`."""
+    if box_loss not in BOX_LOSSES:
+        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
 
 
 def _log_l1_loss(predicted: Any, target: Any) -> Any:

@@ -27,9 +27,9 @@ from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorCo
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.training.detector_model import (
-    BOX_LOSSES,
     PageSample,
     SampleSource,
+    check_box_loss,
     detector_loss,
     page_sample,
 )
@@ -114,8 +114,7 @@ class TrainOptions:
             raise InputError(
                 f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
             )
-        if self.box_loss not in BOX_LOSSES:
-            raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {self.box_loss!r}")
+        check_box_loss(self.box_loss)
         multiple = self.config.pad_multiple_px
         if self.crop_px <= 0 or self.crop_px % multiple:
             raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
