@@ -146,7 +146,7 @@ def _command_line(options: TrainOptions) -> str:
 def train_detector(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the weights and model card.")],
-    steps: Annotated[int, typer.Option(help="Optimiser steps (or until --max-minutes).")] = 5000,
+    steps: Annotated[int, typer.Option(help="Optimiser steps (or until --max-minutes).")] = 3000,
     batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 8,
     synthetic_pages: Annotated[int, typer.Option(help="Synthetic pages to mix in.")] = 120,
     max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 18.0,
