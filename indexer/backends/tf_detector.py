@@ -12,10 +12,11 @@ regions are found regardless of class and each takes the class most of its pixel
 per class, a class map that wavers inside one signature gave it a signature box *and* an
 annotation box. Since the edges are regressed, the box head also works at 1/4 resolution
 (`output_stride` 4), a cheaper net; the shipped model reads out at 1/2, where its box edges fit
-the labels a little better (models/detector/MODEL_CARD.md). Without the box head (`fcn-v1`) each connected region of a
-class becomes its bounding box. Either way, boxes of one class that mostly overlap can be merged
-(`merge_share`), and of two boxes of different classes that mostly overlap the better one kept
-(`class_overlap_share`), so one field does not come out as two stacked boxes.
+the labels a little better (models/detector/MODEL_CARD.md). Without the box head (`fcn-v1`) each
+connected region of a class becomes its bounding box. Either way, boxes of one class that
+mostly overlap can be merged (`merge_share`), and of two boxes of different classes that mostly
+overlap the better one kept (`class_overlap_share`), so one field does not come out as two
+stacked boxes.
 
 The page may be read at several scales (`test_scales`, test-time augmentation): each scale's
 outputs are resampled onto the grid of scale 1, their edge distances converted to that grid's
