@@ -55,7 +55,12 @@ def build_detector(config: DetectorSettings) -> BoxDetector:
         )
     from indexer.backends.tf_detector import TfBoxDetector
 
-    return TfBoxDetector(config.model_dir, threads=config.threads, score_threshold=config.score_threshold)
+    return TfBoxDetector(
+        config.model_dir,
+        threads=config.threads,
+        score_threshold=config.score_threshold,
+        use_refiner=config.use_refiner,
+    )
 
 
 def managed(engine: EngineT) -> AbstractContextManager[EngineT]:

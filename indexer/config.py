@@ -275,6 +275,8 @@ class DetectorSettings(BaseModel):
     model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "detector"
     #: Overrides the threshold saved with the model; None keeps it.
     score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Move the boxes' edges with the box refiner the model folder names, if it names one.
+    use_refiner: bool = True
     tfod_saved_model: Path | None = None
     #: TFOD class id -> kind; ids not listed are ignored.
     tfod_class_ids: dict[int, Literal["signature", "annotation"]] = {1: "signature", 2: "annotation"}

@@ -12,11 +12,12 @@ regions are found regardless of class and each takes the class most of its pixel
 per class, a class map that wavers inside one signature gave it a signature box *and* an
 annotation box. Since the edges are regressed, the box head also works at 1/4 resolution
 (`output_stride` 4), a cheaper net; the shipped model reads out at 1/2, where its box edges fit
-the labels a little better (models/detector/MODEL_CARD.md). Without the box head (`fcn-v1`) each
-connected region of a class becomes its bounding box. Either way, boxes of one class that
-mostly overlap can be merged (`merge_share`), and of two boxes of different classes that mostly
-overlap the better one kept (`class_overlap_share`), so one field does not come out as two
-stacked boxes.
+the labels a little better (models/detector/MODEL_CARD.md). A box refiner
+(`indexer.backends.box_refiner`), named in the config, may then move each box's edges. Without
+the box head (`fcn-v1`) each connected region of a class becomes its bounding box. Either way,
+boxes of one class that mostly overlap can be merged (`merge_share`), and of two boxes of
+different classes that mostly overlap the better one kept (`class_overlap_share`), so one field
+does not come out as two stacked boxes.
 
 The page may be read at several scales (`test_scales`, test-time augmentation): each scale's
 outputs are resampled onto the grid of scale 1, their edge distances converted to that grid's
@@ -40,6 +41,7 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import Detection
+from indexer.backends.box_refiner import BoxRefiner
 from indexer.document import Box, HandwritingKind
 from indexer.errors import BackendError, DependencyError, InputError
 
@@ -126,6 +128,9 @@ class DetectorConfig:
     #: Scales (multiplying the resize factor) the page is read at; their outputs are averaged
     #: on the grid of scale 1 (module doc). One pass at (1.0,) is the plain model.
     test_scales: tuple[float, ...] = (1.0,)
+    #: The config file of a box refiner in the same folder that moves the decoded boxes' edges
+    #: (`indexer.backends.box_refiner`); None: boxes stay as decoded.
+    refiner: str | None = None
 
     @property
     def output_channels(self) -> int:
@@ -412,7 +417,14 @@ class TfBoxDetector:
 
     name = "fcn"
 
-    def __init__(self, model_dir: Path, *, threads: int = 2, score_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        threads: int = 2,
+        score_threshold: float | None = None,
+        use_refiner: bool = True,
+    ) -> None:
         config_path = model_dir / CONFIG_FILE
         if not config_path.is_file():
             raise DependencyError(
@@ -426,6 +438,7 @@ class TfBoxDetector:
         self.config = config
         self.version = config.version
         self._predict = _load_predictor(model_dir / config.weights, config, threads)
+        self.refiner = BoxRefiner(model_dir, config.refiner) if config.refiner and use_refiner else None
 
     def __enter__(self) -> TfBoxDetector:
         return self
@@ -473,6 +486,9 @@ class TfBoxDetector:
         started = time.perf_counter()
         outputs, factor = self.outputs(image)
         detections = decode(outputs, factor, image.shape[:2], self.config)
+        if self.refiner is not None:
+            grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+            detections = self.refiner.refine(grey, detections)
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
 

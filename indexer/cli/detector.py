@@ -25,7 +25,7 @@ __all__ = ["BUILT", "register"]
 log = logging.getLogger(__name__)
 
 #: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"detect", "train-detector", "evaluate"})
+BUILT: frozenset[str] = frozenset({"detect", "train-detector", "train-refiner", "evaluate"})
 
 
 #: `evaluate --split` choices.
@@ -42,9 +42,11 @@ ModelOption = Annotated[
 ]
 
 
-def _detector_settings(model: Path | None) -> DetectorSettings:
+def _detector_settings(model: Path | None, *, use_refiner: bool = True) -> DetectorSettings:
     """The configured detector, or our FCN from `model` when one is given."""
     config = settings().detector
+    if not use_refiner:
+        config = config.model_copy(update={"use_refiner": False})
     return config if model is None else config.model_copy(update={"engine": "fcn", "model_dir": model})
 
 
@@ -244,6 +246,50 @@ def train_detector(
 
 
 @handle_errors
+def train_refiner(
+    model: Annotated[Path, typer.Option("--model", help="The detector folder to add a refiner to.")],
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Labelled folder(s) holding the detector's training pages.")
+    ],
+    steps: Annotated[int, typer.Option(help="Optimiser steps (or until --max-minutes).")] = 1500,
+    max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 6.0,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 1,
+    samples: Annotated[int, typer.Option(help="Jittered boxes cut out before training.")] = 24000,
+) -> None:
+    """Train a box refiner on the detector's own training pages (its split.json) and add it to its folder.
+
+    The refiner moves the left and right edges of the detector's boxes; `evaluate
+    --no-refiner` scores the detector without it.
+    """
+    from indexer.training.refiner_card import finish_refiner
+    from indexer.training.refiner_train import RefinerOptions, train_refiner
+
+    options = RefinerOptions(
+        model_dir=model,
+        data_dirs=data,
+        steps=steps,
+        max_minutes=max_minutes,
+        seed=seed,
+        samples=samples,
+        threads=settings().detector.threads,
+    )
+    words = ["indexer", "train-refiner", "--model", str(model)]
+    for folder in data:
+        words += ["--data", str(folder)]
+    words += ["--steps", str(steps), "--max-minutes", f"{max_minutes:g}", "--seed", str(seed)]
+    command = shlex.join([*words, "--samples", str(samples)])
+    with progress() as bar:
+        result = train_refiner(options, on_progress=_progress_callback(bar))
+        summary = finish_refiner(options, result, command, on_progress=_progress_callback(bar))
+    typer.echo(
+        f"refiner: {result.steps_done} steps in {result.seconds:.0f} s on {result.boxes} boxes of "
+        f"{result.train_pages} pages, loss {result.final_loss:.4f} (moving nothing: "
+        f"{result.no_move_loss:.4f}); written to {model}"
+    )
+    typer.echo(summary)
+
+
+@handle_errors
 def evaluate(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV, JSON and box plot here.")] = None,
@@ -271,6 +317,10 @@ def evaluate(
             max=10.0,
         ),
     ] = 1.0,
+    refiner: Annotated[
+        bool,
+        typer.Option(help="Move the boxes' edges with the model's box refiner, if it has one."),
+    ] = True,
 ) -> None:
     """Score the detector with the paper's pixel precision/recall and box AP@0.5."""
     from contextlib import ExitStack
@@ -295,7 +345,7 @@ def evaluate(
     with ExitStack() as stack, progress() as bar:
         detectors: list[tuple[BoxDetector, Path | None]] = [
             (stack.enter_context(managed(build_detector(config))), _fcn_folder(config))
-            for config in map(_detector_settings, model_dirs)
+            for config in (_detector_settings(folder, use_refiner=refiner) for folder in model_dirs)
         ]
         if box_scale != 1.0:
             log.warning("scoring every box scaled by %g about its centre (--box-scale)", box_scale)
@@ -362,4 +412,5 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the `indexer` app."""
     app.command("detect")(detect)
     app.command("train-detector")(train_detector)
+    app.command("train-refiner")(train_refiner)
     app.command("evaluate")(evaluate)

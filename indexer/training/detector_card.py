@@ -22,7 +22,7 @@ from indexer.training.detector_train import (
 )
 from indexer.training.splits import HoldOut
 
-__all__ = ["finish_training", "model_card"]
+__all__ = ["CARD_FILE", "finish_training", "model_card", "timing_s"]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ CARD_FILE = "MODEL_CARD.md"
 HELD_OUT_REPORT = "held_out"
 
 
-def _timing_s(detector: TfBoxDetector, *, runs: int = 5) -> float:
+def timing_s(detector: TfBoxDetector, *, runs: int = 5) -> float:
     """Median seconds per 1700x2200 page after warm-up (a blank-ish synthetic page)."""
     page = np.full((2200, 1700, 3), 250, np.uint8)
     page[300:330, 200:1500] = 20
@@ -173,7 +173,7 @@ def finish_training(
     if pages:
         report = evaluate_assigned([(page, detector) for page in pages], on_progress=on_progress)
         write_report(report, result.out_dir / HELD_OUT_REPORT)
-    seconds = _timing_s(detector)
+    seconds = timing_s(detector)
     card = model_card(options, result, report, seconds)
     (Path(result.out_dir) / CARD_FILE).write_text(card, encoding="utf-8")
     return format_report(report) if report is not None else "no held-out pages"

@@ -224,6 +224,42 @@ def test_cross_validation_folds_pool_into_one_held_out_evaluation(
     assert nothing.exit_code == ExitCode.INPUT and "no labelled pages to score" in nothing.output
 
 
+@pytest.mark.slow
+def test_a_refiner_trains_on_the_detectors_training_pages_and_loads_with_it(
+    tiny_labelled_set: Path, tmp_path: Path
+) -> None:
+    """GIVEN a detector trained with one document held out WHEN train-refiner runs THEN the
+    refiner is written beside it and named in detector.json, detect and evaluate use it, and
+    evaluate --no-refiner scores the detector alone."""
+    out = tmp_path / "model"
+    _train(tiny_labelled_set, out, "--hold-out", "1/3")
+    refined = runner.invoke(
+        app,
+        ["train-refiner", "--model", str(out), "--data", str(tiny_labelled_set), "--steps", "3",
+         "--samples", "64"],
+    )  # fmt: skip
+    assert refined.exit_code == 0, refined.output
+    assert "3 steps" in refined.stdout and "of 2 pages" in refined.stdout  # the 2 training documents
+    assert json.loads((out / "detector.json").read_text())["refiner"] == "refiner.json"
+    assert {"refiner.json", "refiner.weights.h5", "held_out_refined"} <= {p.name for p in out.iterdir()}
+    assert "without the refiner:" in refined.stdout and "with it:" in refined.stdout
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "## Box refiner" in card and "--steps 3 " in card and "left and right edges" in card
+    page, _ = _page_file(tmp_path, "page", 5)
+    detected = runner.invoke(app, ["detect", str(page), "--json", "--model", str(out)])
+    assert detected.exit_code == 0, detected.output
+    for flag in ("--refiner", "--no-refiner"):
+        scored = runner.invoke(
+            app,
+            ["evaluate", "--data", str(tiny_labelled_set), "--split", "held-out", "--model", str(out), flag],
+        )
+        assert scored.exit_code == 0 and "1 pages" in scored.stdout, scored.output
+    nowhere = runner.invoke(
+        app, ["train-refiner", "--model", str(tmp_path), "--data", str(tiny_labelled_set)]
+    )
+    assert nowhere.exit_code == ExitCode.INPUT and "holds no detector" in nowhere.output
+
+
 def test_evaluate_refuses_what_it_cannot_score(tiny_labelled_set: Path, tmp_path: Path) -> None:
     data = ["evaluate", "--data", str(tiny_labelled_set)]
     two = runner.invoke(app, [*data, "--model", str(tmp_path / "a"), "--model", str(tmp_path / "b")])
@@ -233,8 +269,9 @@ def test_evaluate_refuses_what_it_cannot_score(tiny_labelled_set: Path, tmp_path
     # A model folder written before split.json existed: its held-out documents are unknown.
     older = tmp_path / "older"
     older.mkdir()
-    for name in ("detector.json", "detector.weights.h5"):
-        shutil.copy(SHIPPED / name, older / name)
+    for name in ("detector.json", "detector.weights.h5", "refiner.json", "refiner.weights.h5"):
+        if (SHIPPED / name).is_file():
+            shutil.copy(SHIPPED / name, older / name)
     unsplit = runner.invoke(app, [*data, "--split", "held-out", "--model", str(older)])
     assert unsplit.exit_code == ExitCode.INPUT and "no split.json" in unsplit.output
 

@@ -3,7 +3,8 @@
 The shipped model (`models/detector`) trained on every labelled document, so it has no held-out
 pages of its own. Its recipe is measured by 3-fold cross-validation over the documents: each fold
 model in `models/detector/cv` never saw one third of the documents, and each page is scored by the
-fold that held it out (see models/detector/MODEL_CARD.md).
+fold that held it out (see models/detector/MODEL_CARD.md). Each fold folder also holds the box
+refiner trained on that fold's training pages, which `TfBoxDetector` loads with it.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ from tests.conftest import CONTRACTS_DEV
 SHIPPED = DetectorSettings().model_dir
 FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
 #: What the cross-validation reached, pooled over all 64 pages with the shipped decoding (three
-#: test scales; models/detector/MODEL_CARD.md), rounded down: a regression guard, not the
-#: issue's targets.
+#: test scales) and box refiners (models/detector/MODEL_CARD.md), rounded down: a regression
+#: guard, not the issue's targets.
 REACHED_MEDIANS = {
-    ("signature", "precision"): 0.85,
-    ("signature", "recall"): 0.84,
-    ("annotation", "precision"): 0.87,
-    ("annotation", "recall"): 0.80,
+    ("signature", "precision"): 0.84,
+    ("signature", "recall"): 0.86,
+    ("annotation", "precision"): 0.86,
+    ("annotation", "recall"): 0.82,
 }
-REACHED_ANNOTATION_Q1 = {"precision": 0.77, "recall": 0.57}
-REACHED_AP50 = {"signature": 0.85, "annotation": 0.61}
+REACHED_ANNOTATION_Q1 = {"precision": 0.76, "recall": 0.60}
+REACHED_AP50 = {"signature": 0.81, "annotation": 0.63}
 #: How far below the folds' held-out medians the shipped model's fit on its own training pages may
 #: fall (rounding, and a page decided differently) before it signals wrong weights or decoding.
 FIT_SLACK = 0.02
@@ -56,6 +57,11 @@ def report(pages: list[LabelledPage]) -> EvaluationReport:
         assert record is not None, f"{folder} has no split.json"
         models.append((TfBoxDetector(folder), set(record.held_out_documents)))
     return evaluate_held_out(models, pages)
+
+
+def test_every_shipped_model_has_its_refiner() -> None:
+    for folder in [SHIPPED, *FOLDS]:
+        assert TfBoxDetector(folder).refiner is not None, folder
 
 
 def test_the_folds_hold_out_every_document_once_and_the_shipped_model_none(pages: list[LabelledPage]) -> None:

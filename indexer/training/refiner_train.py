@@ -1,0 +1,254 @@
+"""Train the box refiner (`indexer.backends.box_refiner`) for a trained detector.
+
+Training boxes are the labelled boxes of the detector's own training pages (its `split.json`),
+each with its four edges moved at random by about as much as the detector misses them by; the
+target is the way back (`encode_offsets`). So the refiner never sees a page the detector held
+out, and the detector's held-out evaluation stays honest. Cuts get the same scan noise as the
+detector's crops. Everything is seeded.
+
+The refiner is written into the detector's folder and named in its `detector.json`, so
+`TfBoxDetector` loads it with the detector.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from indexer.backends.box_refiner import (
+    REFINER_CONFIG_FILE,
+    Edges,
+    RefinerConfig,
+    build_refiner,
+    cut_context,
+    encode_offsets,
+    ink_map,
+)
+from indexer.backends.tf_detector import CONFIG_FILE
+from indexer.errors import InputError
+from indexer.training.augment import photometric
+from indexer.training.detector_train import ProgressCallback, load_pages, pages_trained_on, read_rgb
+from indexer.training.voc import LabelledPage
+
+__all__ = ["RefinerOptions", "RefinerResult", "jitter_edges", "make_samples", "train_refiner"]
+
+log = logging.getLogger(__name__)
+
+#: A trained refiner's loss should be well under that of moving nothing (about a fifth of it in
+#: the cross-validation runs); above this share of it, training is reported as failed.
+_LEARNED_SHARE = 0.7
+
+
+@dataclass(slots=True)
+class RefinerOptions:
+    """Everything that decides a refiner's training run."""
+
+    model_dir: Path
+    data_dirs: list[Path]
+    steps: int = 1500
+    batch_size: int = 64
+    #: Jittered cuts drawn once before training (uint8, 16 KB each).
+    samples: int = 24000
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
+    #: Each edge moves by a normal draw with this standard deviation: the share of the box's width
+    #: (left, right) or height (top, bottom) plus a few pixels. The detector's edges are off by
+    #: about 3% of a signature's width and 8% of its height (median absolute error); the jitter
+    #: is wider so that the refiner also learns to pull in badly placed edges.
+    jitter_x: float = 0.07
+    jitter_y: float = 0.15
+    jitter_x_px: float = 4.0
+    jitter_y_px: float = 3.0
+    seed: int = 1
+    max_minutes: float = 6.0
+    threads: int = 2
+    config: RefinerConfig = field(default_factory=RefinerConfig)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.samples < self.batch_size:
+            raise InputError("the refiner needs at least one step and at least one batch of samples")
+
+
+@dataclass(frozen=True, slots=True)
+class RefinerResult:
+    steps_done: int
+    seconds: float
+    final_loss: float
+    #: The loss of a refiner that moves nothing, on the same cuts: what `final_loss` must beat.
+    no_move_loss: float
+    train_pages: int
+    boxes: int
+
+
+def jitter_edges(truth: Edges, rng: np.random.Generator, options: RefinerOptions) -> Edges:
+    """`truth` with each edge moved at random; a draw that would shrink the box below a third of
+    its width or height is replaced by `truth` itself (the refiner should then keep it)."""
+    left, top, right, bottom = truth
+    width, height = right - left, bottom - top
+    spread_x = options.jitter_x * width + options.jitter_x_px
+    spread_y = options.jitter_y * height + options.jitter_y_px
+    moves = rng.normal(0.0, 1.0, 4) * np.array([spread_x, spread_y, spread_x, spread_y])
+    moved = (left + moves[0], top + moves[1], right + moves[2], bottom + moves[3])
+    if moved[2] - moved[0] < 0.3 * width or moved[3] - moved[1] < 0.3 * height:
+        return truth
+    return moved
+
+
+def make_samples(
+    pages: Sequence[tuple[np.ndarray, list[Edges]]], options: RefinerOptions, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`options.samples` (uint8 cuts (n, h, w), float32 targets (n, 4)) from (grey page, boxes)."""
+    boxes = [(grey, truth) for grey, truths in pages for truth in truths]
+    if not boxes:
+        raise InputError("the refiner's training pages hold no labelled boxes")
+    config = options.config
+    cuts = np.empty((options.samples, config.input_height_px, config.input_width_px), np.uint8)
+    targets = np.empty((options.samples, 4), np.float32)
+    for index in range(options.samples):
+        grey, truth = boxes[int(rng.integers(len(boxes)))]
+        moved = jitter_edges(truth, rng, options)
+        cuts[index] = photometric(cut_context(grey, moved, config), rng)
+        targets[index] = encode_offsets(moved, truth, config)
+    return cuts, targets
+
+
+def train_refiner(options: RefinerOptions, *, on_progress: ProgressCallback | None = None) -> RefinerResult:
+    """Train on the detector's training pages, write the refiner into `options.model_dir` and
+    name it in its `detector.json`.
+
+    Raises:
+        InputError: the model folder has no detector, or the data holds none of its training pages.
+    """
+    started = time.monotonic()
+    detector_config = options.model_dir / CONFIG_FILE
+    if not detector_config.is_file():
+        raise InputError(f"{options.model_dir} holds no detector ({CONFIG_FILE}); train one first")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+    except RuntimeError:
+        log.debug("TensorFlow already initialised; keeping its thread settings")
+    tf.keras.utils.set_random_seed(options.seed)
+    pages = _training_pages(options)
+    rng = np.random.default_rng([options.seed, 2])
+    grey_pages = [(_grey(page), [_page_edges(box.box) for box in page.boxes]) for page in pages]
+    cuts, targets = make_samples(grey_pages, options, rng)
+    log.info("%d jittered cuts of %d boxes on %d pages", len(cuts), _box_count(pages), len(pages))
+    model = build_refiner(options.config)
+    steps_done, loss = _fit(model, cuts, targets, options, rng, on_progress)
+    no_move = _no_move_loss(targets)
+    if not loss < _LEARNED_SHARE * no_move:
+        log.warning(
+            "the refiner barely learned: loss %.4f against %.4f for moving nothing; try another --seed",
+            loss,
+            no_move,
+        )
+    model.save_weights(str(options.model_dir / options.config.weights))
+    options.config.save(options.model_dir / REFINER_CONFIG_FILE)
+    _name_refiner(detector_config)
+    seconds = time.monotonic() - started
+    log.info("refiner: %d steps in %.0f s, loss %.4f", steps_done, seconds, loss)
+    return RefinerResult(steps_done, seconds, loss, no_move, len(pages), _box_count(pages))
+
+
+def _training_pages(options: RefinerOptions) -> list[LabelledPage]:
+    pages = load_pages(options.data_dirs)
+    trained = set(pages_trained_on(options.model_dir, pages))
+    chosen = [page for page in pages if page.stem in trained and page.boxes]
+    if not chosen:
+        raise InputError(
+            f"none of the pages in {', '.join(map(str, options.data_dirs))} is a training page of "
+            f"the detector in {options.model_dir} (its split.json)"
+        )
+    return chosen
+
+
+def _fit(
+    model: Any,
+    cuts: np.ndarray,
+    targets: np.ndarray,
+    options: RefinerOptions,
+    rng: np.random.Generator,
+    on_progress: ProgressCallback | None,
+) -> tuple[int, float]:
+    import tensorflow as tf
+    from tensorflow import keras
+
+    optimizer = keras.optimizers.Adam(options.learning_rate)
+    # Huber with delta 1 on offsets of order 1: squared error near the target, robust beyond.
+    huber = keras.losses.Huber(1.0)
+
+    @tf.function  # type: ignore[untyped-decorator]
+    def step(batch: Any, wanted: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = huber(wanted, model(batch, training=True))
+        variables = model.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    smoothed, done = float("nan"), 0
+    started = time.monotonic()
+    for done in range(1, options.steps + 1):
+        elapsed_s = time.monotonic() - started
+        if elapsed_s > options.max_minutes * 60:
+            log.warning(
+                "refiner: stopping at step %d, the %.1f-minute budget is spent", done - 1, options.max_minutes
+            )
+            done -= 1
+            break
+        optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
+        chosen = rng.integers(len(cuts), size=options.batch_size)
+        loss = float(step(ink_map(cuts[chosen]), targets[chosen]))
+        smoothed = loss if math.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
+        if on_progress is not None:
+            on_progress("refiner", done, options.steps, f"loss {smoothed:.4f}")
+        if done % 100 == 0:
+            log.info("refiner step %d/%d loss %.4f", done, options.steps, smoothed)
+    return done, smoothed
+
+
+def _no_move_loss(targets: np.ndarray) -> float:
+    """The Huber loss (delta 1) of predicting no move at all."""
+    size = np.abs(targets)
+    return float(np.mean(np.where(size <= 1.0, 0.5 * size**2, size - 0.5)))
+
+
+def _learning_rate(options: RefinerOptions, step: int, elapsed_s: float) -> float:
+    """A linear warm-up, then cosine decay over whichever runs out first, the steps or the time.
+
+    Without the warm-up, one of the first cross-validation refiners never left the start: its
+    loss stayed where predicting no move puts it (the first full-rate steps likely killed its
+    ReLUs).
+    """
+    progress = min(max(step / options.steps, elapsed_s / (options.max_minutes * 60)), 1.0)
+    warm = min(1.0, (step + 1) / options.warmup_steps)
+    return warm * 0.5 * options.learning_rate * (1 + math.cos(math.pi * progress))
+
+
+def _name_refiner(detector_config: Path) -> None:
+    """Point the detector's config at the refiner (kept as JSON so unknown keys survive)."""
+    data = json.loads(detector_config.read_text(encoding="utf-8"))
+    data["refiner"] = REFINER_CONFIG_FILE
+    detector_config.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _grey(page: LabelledPage) -> np.ndarray:
+    return cv2.cvtColor(read_rgb(page.image_path), cv2.COLOR_RGB2GRAY)
+
+
+def _page_edges(box: Any) -> Edges:
+    return float(box.x0), float(box.y0), float(box.x1), float(box.y1)
+
+
+def _box_count(pages: Sequence[LabelledPage]) -> int:
+    return sum(len(page.boxes) for page in pages)
