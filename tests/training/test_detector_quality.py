@@ -32,7 +32,7 @@ REACHED_MEDIANS = {
     ("annotation", "recall"): 0.82,
 }
 REACHED_ANNOTATION_Q1 = {"precision": 0.76, "recall": 0.60}
-REACHED_AP50 = {"signature": 0.81, "annotation": 0.63}
+REACHED_AP50 = {"signature": 0.81, "annotation": 0.62}
 #: How far below the folds' held-out medians the shipped model's fit on its own training pages may
 #: fall (rounding, and a page decided differently) before it signals wrong weights or decoding.
 FIT_SLACK = 0.02
