@@ -34,8 +34,10 @@ __all__ = [
     "EDGES",
     "REFINER_CONFIG_FILE",
     "BoxRefiner",
+    "Edges",
     "RefinerConfig",
     "apply_offsets",
+    "box_edges",
     "build_refiner",
     "context_box",
     "cut_context",
@@ -204,7 +206,7 @@ class BoxRefiner:
         """The detections with their edges moved, on a grey uint8 page in the detections' pixels."""
         if not detections:
             return detections
-        edges = [_edges(d.box) for d in detections]
+        edges = [box_edges(d.box) for d in detections]
         cuts = np.stack([cut_context(grey, e, self.config) for e in edges])
         try:
             offsets = np.asarray(self._predict(ink_map(cuts)))
@@ -212,14 +214,15 @@ class BoxRefiner:
             raise BackendError(f"box refinement failed: {exc}", engine=self.name) from exc
         height, width = grey.shape[:2]
         refined = []
-        for detection, box_edges, box_offsets in zip(detections, edges, offsets, strict=True):
-            box = _clipped_box(apply_offsets(box_edges, box_offsets, self.config), width, height)
+        for detection, found, moves in zip(detections, edges, offsets, strict=True):
+            box = _clipped_box(apply_offsets(found, moves, self.config), width, height)
             # A refinement that collapses a box is not trusted; the detector's box stays.
             refined.append(Detection(detection.kind, box or detection.box, detection.score))
         return refined
 
 
-def _edges(box: Box) -> Edges:
+def box_edges(box: Box) -> Edges:
+    """A box's (left, top, right, bottom) as floats, the form the refiner moves."""
     return float(box.x0), float(box.y0), float(box.x1), float(box.y1)
 
 

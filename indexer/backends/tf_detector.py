@@ -452,9 +452,8 @@ class TfBoxDetector:
         Channels 0-2 are the class probabilities; see `build_model` for the box head's channels.
         With several `test_scales` the outputs are their average on scale 1's grid (`fuse_scales`).
         """
-        if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
-            raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
-        read = [self._read(image, scale) for scale in self.config.test_scales]
+        grey = _checked_grey(image)
+        read = [self._read(grey, scale) for scale in self.config.test_scales]
         base_factor = _resize_factor(image.shape, self.config)
         # One read at scale 1 passes through unchanged: same grid, distances shifted by log(1).
         fused = fuse_scales(
@@ -484,13 +483,25 @@ class TfBoxDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Handwriting boxes on one (height, width, 3) uint8 RGB page, in its pixels."""
         started = time.perf_counter()
-        outputs, factor = self.outputs(image)
+        grey = _checked_grey(image)  # once for every scale and the refiner
+        outputs, factor = self.outputs(grey)
         detections = decode(outputs, factor, image.shape[:2], self.config)
         if self.refiner is not None:
-            grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
             detections = self.refiner.refine(grey, detections)
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
+
+
+def _checked_grey(image: np.ndarray) -> np.ndarray:
+    """A (height, width, 3) RGB or already grey uint8 page as grey.
+
+    Raises:
+        InputError: not a uint8 page of at least 2x2 pixels.
+    """
+    if image.ndim not in (2, 3) or image.dtype != np.uint8 or min(image.shape[:2]) < 2:
+        raise InputError(f"expected a (height, width, 3) uint8 page, got {image.dtype} {image.shape}")
+    grey: np.ndarray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    return grey
 
 
 def _load_predictor(weights: Path, config: DetectorConfig, threads: int) -> Any:

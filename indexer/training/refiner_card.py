@@ -30,12 +30,14 @@ def finish_refiner(
     record = read_split(options.model_dir)
     held_out = record.held_out_documents if record else frozenset()
     pages = [page for page in load_pages(options.data_dirs) if document_of(page.stem) in held_out]
-    reports: list[EvaluationReport] = []
-    for use_refiner in (False, True):
-        detector = TfBoxDetector(options.model_dir, threads=options.threads, use_refiner=use_refiner)
-        if pages:
-            reports.append(evaluate_assigned([(page, detector) for page in pages], on_progress=on_progress))
-    seconds = timing_s(detector)
+    plain = TfBoxDetector(options.model_dir, threads=options.threads, use_refiner=False)
+    refined = TfBoxDetector(options.model_dir, threads=options.threads)
+    reports = [
+        evaluate_assigned([(page, detector) for page in pages], on_progress=on_progress)
+        for detector in (plain, refined)
+        if pages
+    ]
+    seconds = timing_s(refined)
     if reports:
         write_report(reports[1], options.model_dir / REFINED_REPORT)
     section = _section(options, result, command, reports, seconds)

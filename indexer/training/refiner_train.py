@@ -28,6 +28,7 @@ from indexer.backends.box_refiner import (
     REFINER_CONFIG_FILE,
     Edges,
     RefinerConfig,
+    box_edges,
     build_refiner,
     cut_context,
     encode_offsets,
@@ -141,7 +142,7 @@ def train_refiner(options: RefinerOptions, *, on_progress: ProgressCallback | No
     tf.keras.utils.set_random_seed(options.seed)
     pages = _training_pages(options)
     rng = np.random.default_rng([options.seed, 2])
-    grey_pages = [(_grey(page), [_page_edges(box.box) for box in page.boxes]) for page in pages]
+    grey_pages = [(_grey(page), [box_edges(box.box) for box in page.boxes]) for page in pages]
     cuts, targets = make_samples(grey_pages, options, rng)
     log.info("%d jittered cuts of %d boxes on %d pages", len(cuts), _box_count(pages), len(pages))
     model = build_refiner(options.config)
@@ -244,10 +245,6 @@ def _name_refiner(detector_config: Path) -> None:
 
 def _grey(page: LabelledPage) -> np.ndarray:
     return cv2.cvtColor(read_rgb(page.image_path), cv2.COLOR_RGB2GRAY)
-
-
-def _page_edges(box: Any) -> Edges:
-    return float(box.x0), float(box.y0), float(box.x1), float(box.y1)
 
 
 def _box_count(pages: Sequence[LabelledPage]) -> int:
