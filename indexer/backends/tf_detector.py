@@ -51,6 +51,7 @@ __all__ = [
     "OUTPUT_STRIDES",
     "STEMS",
     "DetectorConfig",
+    "PageReading",
     "TfBoxDetector",
     "build_model",
     "decode",
@@ -128,6 +129,11 @@ class DetectorConfig:
     #: Scales (multiplying the resize factor) the page is read at; their outputs are averaged
     #: on the grid of scale 1 (module doc). One pass at (1.0,) is the plain model.
     test_scales: tuple[float, ...] = (1.0,)
+    #: A box-head region is an annotation when its mean annotation probability times this beats
+    #: its mean signature probability. Above 1 it leans ambiguous regions (a cursive name under a
+    #: signature) towards annotation; chosen by nested cross-validation (`indexer
+    #: calibrate-detector`), 1 leaves the net's own decision.
+    annotation_prior: float = 1.0
     #: The config file of a box refiner in the same folder that moves the decoded boxes' edges
     #: (`indexer.backends.box_refiner`); None: boxes stay as decoded.
     refiner: str | None = None
@@ -149,6 +155,10 @@ class DetectorConfig:
                 raise InputError(f"detector {name} must lie in (0, 1] or be null, not {share}")
         if self.short_side_px < 64:
             raise InputError(f"detector short_side_px must be at least 64, not {self.short_side_px}")
+        if not self.annotation_prior > 0:
+            raise InputError(f"detector annotation_prior must be positive, not {self.annotation_prior}")
+        if self.annotation_prior != 1.0 and not self.box_head:
+            raise InputError("detector annotation_prior only applies to the box head (fcn-v2); leave it at 1")
         if not self.test_scales or not all(0.25 <= scale <= 4.0 for scale in self.test_scales):
             raise InputError(
                 f"detector test_scales must be one or more scales in [0.25, 4], not {self.test_scales}"
@@ -274,7 +284,8 @@ def _kernel_boxes(
     A kernel pixel is one whose kernel probability and handwriting probability (signature +
     annotation) pass their thresholds. Each pixel predicts the box's edges from its own position;
     the region takes the median of them, and the class whose mean probability over the region is
-    higher. The score is the region's mean handwriting probability.
+    higher, the annotation's weighted by `annotation_prior`. The score is the region's mean
+    handwriting probability.
     """
     classes = len(config.class_names)
     handwriting = outputs[..., 1:classes].sum(axis=-1)
@@ -295,8 +306,8 @@ def _kernel_boxes(
             float(np.median(centre_x + distances[:, 2])),
             float(np.median(centre_y + distances[:, 3])),
         )
-        class_means = outputs[rows, cols, 1:classes].mean(axis=0)
-        kind = _KINDS[int(np.argmax(class_means))]
+        signature, annotation = outputs[rows, cols, 1:classes].mean(axis=0)
+        kind = _KINDS[1] if config.annotation_prior * annotation > signature else _KINDS[0]
         found.append((kind, box, float(handwriting[rows, cols].mean())))
     return found
 
@@ -483,13 +494,32 @@ class TfBoxDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Handwriting boxes on one (height, width, 3) uint8 RGB page, in its pixels."""
         started = time.perf_counter()
-        grey = _checked_grey(image)  # once for every scale and the refiner
-        outputs, factor = self.outputs(grey)
-        detections = decode(outputs, factor, image.shape[:2], self.config)
-        if self.refiner is not None:
-            detections = self.refiner.refine(grey, detections)
+        detections = self.boxes(self.read(image))
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
+
+    def read(self, image: np.ndarray) -> PageReading:
+        """The net's reading of one page (all test scales), to decode with `boxes`."""
+        grey = _checked_grey(image)  # once for every scale and the refiner
+        outputs, factor = self.outputs(grey)
+        return PageReading(grey, outputs, factor)
+
+    def boxes(self, reading: PageReading, config: DetectorConfig | None = None) -> list[Detection]:
+        """Decode a reading into refined boxes; `config` replaces the model's decoding settings
+        (not its net), so a calibration can try several on one reading."""
+        detections = decode(reading.outputs, reading.factor, reading.grey.shape[:2], config or self.config)
+        if self.refiner is not None:
+            detections = self.refiner.refine(reading.grey, detections)
+        return detections
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    """One page as the net read it: the grey page, the fused outputs and their resize factor."""
+
+    grey: np.ndarray
+    outputs: np.ndarray
+    factor: float
 
 
 def _checked_grey(image: np.ndarray) -> np.ndarray:

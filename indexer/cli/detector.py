@@ -25,7 +25,9 @@ __all__ = ["BUILT", "register"]
 log = logging.getLogger(__name__)
 
 #: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"detect", "train-detector", "train-refiner", "evaluate"})
+BUILT: frozenset[str] = frozenset(
+    {"detect", "train-detector", "train-refiner", "calibrate-detector", "evaluate"}
+)
 
 
 #: `evaluate --split` choices.
@@ -290,6 +292,67 @@ def train_refiner(
 
 
 @handle_errors
+def calibrate_detector(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Labelled folder(s) holding the folds' held-out pages.")
+    ],
+    model: Annotated[
+        list[Path],
+        typer.Option("--model", help="A fold model (train-detector --hold-out K/N); give two or more."),
+    ],
+    apply_to: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--apply-to",
+            help="A model trained on every document (e.g. models/detector) that gets the prior "
+            "chosen on all folds' held-out pages.",
+        ),
+    ] = None,
+    prior: Annotated[
+        list[float] | None,
+        typer.Option("--prior", help="A prior to try (repeat it); default 1, 1.25, 1.5, 2, 3.", min=0.01),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the scores; change no folder.")] = False,
+) -> None:
+    """Choose the detector's annotation prior by nested cross-validation over fold models.
+
+    Each fold gets the prior that scores best on the other folds' held-out pages; the --apply-to
+    models get the one that scores best on all of them. Written into detector.json, with
+    calibration.json and a model-card section beside it.
+    """
+    from indexer.training.detector_calibrate import (
+        DEFAULT_PRIORS,
+        apply_calibration,
+        calibrate_prior,
+        format_calibration,
+    )
+    from indexer.training.detector_train import load_pages
+
+    priors = tuple(prior) if prior else DEFAULT_PRIORS
+    shipped = list(apply_to or [])
+    for folder in shipped:
+        if not (folder / "detector.json").is_file():
+            raise InputError(f"{folder} holds no detector (detector.json) to apply the prior to")
+    with progress() as bar:
+        calibration = calibrate_prior(
+            model, load_pages(data), priors=priors, on_progress=_progress_callback(bar)
+        )
+    typer.echo(format_calibration(calibration))
+    if dry_run:
+        return
+    words = ["indexer", "calibrate-detector"]
+    for folder in data:
+        words += ["--data", str(folder)]
+    for folder in model:
+        words += ["--model", str(folder)]
+    for folder in shipped:
+        words += ["--apply-to", str(folder)]
+    for value in calibration.priors:
+        words += ["--prior", f"{value:g}"]
+    apply_calibration(calibration, shipped, shlex.join(words))
+
+
+@handle_errors
 def evaluate(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled folder (VOC XML / VoTT JSON).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV, JSON and box plot here.")] = None,
@@ -413,4 +476,5 @@ def register(app: typer.Typer) -> None:
     app.command("detect")(detect)
     app.command("train-detector")(train_detector)
     app.command("train-refiner")(train_refiner)
+    app.command("calibrate-detector")(calibrate_detector)
     app.command("evaluate")(evaluate)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EvaluationReport",
+    "PageDetections",
     "PageScore",
     "ResizedBoxes",
     "average_precision",
@@ -36,8 +37,10 @@ __all__ = [
     "evaluate_detector",
     "evaluate_held_out",
     "format_report",
+    "median_mean",
     "page_scores",
     "quartiles",
+    "score_detections",
     "write_report",
 ]
 
@@ -79,6 +82,14 @@ class EvaluationReport:
             result[str(kind)]["ap50"] = {"value": self.average_precision.get(str(kind), float("nan"))}
             result[str(kind)]["pages"] = {"value": float(len(self.values(kind, "precision")))}
         return result
+
+
+class PageDetections(NamedTuple):
+    """A labelled page, what a detector found on it, and the image's (height, width)."""
+
+    page: LabelledPage
+    detections: Sequence[Detection]
+    size: tuple[int, int]
 
 
 @dataclass(slots=True)
@@ -216,20 +227,34 @@ def evaluate_assigned(
     """Score each page with its own detector; AP pools every page's boxes."""
     from indexer.training.detector_train import read_rgb
 
-    report = EvaluationReport(pages=len(assigned))
-    truths: dict[HandwritingKind, list[list[Box]]] = {kind: [] for kind in KINDS}
-    found: dict[HandwritingKind, list[list[tuple[Box, float]]]] = {kind: [] for kind in KINDS}
+    found = []
     for index, (page, detector) in enumerate(assigned):
         image = read_rgb(page.image_path)
-        detections = detector.detect(image)
-        report.scores.extend(page_scores(page.stem, page.boxes, detections, image.shape[:2]))
-        for kind in KINDS:
-            truths[kind].append([item.box for item in page.boxes if item.kind is kind])
-            found[kind].append([(d.box, d.score) for d in detections if d.kind is kind])
+        found.append(PageDetections(page, detector.detect(image), image.shape[:2]))
         if on_progress is not None:
             on_progress("evaluating", index + 1, len(assigned), page.stem)
-    report.average_precision = {str(kind): average_precision(truths[kind], found[kind]) for kind in KINDS}
+    return score_detections(found)
+
+
+def score_detections(found: Sequence[PageDetections]) -> EvaluationReport:
+    """The report for detections already made."""
+    report = EvaluationReport(pages=len(found))
+    truths: dict[HandwritingKind, list[list[Box]]] = {kind: [] for kind in KINDS}
+    predicted: dict[HandwritingKind, list[list[tuple[Box, float]]]] = {kind: [] for kind in KINDS}
+    for page, detections, size in found:
+        report.scores.extend(page_scores(page.stem, page.boxes, detections, size))
+        for kind in KINDS:
+            truths[kind].append([item.box for item in page.boxes if item.kind is kind])
+            predicted[kind].append([(d.box, d.score) for d in detections if d.kind is kind])
+    report.average_precision = {str(kind): average_precision(truths[kind], predicted[kind]) for kind in KINDS}
     return report
+
+
+def median_mean(report: EvaluationReport) -> float:
+    """The mean of the four medians (precision and recall of both classes): the issue's targets
+    weigh them alike. NaN when a class has no scored page."""
+    summary = report.summary()
+    return float(np.mean([summary[str(kind)][metric]["median"] for kind in KINDS for metric in METRICS]))
 
 
 def format_report(report: EvaluationReport) -> str:

@@ -179,6 +179,28 @@ def test_a_kernel_whose_class_wavers_gives_one_box_of_the_class_most_of_it_leans
     assert found[0].score == pytest.approx(1.0 - (5 * 0.1) / 30)
 
 
+def test_the_annotation_prior_weighs_the_class_decision_and_nothing_else() -> None:
+    """GIVEN a kernel region whose mean class probabilities are signature 0.5, annotation 0.4
+    THEN it is a signature box with the net's own decision (prior 1), an annotation box with
+    prior 1.5 (0.6 > 0.5), and a signature box again with prior 1.2 (0.48 < 0.5); its edges and
+    score stay the same."""
+    outputs = _box_head_outputs(30, 40)
+    _predict_box(outputs, slice(10, 20), slice(5, 35), (2, 6, 38, 24), kind=1)
+    outputs[10:20, 5:35, :3] = (0.1, 0.5, 0.4)
+    decided = {
+        prior: decode(outputs, 1.0, (60, 80), replace(BOX_HEAD, annotation_prior=prior))
+        for prior in (1.0, 1.5, 1.2)
+    }
+    assert {prior: [f.kind for f in found] for prior, found in decided.items()} == {
+        1.0: [HandwritingKind.SIGNATURE],
+        1.5: [HandwritingKind.ANNOTATION],
+        1.2: [HandwritingKind.SIGNATURE],
+    }
+    assert {(f.box, f.score) for found in decided.values() for f in found} == {
+        (decided[1.0][0].box, decided[1.0][0].score)
+    }
+
+
 def test_a_quarter_resolution_net_decodes_in_original_pixels() -> None:
     """At output stride 4 a pixel covers 4 input pixels: the same kernel decodes to the same
     original box as twice the pixels at stride 2."""
@@ -260,6 +282,10 @@ def test_an_unknown_stem_or_output_stride_is_refused() -> None:
         DetectorConfig(test_scales=())
     with pytest.raises(InputError, match="test_scales"):
         DetectorConfig(test_scales=(1.0, 0.0))
+    with pytest.raises(InputError, match="annotation_prior must be positive"):
+        replace(BOX_HEAD, annotation_prior=0.0)
+    with pytest.raises(InputError, match="only applies to the box head"):
+        DetectorConfig(annotation_prior=1.5)
     with pytest.raises(InputError, match="float32, bfloat16"):
         build_model(BOX_HEAD, compute_dtype="float16")
 
@@ -287,6 +313,7 @@ def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
         kernel_shrink=0.3,
         min_kernel_area_px=9,
         test_scales=(0.9, 1.0, 1.1),
+        annotation_prior=1.5,
     )
     config.save(tmp_path / CONFIG_FILE)
     assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config

@@ -223,6 +223,37 @@ def test_cross_validation_folds_pool_into_one_held_out_evaluation(
     )
     assert nothing.exit_code == ExitCode.INPUT and "no labelled pages to score" in nothing.output
 
+    calibrate = ["calibrate-detector", "--data", str(tiny_labelled_set), "--model", str(folds[0]),
+                 "--model", str(folds[1]), "--apply-to", str(every), "--prior", "2"]  # fmt: skip
+    for _ in range(2):  # a second run replaces what the first wrote
+        calibrated = runner.invoke(app, calibrate)
+        assert calibrated.exit_code == 0, calibrated.output
+    assert "chosen: fold-1 " in calibrated.stdout and "each fold at its own choice" in calibrated.stdout
+    for folder in [*folds, every]:
+        record = json.loads((folder / "calibration.json").read_text())
+        assert record["annotation_prior"] in (1.0, 2.0) and set(record["scores"]) == {"1", "2"}
+        config = json.loads((folder / "detector.json").read_text())
+        assert config["annotation_prior"] == record["annotation_prior"] and "version" in config
+        assert (folder / "MODEL_CARD.md").read_text().count("## Class prior") == 1
+    assert json.loads((every / "calibration.json").read_text())["chosen_on"] == "every fold's held-out pages"
+    alone = runner.invoke(
+        app, ["calibrate-detector", "--data", str(tiny_labelled_set), "--model", str(folds[0])]
+    )
+    assert alone.exit_code == ExitCode.INPUT and "at least two fold models" in alone.output
+    unfolded = runner.invoke(
+        app,
+        [
+            "calibrate-detector",
+            "--data",
+            str(tiny_labelled_set),
+            "--model",
+            str(folds[0]),
+            "--model",
+            str(every),
+        ],
+    )
+    assert unfolded.exit_code == ExitCode.INPUT and "held no documents out" in unfolded.output
+
 
 @pytest.mark.slow
 def test_a_refiner_trains_on_the_detectors_training_pages_and_loads_with_it(

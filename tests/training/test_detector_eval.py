@@ -10,10 +10,13 @@ from indexer.backends.base import Detection
 from indexer.document import Box, HandwritingKind
 from indexer.training.detector_eval import (
     EvaluationReport,
+    PageDetections,
     average_precision,
     evaluate_held_out,
+    median_mean,
     page_scores,
     quartiles,
+    score_detections,
     write_report,
 )
 from indexer.training.voc import LabelledBox, LabelledPage
@@ -150,3 +153,29 @@ def test_resized_boxes_grow_and_shrink_about_their_centres_within_the_page(tmp_p
     halved = evaluate_assigned([(page, ResizedBoxes(exact, 0.5))])
     assert [(s.precision, s.recall) for s in halved.scores] == [(1.0, 0.25)]
     assert ResizedBoxes(exact, 0.5).version.endswith("boxes x0.5")
+
+
+def test_scoring_found_detections_and_the_mean_of_the_four_medians(tmp_path: Path) -> None:
+    """GIVEN two pages scored from detections already made THEN the report is the paper's
+    metric per page, and `median_mean` is the mean of the four medians."""
+    page = LabelledPage(
+        tmp_path / "a-1.png",
+        200,
+        100,
+        [LabelledBox(SIG, Box(0, 0, 100, 100)), LabelledBox(ANN, Box(100, 0, 200, 50))],
+    )
+    other = LabelledPage(tmp_path / "b-1.png", 200, 100, [LabelledBox(SIG, Box(0, 0, 100, 100))])
+    report = score_detections(
+        [
+            PageDetections(
+                page,
+                [Detection(SIG, Box(0, 0, 50, 100), 0.9), Detection(ANN, Box(100, 0, 200, 100), 0.8)],
+                SIZE,
+            ),
+            PageDetections(other, [Detection(SIG, Box(0, 0, 100, 100), 0.9)], SIZE),
+        ]
+    )
+    assert report.pages == 2
+    # signature: P 1 and 1, R 0.5 and 1; annotation (one page): P 0.5, R 1.
+    assert median_mean(report) == pytest.approx((1.0 + 0.75 + 0.5 + 1.0) / 4)
+    assert report.average_precision["annotation"] == pytest.approx(1.0)  # IoU exactly 0.5 is a hit
