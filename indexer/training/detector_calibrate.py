@@ -67,7 +67,6 @@ class FoldChoice:
     """One fold model's nested choice."""
 
     model_dir: Path
-    pages: int
     #: `median_mean` on the other folds' held-out pages, per prior.
     elsewhere: dict[float, float]
     chosen: float
@@ -114,24 +113,7 @@ def calibrate_prior(
             share a held-out document, or a fold none of whose held-out pages is in `pages`.
     """
     priors = tuple(sorted({1.0, *priors}))  # the net's own decision is always the baseline
-    held_out = _held_out_documents(model_dirs)
-    found: dict[tuple[int, float], list[PageDetections]] = {}
-    total = sum(1 for page in pages if any(document_of(page.stem) in held for held in held_out))
-    done = 0
-    for index, (model_dir, held) in enumerate(zip(model_dirs, held_out, strict=True)):
-        detector = TfBoxDetector(model_dir)
-        fold_pages = [page for page in pages if document_of(page.stem) in held]
-        if not fold_pages:
-            raise InputError(f"none of the given pages is held out by the fold model in {model_dir}")
-        for page in fold_pages:
-            reading = detector.read(read_rgb(page.image_path))
-            size = (reading.grey.shape[0], reading.grey.shape[1])
-            for prior in priors:
-                detections = detector.boxes(reading, replace(detector.config, annotation_prior=prior))
-                found.setdefault((index, prior), []).append(PageDetections(page, detections, size))
-            done += 1
-            if on_progress is not None:
-                on_progress("calibrating", done, total, page.stem)
+    found = _detections(model_dirs, _held_out_documents(model_dirs), pages, priors, on_progress)
 
     def pooled_over(folds: Sequence[int], choice: dict[int, float]) -> EvaluationReport:
         return score_detections([item for fold in folds for item in found[(fold, choice[fold])]])
@@ -143,8 +125,7 @@ def calibrate_prior(
         elsewhere = {
             prior: median_mean(pooled_over(others, dict.fromkeys(others, prior))) for prior in priors
         }
-        count = len(found[(index, 1.0)])
-        choices.append(FoldChoice(model_dir, count, elsewhere, best_prior(elsewhere)))
+        choices.append(FoldChoice(model_dir, elsewhere, best_prior(elsewhere)))
     pooled = {prior: median_mean(pooled_over(indices, dict.fromkeys(indices, prior))) for prior in priors}
     nested = pooled_over(indices, {index: choice.chosen for index, choice in enumerate(choices)})
     baseline = pooled_over(indices, dict.fromkeys(indices, 1.0))
@@ -222,6 +203,35 @@ def _update_card(card: Path, prior: float, record: dict[str, object], table: str
 
 
 _CARD_HEADING = "## Class prior (`indexer calibrate-detector`)"
+
+
+def _detections(
+    model_dirs: Sequence[Path],
+    held_out: Sequence[frozenset[str]],
+    pages: Sequence[LabelledPage],
+    priors: Sequence[float],
+    on_progress: ProgressCallback | None,
+) -> dict[tuple[int, float], list[PageDetections]]:
+    """{(fold index, prior): detections on that fold's held-out pages}; each page is read by the
+    net once and decoded once per prior."""
+    found: dict[tuple[int, float], list[PageDetections]] = {}
+    total = sum(1 for page in pages if any(document_of(page.stem) in held for held in held_out))
+    done = 0
+    for index, (model_dir, held) in enumerate(zip(model_dirs, held_out, strict=True)):
+        detector = TfBoxDetector(model_dir)
+        fold_pages = [page for page in pages if document_of(page.stem) in held]
+        if not fold_pages:
+            raise InputError(f"none of the given pages is held out by the fold model in {model_dir}")
+        for page in fold_pages:
+            reading = detector.read(read_rgb(page.image_path))
+            size = (reading.grey.shape[0], reading.grey.shape[1])
+            for prior in priors:
+                detections = detector.boxes(reading, replace(detector.config, annotation_prior=prior))
+                found.setdefault((index, prior), []).append(PageDetections(page, detections, size))
+            done += 1
+            if on_progress is not None:
+                on_progress("calibrating", done, total, page.stem)
+    return found
 
 
 def _held_out_documents(model_dirs: Sequence[Path]) -> list[frozenset[str]]:
