@@ -352,3 +352,32 @@ def test_evaluate_box_scale_scores_every_box_resized(tiny_labelled_set: Path, tm
     assert halved == pytest.approx(plain / 4, rel=0.1)
     refused = runner.invoke(app, ["evaluate", "--data", str(tiny_labelled_set), "--box-scale", "0"])
     assert refused.exit_code == 2 and "box-scale" in refused.output
+
+
+@pytest.mark.slow
+def test_the_detector_recipe_script_builds_every_shipped_folder(
+    tiny_labelled_set: Path, tmp_path: Path
+) -> None:
+    """GIVEN a tiny labelled set WHEN scripts/train-detector-models.sh runs with a few steps THEN
+    it leaves what models/detector holds: three folds and the model of every document, each with
+    its refiner and prior, and the folds' pooled report."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "detector"
+    tiny = {"STEPS": "3", "REFINER_STEPS": "3", "REFINER_SAMPLES": "64", "SYNTHETIC_PAGES": "1"}
+    env = {**os.environ, **tiny, "DATA": str(tiny_labelled_set), "OUT": str(out),
+           "INDEXER": str(Path(sys.executable).with_name("indexer"))}  # fmt: skip
+    run = subprocess.run(
+        ["bash", str(repo / "scripts" / "train-detector-models.sh")],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    for folder in [out, *(out / "cv" / f"fold-{index}" for index in (1, 2, 3))]:
+        config = json.loads((folder / "detector.json").read_text())
+        assert config["refiner"] == "refiner.json" and "annotation_prior" in config, folder
+        assert (folder / "calibration.json").is_file() and (folder / "refiner.weights.h5").is_file()
+    assert json.loads((out / "split.json").read_text())["hold_out"] == "none"
+    assert json.loads((out / "cv" / "pooled" / "summary.json").read_text())["pages"] == 3
