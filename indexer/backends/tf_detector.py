@@ -504,11 +504,13 @@ class TfBoxDetector:
         outputs, factor = self.outputs(grey)
         return PageReading(grey, outputs, factor)
 
-    def boxes(self, reading: PageReading, config: DetectorConfig | None = None) -> list[Detection]:
-        """Decode a reading into refined boxes; `config` replaces the model's decoding settings
-        (not its net), so a calibration can try several on one reading."""
+    def boxes(
+        self, reading: PageReading, config: DetectorConfig | None = None, *, refine: bool = True
+    ) -> list[Detection]:
+        """Decode a reading into boxes, refined unless `refine` is False; `config` replaces the
+        model's decoding settings (not its net), so a calibration can try several on one reading."""
         detections = decode(reading.outputs, reading.factor, reading.grey.shape[:2], config or self.config)
-        if self.refiner is not None:
+        if refine and self.refiner is not None:
             detections = self.refiner.refine(reading.grey, detections)
         return detections
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -50,6 +51,11 @@ def _detector_settings(model: Path | None, *, use_refiner: bool = True) -> Detec
     if not use_refiner:
         config = config.model_copy(update={"use_refiner": False})
     return config if model is None else config.model_copy(update={"engine": "fcn", "model_dir": model})
+
+
+def _repeated(flag: str, values: Sequence[object]) -> list[str]:
+    """`flag value` once per value, for a command line that repeats an option."""
+    return [word for value in values for word in (flag, str(value))]
 
 
 def _progress_callback(bar: Any) -> Any:
@@ -110,9 +116,7 @@ def _table(record: dict[str, Any]) -> str:
 def _command_line(options: TrainOptions) -> str:
     """The full command that reproduces this run, with every option spelled out (for the card)."""
     design = options.config
-    words = ["indexer", "train-detector"]
-    for folder in options.data_dirs:
-        words += ["--data", str(folder)]
+    words = ["indexer", "train-detector", *_repeated("--data", options.data_dirs)]
     words += [
         "--out",
         str(options.out_dir),
@@ -275,9 +279,7 @@ def train_refiner(
         samples=samples,
         threads=settings().detector.threads,
     )
-    words = ["indexer", "train-refiner", "--model", str(model)]
-    for folder in data:
-        words += ["--data", str(folder)]
+    words = ["indexer", "train-refiner", "--model", str(model), *_repeated("--data", data)]
     words += ["--steps", str(steps), "--max-minutes", f"{max_minutes:g}", "--seed", str(seed)]
     command = shlex.join([*words, "--samples", str(samples)])
     with progress() as bar:
@@ -320,6 +322,7 @@ def calibrate_detector(
     models get the one that scores best on all of them. Written into detector.json, with
     calibration.json and a model-card section beside it.
     """
+    from indexer.backends.tf_detector import CONFIG_FILE
     from indexer.training.detector_calibrate import (
         DEFAULT_PRIORS,
         apply_calibration,
@@ -331,8 +334,8 @@ def calibrate_detector(
     priors = tuple(prior) if prior else DEFAULT_PRIORS
     shipped = list(apply_to or [])
     for folder in shipped:
-        if not (folder / "detector.json").is_file():
-            raise InputError(f"{folder} holds no detector (detector.json) to apply the prior to")
+        if not (folder / CONFIG_FILE).is_file():
+            raise InputError(f"{folder} holds no detector ({CONFIG_FILE}) to apply the prior to")
     with progress() as bar:
         calibration = calibrate_prior(
             model, load_pages(data), priors=priors, on_progress=_progress_callback(bar)
@@ -340,15 +343,14 @@ def calibrate_detector(
     typer.echo(format_calibration(calibration))
     if dry_run:
         return
-    words = ["indexer", "calibrate-detector"]
-    for folder in data:
-        words += ["--data", str(folder)]
-    for folder in model:
-        words += ["--model", str(folder)]
-    for folder in shipped:
-        words += ["--apply-to", str(folder)]
-    for value in calibration.priors:
-        words += ["--prior", f"{value:g}"]
+    words = [
+        "indexer",
+        "calibrate-detector",
+        *_repeated("--data", data),
+        *_repeated("--model", model),
+        *_repeated("--apply-to", shipped),
+        *_repeated("--prior", [f"{value:g}" for value in calibration.priors]),
+    ]
     apply_calibration(calibration, shipped, shlex.join(words))
 
 

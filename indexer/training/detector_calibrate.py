@@ -126,10 +126,10 @@ def calibrate_prior(
             prior: median_mean(pooled_over(others, dict.fromkeys(others, prior))) for prior in priors
         }
         choices.append(FoldChoice(model_dir, elsewhere, best_prior(elsewhere)))
-    pooled = {prior: median_mean(pooled_over(indices, dict.fromkeys(indices, prior))) for prior in priors}
+    reports = {prior: pooled_over(indices, dict.fromkeys(indices, prior)) for prior in priors}
+    pooled = {prior: median_mean(report) for prior, report in reports.items()}
     nested = pooled_over(indices, {index: choice.chosen for index, choice in enumerate(choices)})
-    baseline = pooled_over(indices, dict.fromkeys(indices, 1.0))
-    return Calibration(priors, choices, pooled, best_prior(pooled), nested, baseline)
+    return Calibration(priors, choices, pooled, best_prior(pooled), nested, reports[1.0])
 
 
 def format_calibration(calibration: Calibration) -> str:
