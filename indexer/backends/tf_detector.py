@@ -24,6 +24,11 @@ outputs are resampled onto the grid of scale 1, their edge distances converted t
 pixels, and all are averaged before decoding. A box one scale alone imagines rarely survives the
 average, and the edges come out as a mean of several estimates.
 
+A model may also be several nets of one design trained with different seeds (`member_weights`,
+`indexer train-detector --members N`): at each scale the nets' outputs are averaged before the
+scales are. Nets trained with different seeds on few pages disagree on the boxes they doubt, and
+an average of them varies less between training runs than one net does.
+
 Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.
 """
@@ -81,6 +86,9 @@ class DetectorConfig:
 
     version: str = "fcn-v1"
     weights: str = "detector.weights.h5"
+    #: Weights of further nets of this design (other seeds), in this folder; at each test scale
+    #: the outputs of all the nets are averaged (module doc). Empty: one net.
+    member_weights: tuple[str, ...] = ()
     #: The page's short side is scaled to this many pixels (a letter page at 200 dpi: 1700 -> 1/3).
     short_side_px: int = 576
     #: Inputs are padded (white) to a multiple of this (the net downsamples by 8).
@@ -174,7 +182,7 @@ class DetectorConfig:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        for name in ("class_names", "test_scales"):
+        for name in ("class_names", "test_scales", "member_weights"):
             if name in values:
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -448,7 +456,8 @@ class TfBoxDetector:
             config = DetectorConfig(**{**asdict(config), **overrides})
         self.config = config
         self.version = config.version
-        self._predict = _load_predictor(model_dir / config.weights, config, threads)
+        weights = [model_dir / name for name in (config.weights, *config.member_weights)]
+        self._predict = _load_predictor(weights, config, threads)
         self.refiner = BoxRefiner(model_dir, config.refiner) if config.refiner and use_refiner else None
 
     def __enter__(self) -> TfBoxDetector:
@@ -536,24 +545,31 @@ def _checked_grey(image: np.ndarray) -> np.ndarray:
     return grey
 
 
-def _load_predictor(weights: Path, config: DetectorConfig, threads: int) -> Any:
-    if not weights.is_file():
-        raise DependencyError(
-            f"detector weights {weights} are missing; retrain with `indexer train-detector`"
-        )
+def _load_predictor(weights: list[Path], config: DetectorConfig, threads: int) -> Any:
+    """One compiled function: a (1, h, w, 1) batch -> the mean of the outputs of the nets whose
+    weights are listed (one net: its outputs)."""
+    for path in weights:
+        if not path.is_file():
+            raise DependencyError(
+                f"detector weights {path} are missing; retrain with `indexer train-detector`"
+            )
     try:
         import tensorflow as tf
     except ImportError as exc:
         raise DependencyError("TensorFlow is missing; install the `tensorflow-cpu` package") from exc
     _set_threads(tf, threads)
-    model = build_model(config)
-    model.load_weights(str(weights))
+    models = []
+    for path in weights:
+        model = build_model(config)
+        model.load_weights(str(path))
+        models.append(model)
 
     @tf.function(  # type: ignore[untyped-decorator]
         input_signature=[tf.TensorSpec((1, None, None, 1), tf.float32)], reduce_retracing=True
     )
     def predict(batch: Any) -> Any:
-        return model(batch, training=False)
+        outputs = [model(batch, training=False) for model in models]
+        return outputs[0] if len(outputs) == 1 else tf.add_n(outputs) / len(outputs)
 
     return predict
 

@@ -146,6 +146,8 @@ def _command_line(options: TrainOptions) -> str:
         words += ["--ema-momentum", f"{options.ema_momentum:g}"]
     if options.box_loss != "l1":
         words += ["--box-loss", options.box_loss]
+    if options.members != 1:
+        words += ["--members", str(options.members)]
     words += ["--hold-out", str(options.hold_out)]
     return shlex.join(words)
 
@@ -193,6 +195,13 @@ def train_detector(
         str,
         typer.Option(help="Edge-distance loss: 'l1' (each log distance) or 'iou' (the whole box's IoU)."),
     ] = "l1",
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Train this many nets (seeds SEED, SEED+1, ...; --steps each, --max-minutes shared) "
+            "and average their outputs."
+        ),
+    ] = 1,
     hold_out: Annotated[
         str,
         typer.Option(
@@ -239,6 +248,7 @@ def train_detector(
         compute_dtype=compute_dtype,
         ema_momentum=ema_momentum,
         box_loss=box_loss,
+        members=members,
         hold_out=HoldOut.parse(hold_out),
         config=design,
     )

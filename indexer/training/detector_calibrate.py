@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from indexer.backends.tf_detector import CONFIG_FILE, TfBoxDetector
 from indexer.errors import InputError
-from indexer.training.detector_card import CARD_FILE
+from indexer.training.detector_card import CARD_FILE, put_card_section
 from indexer.training.detector_eval import (
     EvaluationReport,
     PageDetections,
@@ -192,14 +192,7 @@ def _update_card(card: Path, prior: float, record: dict[str, object], table: str
         f"({when}; `indexer.training.detector_calibrate`):\n\n"
         f"    {record['command']}\n\n```\n{table}\n```\n"
     )
-    text = card.read_text(encoding="utf-8") if card.is_file() else ""
-    start = text.find(_CARD_HEADING)
-    if start < 0:
-        card.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = text.find("\n## ", start + len(_CARD_HEADING))
-    rest = text[end + 1 :] if end >= 0 else ""
-    card.write_text(text[:start] + section + ("\n" + rest if rest else ""), encoding="utf-8")
+    put_card_section(card, section)
 
 
 _CARD_HEADING = "## Class prior (`indexer calibrate-detector`)"

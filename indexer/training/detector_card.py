@@ -22,13 +22,32 @@ from indexer.training.detector_train import (
 )
 from indexer.training.splits import HoldOut
 
-__all__ = ["CARD_FILE", "finish_training", "model_card", "timing_s"]
+__all__ = ["CARD_FILE", "finish_training", "model_card", "put_card_section", "timing_s"]
 
 log = logging.getLogger(__name__)
 
 CARD_FILE = "MODEL_CARD.md"
 #: The held-out evaluation (CSV, JSON, box plot), in a folder beside the weights.
 HELD_OUT_REPORT = "held_out"
+
+
+def put_card_section(card: Path, section: str) -> None:
+    """Put a `## ` section into a model card: it replaces the section with the same heading line
+    (up to the next `## ` heading), so a command run again on one folder leaves one section; a
+    new heading goes at the end. Sections written by hand stay as they are."""
+    heading = section.split("\n", 1)[0]
+    if not heading.startswith("## "):
+        raise ValueError(f"a card section starts with a '## ' heading, not {heading!r}")
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    found = ("\n" + text).find("\n" + heading + "\n")  # a whole line, not "### ..." or "... notes"
+    if found < 0:
+        card.write_text(text.rstrip("\n") + "\n\n" + section if text else section, encoding="utf-8")
+        return
+    end = text.find("\n## ", found + len(heading))
+    rest = text[end + 1 :] if end >= 0 else ""
+    card.write_text(
+        text[:found] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""), encoding="utf-8"
+    )
 
 
 def timing_s(detector: TfBoxDetector, *, runs: int = 5) -> float:
@@ -95,9 +114,20 @@ def _decoding(config: DetectorConfig) -> str:
 
 
 def _averaging(options: TrainOptions) -> str:
-    if options.ema_momentum is None:
-        return ""
-    return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
+    averaging = ""
+    if options.ema_momentum is not None:
+        averaging = f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
+    if options.members > 1:
+        last = options.seed + options.members - 1
+        averaging += (
+            f";\n  {options.members} nets trained one after another (seeds {options.seed}-{last}, "
+            f"{options.max_minutes / options.members:g} minutes each at most),\n  their outputs averaged"
+        )
+    return averaging
+
+
+def _files(config: DetectorConfig) -> str:
+    return ", ".join(f"`{name}`" for name in (config.weights, *config.member_weights))
 
 
 def _class_weights() -> str:
@@ -124,7 +154,7 @@ def model_card(
     options: TrainOptions, result: TrainResult, report: EvaluationReport | None, seconds: float
 ) -> str:
     """The card's Markdown: data, command, split, options, input size, preprocessing, metrics."""
-    config = options.config
+    config = result.config
     metrics = format_report(report) if report is not None else "(no held-out pages)"
     return f"""# Handwriting detector `{config.version}`
 
@@ -148,7 +178,7 @@ and annotation pixels{_design(config)}
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over
   {list(config.class_names)} at 1/{config.output_stride} of the input{_heads(config)}.
 - Decoding: {_decoding(config)}
-- Files: `{config.weights}`, `{CONFIG_FILE}` (read at load time).
+- Files: {_files(config)}, `{CONFIG_FILE}` (read at load time).
 - Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
 
 ## Held-out pages (the paper's pixel metric and AP@0.5)

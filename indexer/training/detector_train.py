@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "TrainOptions",
     "TrainResult",
     "load_pages",
+    "member_weight_names",
     "pages_trained_on",
     "read_split",
     "train_detector",
@@ -102,6 +103,9 @@ class TrainOptions:
     ema_momentum: float | None = None
     #: The edge-distance loss: "l1" (each log distance) or "iou" (the whole box; `detector_loss`).
     box_loss: str = "l1"
+    #: Nets to train, one after another with seeds `seed`, `seed + 1`, ..., each for `steps` steps
+    #: and an equal share of `max_minutes`; the model averages their outputs (`member_weights`).
+    members: int = 1
     #: The documents never trained on (and scored in the card).
     hold_out: HoldOut = VALIDATION_HOLD_OUT
     config: DetectorConfig = TRAINED_DESIGN
@@ -116,6 +120,8 @@ class TrainOptions:
                 f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
             )
         check_box_loss(self.box_loss)
+        if self.members < 1:
+            raise InputError(f"the number of member nets must be at least 1, not {self.members}")
         multiple = self.config.pad_multiple_px
         if self.crop_px <= 0 or self.crop_px % multiple:
             raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
@@ -124,11 +130,14 @@ class TrainOptions:
 @dataclass(slots=True)
 class TrainResult:
     out_dir: Path
+    #: Steps done, summed over the member nets.
     steps_done: int
     seconds: float
     final_loss: float
     train_pages: list[str]
     held_out_pages: list[str]
+    #: The config written beside the weights (naming every member net's weights).
+    config: DetectorConfig
 
 
 def _noop(stage: str, done: int, total: int, message: str) -> None:
@@ -315,7 +324,6 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     except RuntimeError:
         # Thread pools can only be sized before TensorFlow's first op in this process.
         log.debug("TensorFlow already initialised; keeping its thread settings")
-    _seed_everything(options.seed)
     pages = load_pages(options.data_dirs)
     train_names, held_out_names = split_by_document([page.stem for page in pages], hold_out=options.hold_out)
     train_pages = [page for page in pages if page.stem in set(train_names)]
@@ -325,19 +333,52 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
         "%d training pages, %d pages held out (%s)", len(train_pages), len(held_out_names), options.hold_out
     )
     real = SampleSource(_real_samples(train_pages), options.config, crop_px=options.crop_px)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    names = member_weight_names(options.config, options.members)
+    steps_done, losses = 0, []
+    for member, name in enumerate(names):
+        # Each member is the one-net recipe with its own seed (and synthetic pages) and budget.
+        member_options = replace(
+            options, seed=options.seed + member, max_minutes=options.max_minutes / options.members
+        )
+        if options.members > 1:
+            log.info("member net %d of %d (seed %d)", member + 1, options.members, member_options.seed)
+        which = "" if options.members == 1 else f" (net {member + 1}/{options.members})"
+
+        def member_progress(stage: str, done: int, total: int, message: str, which: str = which) -> None:
+            on_progress(stage + which, done, total, message)
+
+        model, steps, loss = _train_member(member_options, real, member_progress)
+        model.save_weights(str(options.out_dir / name))
+        steps_done += steps
+        losses.append(loss)
+    config = replace(options.config, weights=names[0], member_weights=tuple(names[1:]))
+    config.save(options.out_dir / CONFIG_FILE)
+    write_split(options.out_dir, options.hold_out, train_names, held_out_names)
+    seconds = time.monotonic() - started
+    loss = float(np.mean(losses))
+    log.info("trained %d steps in %.0f s, loss %.4f", steps_done, seconds, loss)
+    return TrainResult(options.out_dir, steps_done, seconds, loss, train_names, held_out_names, config)
+
+
+def _train_member(
+    options: TrainOptions, real: SampleSource, on_progress: ProgressCallback
+) -> tuple[Any, int, float]:
+    """One net trained on the real pages plus synthetic pages of its seed: (model, steps, loss)."""
+    _seed_everything(options.seed)
     synthetic_pages = _synthetic_samples(options.synthetic_pages, options.seed, on_progress)
     synthetic = (
         SampleSource(synthetic_pages, options.config, crop_px=options.crop_px) if synthetic_pages else None
     )
     model = build_model(options.config, compute_dtype=options.compute_dtype)
-    steps_done, loss = _fit(model, (real, synthetic), options, on_progress)
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(options.out_dir / options.config.weights))
-    options.config.save(options.out_dir / CONFIG_FILE)
-    write_split(options.out_dir, options.hold_out, train_names, held_out_names)
-    seconds = time.monotonic() - started
-    log.info("trained %d steps in %.0f s, loss %.4f", steps_done, seconds, loss)
-    return TrainResult(options.out_dir, steps_done, seconds, loss, train_names, held_out_names)
+    steps, loss = _fit(model, (real, synthetic), options, on_progress)
+    return model, steps, loss
+
+
+def member_weight_names(config: DetectorConfig, members: int) -> list[str]:
+    """The weight files of `members` nets: the config's name, then `-2`, `-3`, ... before its suffix."""
+    stem, dot, suffix = config.weights.partition(".")
+    return [config.weights] + [f"{stem}-{index}{dot}{suffix}" for index in range(2, members + 1)]
 
 
 @dataclass(frozen=True, slots=True)

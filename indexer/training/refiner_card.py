@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from indexer.backends.tf_detector import TfBoxDetector
-from indexer.training.detector_card import CARD_FILE, timing_s
+from indexer.training.detector_card import CARD_FILE, put_card_section, timing_s
 from indexer.training.detector_eval import (
     EvaluationReport,
     PageDetections,
@@ -32,8 +32,8 @@ def finish_refiner(
     *,
     on_progress: ProgressCallback | None = None,
 ) -> str:
-    """Evaluate the held-out pages without and with the refiner, append the card section, and
-    return the two tables (or a line saying there are no held-out pages)."""
+    """Evaluate the held-out pages without and with the refiner, put its card section (replacing
+    one an earlier run wrote), and return the two tables (or a line saying there are none)."""
     record = read_split(options.model_dir)
     held_out = record.held_out_documents if record else frozenset()
     pages = [page for page in load_pages(options.data_dirs) if document_of(page.stem) in held_out]
@@ -42,10 +42,7 @@ def finish_refiner(
     seconds = timing_s(refined)
     if reports:
         write_report(reports[1], options.model_dir / REFINED_REPORT)
-    section = _section(options, result, command, reports, seconds)
-    card = options.model_dir / CARD_FILE
-    existing = card.read_text(encoding="utf-8") if card.is_file() else ""
-    card.write_text(existing.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    put_card_section(options.model_dir / CARD_FILE, _section(options, result, command, reports, seconds))
     if not reports:
         return "no held-out pages"
     return "without the refiner:\n" + format_report(reports[0]) + "\n\nwith it:\n" + format_report(reports[1])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorflow import keras
 
 from indexer.backends.base import BoxDetector, Detection
 from indexer.backends.tf_detector import (
@@ -314,6 +315,36 @@ def test_a_saved_config_loads_unchanged(tmp_path: Path) -> None:
         min_kernel_area_px=9,
         test_scales=(0.9, 1.0, 1.1),
         annotation_prior=1.5,
+        member_weights=("detector-2.weights.h5",),
     )
     config.save(tmp_path / CONFIG_FILE)
     assert DetectorConfig.load(tmp_path / CONFIG_FILE) == config
+
+
+def test_a_model_of_several_nets_reads_the_mean_of_their_outputs(tmp_path: Path) -> None:
+    """GIVEN two differently initialised tiny box-head nets, each saved as a one-net model, and a
+    model naming both THEN the two-net model's outputs (at every test scale) are the mean of the
+    one-net models' outputs; a member whose weights are missing is named in the error."""
+    config = DetectorConfig(
+        version="fcn-v2", stem="strided", box_head=True, base_filters=8, short_side_px=128,
+        test_scales=(0.9, 1.0),
+    )  # fmt: skip
+    names = ("detector.weights.h5", "detector-2.weights.h5")
+    for folder_name, weights in (("first", names[0]), ("second", names[1])):
+        folder = tmp_path / folder_name
+        folder.mkdir()
+        keras.utils.set_random_seed(len(folder_name))
+        build_model(config).save_weights(str(folder / weights))
+        replace(config, weights=weights).save(folder / CONFIG_FILE)
+        (tmp_path / "both").mkdir(exist_ok=True)
+        (tmp_path / "both" / weights).write_bytes((folder / weights).read_bytes())
+    replace(config, member_weights=names[1:]).save(tmp_path / "both" / CONFIG_FILE)
+    page = np.random.default_rng(2).integers(0, 256, size=(301, 233, 3), dtype=np.uint8)
+    first, factor = TfBoxDetector(tmp_path / "first", threads=1).outputs(page)
+    second, _ = TfBoxDetector(tmp_path / "second", threads=1).outputs(page)
+    both, both_factor = TfBoxDetector(tmp_path / "both", threads=1).outputs(page)
+    assert both_factor == factor and not np.allclose(first, second, atol=1e-3)
+    np.testing.assert_allclose(both, (first + second) / 2, atol=1e-5)
+    (tmp_path / "both" / names[1]).unlink()
+    with pytest.raises(DependencyError, match=r"detector-2\.weights\.h5"):
+        TfBoxDetector(tmp_path / "both")

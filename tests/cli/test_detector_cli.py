@@ -171,6 +171,27 @@ def test_train_then_evaluate_a_few_steps(
     assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}
 
 
+def test_training_several_member_nets_writes_a_model_that_averages_them(
+    tiny_labelled_set: Path, tmp_path: Path
+) -> None:
+    """GIVEN --members 2 THEN two weight files with the config naming the second, a card that
+    says how they were trained and repeats --members, and a model that loads and detects."""
+    out = tmp_path / "model"
+    _train(tiny_labelled_set, out, "--members", "2", "--seed", "5", "--max-minutes", "4")
+    saved = json.loads((out / "detector.json").read_text())
+    assert saved["weights"] == "detector.weights.h5"
+    assert saved["member_weights"] == ["detector-2.weights.h5"]
+    assert (out / "detector.weights.h5").is_file() and (out / "detector-2.weights.h5").is_file()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "--seed 5 " in card and "--members 2 " in card and "6 steps" in card
+    assert "2 nets trained one after another (seeds 5-6, 2 minutes each at most)" in card
+    assert "`detector.weights.h5`, `detector-2.weights.h5`, `detector.json`" in card
+    page, _ = _page_file(tmp_path, "page", 5)
+    detected = runner.invoke(app, ["detect", str(page), "--json", "--model", str(out)])
+    assert detected.exit_code == 0, detected.output
+    assert json.loads(detected.stdout.splitlines()[0])["image"] == str(page)
+
+
 def _train(data: Path, out: Path, *options: str) -> None:
     """Three training steps on `data` into `out`."""
     result = runner.invoke(
@@ -276,6 +297,14 @@ def test_a_refiner_trains_on_the_detectors_training_pages_and_loads_with_it(
     assert "without the refiner:" in refined.stdout and "with it:" in refined.stdout
     card = (out / "MODEL_CARD.md").read_text()
     assert "## Box refiner" in card and "--steps 3 " in card and "left and right edges" in card
+    again = runner.invoke(
+        app,
+        ["train-refiner", "--model", str(out), "--data", str(tiny_labelled_set), "--steps", "2",
+         "--samples", "64"],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    card = (out / "MODEL_CARD.md").read_text()
+    assert card.count("## Box refiner") == 1 and "2 steps in" in card.split("## Box refiner")[1]
     page, _ = _page_file(tmp_path, "page", 5)
     detected = runner.invoke(app, ["detect", str(page), "--json", "--model", str(out)])
     assert detected.exit_code == 0, detected.output

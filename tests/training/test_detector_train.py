@@ -16,6 +16,7 @@ from indexer.training.detector_train import (
     TrainOptions,
     _fit,
     _Prefetcher,
+    member_weight_names,
     read_split,
     write_split,
 )
@@ -95,6 +96,7 @@ def test_with_ema_the_saved_weights_are_the_average_not_the_last_ones(tmp_path: 
         ({"crop_px": 330}, "multiple of 16"),
         ({"crop_px": 0}, "positive multiple of 16"),
         ({"box_loss": "l2"}, "l1, iou"),
+        ({"members": 0}, "at least 1"),
     ],
 )
 def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
@@ -111,3 +113,13 @@ def test_a_split_record_reads_back_and_a_broken_one_is_refused(tmp_path: Path) -
     (tmp_path / SPLIT_FILE).write_text('{"hold_out": "1/2"}', encoding="utf-8")
     with pytest.raises(InputError, match="not a split record"):
         read_split(tmp_path)
+
+
+def test_member_nets_get_numbered_weight_files() -> None:
+    config = DetectorConfig()
+    assert member_weight_names(config, 1) == ["detector.weights.h5"]
+    assert member_weight_names(config, 3) == [
+        "detector.weights.h5",
+        "detector-2.weights.h5",
+        "detector-3.weights.h5",
+    ]
