@@ -27,7 +27,8 @@ average, and the edges come out as a mean of several estimates.
 A model may also be several nets of one design trained with different seeds (`member_weights`,
 `indexer train-detector --members N`): at each scale the nets' outputs are averaged before the
 scales are. Nets trained with different seeds on few pages disagree on the boxes they doubt, and
-an average of them varies less between training runs than one net does.
+averaging them is the usual way to steady that. The shipped model is one net: two nets of half
+its training each scored lower (models/detector/MODEL_CARD.md, notes).
 
 Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.

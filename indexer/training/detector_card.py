@@ -114,16 +114,20 @@ def _decoding(config: DetectorConfig) -> str:
 
 
 def _averaging(options: TrainOptions) -> str:
-    averaging = ""
-    if options.ema_momentum is not None:
-        averaging = f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
-    if options.members > 1:
-        last = options.seed + options.members - 1
-        averaging += (
-            f";\n  {options.members} nets trained one after another (seeds {options.seed}-{last}, "
-            f"{options.max_minutes / options.members:g} minutes each at most),\n  their outputs averaged"
-        )
-    return averaging
+    if options.ema_momentum is None:
+        return ""
+    return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
+
+
+def _members(options: TrainOptions) -> str:
+    if options.members == 1:
+        return ""
+    last = options.seed + options.members - 1
+    return (
+        f"\n  {options.members} nets trained one after another like this (seeds {options.seed}-{last}, "
+        f"{options.max_minutes / options.members:g} minutes\n  each at most); the model averages "
+        "their outputs."
+    )
 
 
 def _files(config: DetectorConfig) -> str:
@@ -172,7 +176,7 @@ and annotation pixels{_design(config)}
   (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
-  class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.
+  class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.{_members(options)}
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
   {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over

@@ -184,7 +184,7 @@ def test_training_several_member_nets_writes_a_model_that_averages_them(
     assert (out / "detector.weights.h5").is_file() and (out / "detector-2.weights.h5").is_file()
     card = (out / "MODEL_CARD.md").read_text()
     assert "--seed 5 " in card and "--members 2 " in card and "6 steps" in card
-    assert "2 nets trained one after another (seeds 5-6, 2 minutes each at most)" in card
+    assert "2 nets trained one after another like this (seeds 5-6, 2 minutes\n  each at most)" in card
     assert "`detector.weights.h5`, `detector-2.weights.h5`, `detector.json`" in card
     page, _ = _page_file(tmp_path, "page", 5)
     detected = runner.invoke(app, ["detect", str(page), "--json", "--model", str(out)])
