@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from indexer.cli import app
 from indexer.config import DetectorSettings
@@ -276,6 +276,16 @@ def test_cross_validation_folds_pool_into_one_held_out_evaluation(
     assert unfolded.exit_code == ExitCode.INPUT and "held no documents out" in unfolded.output
 
 
+def _train_refiner(data: Path, out: Path, *, steps: int) -> Result:
+    """`steps` refiner training steps on 64 cuts for the detector in `out`; the finished run."""
+    result = runner.invoke(
+        app,
+        ["train-refiner", "--model", str(out), "--data", str(data), "--steps", str(steps), "--samples", "64"],
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
 @pytest.mark.slow
 def test_a_refiner_trains_on_the_detectors_training_pages_and_loads_with_it(
     tiny_labelled_set: Path, tmp_path: Path
@@ -285,24 +295,14 @@ def test_a_refiner_trains_on_the_detectors_training_pages_and_loads_with_it(
     evaluate --no-refiner scores the detector alone."""
     out = tmp_path / "model"
     _train(tiny_labelled_set, out, "--hold-out", "1/3")
-    refined = runner.invoke(
-        app,
-        ["train-refiner", "--model", str(out), "--data", str(tiny_labelled_set), "--steps", "3",
-         "--samples", "64"],
-    )  # fmt: skip
-    assert refined.exit_code == 0, refined.output
+    refined = _train_refiner(tiny_labelled_set, out, steps=3)
     assert "3 steps" in refined.stdout and "of 2 pages" in refined.stdout  # the 2 training documents
     assert json.loads((out / "detector.json").read_text())["refiner"] == "refiner.json"
     assert {"refiner.json", "refiner.weights.h5", "held_out_refined"} <= {p.name for p in out.iterdir()}
     assert "without the refiner:" in refined.stdout and "with it:" in refined.stdout
     card = (out / "MODEL_CARD.md").read_text()
     assert "## Box refiner" in card and "--steps 3 " in card and "left and right edges" in card
-    again = runner.invoke(
-        app,
-        ["train-refiner", "--model", str(out), "--data", str(tiny_labelled_set), "--steps", "2",
-         "--samples", "64"],
-    )  # fmt: skip
-    assert again.exit_code == 0, again.output
+    _train_refiner(tiny_labelled_set, out, steps=2)
     card = (out / "MODEL_CARD.md").read_text()
     assert card.count("## Box refiner") == 1 and "2 steps in" in card.split("## Box refiner")[1]
     page, _ = _page_file(tmp_path, "page", 5)
