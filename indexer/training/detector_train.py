@@ -26,6 +26,7 @@ import numpy as np
 from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
 from indexer.document import Box
 from indexer.errors import InputError
+from indexer.training.budget import StepBudget
 from indexer.training.detector_model import (
     PageSample,
     SampleSource,
@@ -280,26 +281,16 @@ def _fit(
         return (synthetic if use_synthetic and synthetic else real).batch(rng, options.batch_size)
 
     batches = _Prefetcher(draw)
-    started = time.monotonic()
-    smoothed = float("nan")
-    done = 0
+    budget = StepBudget(options.steps, options.max_minutes, "detector")
     try:
-        for done in range(1, options.steps + 1):
-            elapsed_s = time.monotonic() - started
-            if elapsed_s > options.max_minutes * 60:
-                log.warning(
-                    "stopping at step %d: the %.1f-minute budget is spent", done - 1, options.max_minutes
-                )
-                done -= 1
-                break
-            optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
-            loss = float(step(*batches.next()))
-            smoothed = loss if np.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
-            on_progress("training", done, options.steps, f"loss {smoothed:.4f}")
-            if done % 50 == 0:
+        for index, elapsed_s in budget:
+            optimizer.learning_rate.assign(_learning_rate(options, index, elapsed_s))
+            smoothed = budget.record(float(step(*batches.next())))
+            on_progress("training", budget.done, options.steps, f"loss {smoothed:.4f}")
+            if budget.done % 50 == 0:
                 log.info(
                     "step %d/%d loss %.4f lr %.5f",
-                    done,
+                    budget.done,
                     options.steps,
                     smoothed,
                     float(optimizer.learning_rate),
@@ -307,7 +298,7 @@ def _fit(
     finally:
         batches.close()
     optimizer.finalize_variable_values(model.trainable_variables)  # the average, with EMA
-    return done, smoothed
+    return budget.done, budget.smoothed
 
 
 def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _noop) -> TrainResult:

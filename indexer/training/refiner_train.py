@@ -37,6 +37,7 @@ from indexer.backends.box_refiner import (
 from indexer.backends.tf_detector import CONFIG_FILE
 from indexer.errors import InputError
 from indexer.training.augment import photometric
+from indexer.training.budget import StepBudget
 from indexer.training.detector_train import ProgressCallback, load_pages, pages_trained_on, read_rgb
 from indexer.training.voc import LabelledPage
 
@@ -197,25 +198,16 @@ def _fit(
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
-    smoothed, done = float("nan"), 0
-    started = time.monotonic()
-    for done in range(1, options.steps + 1):
-        elapsed_s = time.monotonic() - started
-        if elapsed_s > options.max_minutes * 60:
-            log.warning(
-                "refiner: stopping at step %d, the %.1f-minute budget is spent", done - 1, options.max_minutes
-            )
-            done -= 1
-            break
-        optimizer.learning_rate.assign(_learning_rate(options, done - 1, elapsed_s))
+    budget = StepBudget(options.steps, options.max_minutes, "refiner")
+    for index, elapsed_s in budget:
+        optimizer.learning_rate.assign(_learning_rate(options, index, elapsed_s))
         chosen = rng.integers(len(cuts), size=options.batch_size)
-        loss = float(step(ink_map(cuts[chosen]), targets[chosen]))
-        smoothed = loss if math.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss
+        smoothed = budget.record(float(step(ink_map(cuts[chosen]), targets[chosen])))
         if on_progress is not None:
-            on_progress("refiner", done, options.steps, f"loss {smoothed:.4f}")
-        if done % 100 == 0:
-            log.info("refiner step %d/%d loss %.4f", done, options.steps, smoothed)
-    return done, smoothed
+            on_progress("refiner", budget.done, options.steps, f"loss {smoothed:.4f}")
+        if budget.done % 100 == 0:
+            log.info("refiner step %d/%d loss %.4f", budget.done, options.steps, smoothed)
+    return budget.done, budget.smoothed
 
 
 def _no_move_loss(targets: np.ndarray) -> float:
