@@ -22,6 +22,7 @@ from indexer.api import build_pipeline
 from indexer.backends.tesseract import run_tesseract_program
 from indexer.config import Settings
 from indexer.document import Document, Page
+from indexer.errors import InputError
 from indexer.processors.render import IMAGE_SUFFIXES, RenderPages, open_document
 
 __all__ = ["BenchReport", "run_bench"]
@@ -79,7 +80,11 @@ def _pages(settings: Settings, path: Path, max_pages: int) -> Iterator[Page]:
 def run_bench(
     settings: Settings, path: Path, *, max_pages: int = 10, on_page: Callable[[Page], None] | None = None
 ) -> BenchReport:
-    """Time every processor and plain Tesseract on up to `max_pages` pages of `path`."""
+    """Time every processor and plain Tesseract on up to `max_pages` pages of `path`.
+
+    Raises:
+        InputError: `path` gave no page to time (a folder with no page images, say).
+    """
     report = BenchReport()
     with build_pipeline(settings) as pipeline, tempfile.TemporaryDirectory() as scratch:
         warm_up = True
@@ -117,4 +122,9 @@ def run_bench(
             )
             if on_page is not None:
                 on_page(page)
+    if not report.pages:
+        raise InputError(
+            f"no page to time in {path}: give a PDF, a page image or a folder of page images "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     return report

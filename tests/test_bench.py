@@ -37,3 +37,16 @@ def test_bench_prints_each_step_plain_tesseract_their_ratio_and_placements(tmp_p
     assert placed is not None
     counts = [int(count) for count in re.findall(r"(?:exact|fuzzy|geometry) (\d+)", placed.group(1))]
     assert counts and sum(counts) == int(placed.group(2))
+
+
+def test_bench_of_a_folder_without_page_images_says_so(tmp_path: Path) -> None:
+    """GIVEN a folder holding only a subfolder and a note WHEN benchmarking THEN the command fails
+    with a message naming the folder and what it looks for, not a statistics error."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "README.md").write_text("pages are in images/\n", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["bench", str(tmp_path)])
+
+    assert result.exit_code != 0
+    assert f"no page to time in {tmp_path}" in result.output
+    assert "StatisticsError" not in result.output
