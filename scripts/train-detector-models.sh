@@ -4,8 +4,10 @@
 #   2. the model trained on every document (--hold-out none), with its refiner;
 #   3. the annotation prior, chosen by nested cross-validation over the folds (calibrate-detector);
 #   4. the pooled held-out report of the folds (evaluate --split held-out).
-# About 70 minutes on 2 cores. It writes to OUT (default build/detector), not to models/detector,
-# whose card also holds notes written by hand: compare, then copy what should ship.
+# About 45-80 minutes on 2 cores, with the machine's speed. The budgets (13 + 5 minutes of
+# training loop per model, plus about a minute of loading and saving) keep each model's training
+# within 20 minutes on a slow machine. It writes to OUT (default build/detector), not to
+# models/detector, whose card also holds notes written by hand: compare, then copy what should ship.
 # DATA, OUT, STEPS, REFINER_STEPS, REFINER_SAMPLES and SYNTHETIC_PAGES override the shipped
 # recipe's values (the tests run it with tiny ones).
 set -euo pipefail
@@ -21,9 +23,9 @@ INDEXER=${INDEXER:-.venv/bin/indexer}
 # train FOLDER HOLD_OUT: the detector (the card's command) and then its refiner.
 train() {
   "$INDEXER" train-detector --data "$DATA" --out "$1" --steps "$STEPS" --batch-size 8 \
-    --synthetic-pages "$SYNTHETIC_PAGES" --max-minutes 18 --seed 1234 --stem strided --box-head \
+    --synthetic-pages "$SYNTHETIC_PAGES" --max-minutes 13 --seed 1234 --stem strided --box-head \
     --output-stride 2 --compute-dtype bfloat16 --short-side 576 --crop 320 --hold-out "$2"
-  "$INDEXER" train-refiner --model "$1" --data "$DATA" --steps "$REFINER_STEPS" --max-minutes 6 \
+  "$INDEXER" train-refiner --model "$1" --data "$DATA" --steps "$REFINER_STEPS" --max-minutes 5 \
     --seed 1 --samples "$REFINER_SAMPLES"
 }
 

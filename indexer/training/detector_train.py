@@ -95,7 +95,9 @@ class TrainOptions:
     synthetic_share: float = 0.35
     learning_rate: float = 3e-3
     seed: int = 1234
-    max_minutes: float = 18.0
+    #: With the refiner's 5 minutes, detector and refiner train within 20 minutes on a machine too
+    #: slow for their step counts (on 2026-11-23 one took 25 minutes under 18 + 6).
+    max_minutes: float = 13.0
     threads: int = 2
     #: "float32", or "bfloat16" for bfloat16 maths on float32 weights (`build_model`).
     compute_dtype: str = "bfloat16"

@@ -71,7 +71,7 @@ class RefinerOptions:
     jitter_x_px: float = 4.0
     jitter_y_px: float = 3.0
     seed: int = 1
-    max_minutes: float = 6.0
+    max_minutes: float = 5.0
     threads: int = 2
     config: RefinerConfig = field(default_factory=RefinerConfig)
 
