@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StepBudget"]
+__all__ = ["StepBudget", "spent_share"]
 
 
 class StepBudget:
@@ -46,3 +46,9 @@ class StepBudget:
         self.done += 1
         self.smoothed = loss if math.isnan(self.smoothed) else 0.95 * self.smoothed + 0.05 * loss
         return self.smoothed
+
+
+def spent_share(step: int, elapsed_s: float, steps: int, max_minutes: float) -> float:
+    """How much of a budget of `steps` steps or `max_minutes` is spent at `step` after `elapsed_s`:
+    the larger share, at most 1, so that a schedule decaying over it ends where the loop stops."""
+    return min(max(step / steps, elapsed_s / (max_minutes * 60)), 1.0)

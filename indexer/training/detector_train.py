@@ -26,7 +26,7 @@ import numpy as np
 from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
 from indexer.document import Box
 from indexer.errors import InputError
-from indexer.training.budget import StepBudget
+from indexer.training.budget import StepBudget, spent_share
 from indexer.training.detector_model import (
     PageSample,
     SampleSource,
@@ -257,7 +257,7 @@ class _Prefetcher:
 
 def _learning_rate(options: TrainOptions, step: int, elapsed_s: float) -> float:
     """Cosine decay over whichever runs out first, the steps or the time budget."""
-    progress = min(max(step / options.steps, elapsed_s / (options.max_minutes * 60)), 1.0)
+    progress = spent_share(step, elapsed_s, options.steps, options.max_minutes)
     floor = 0.05 * options.learning_rate
     return floor + 0.5 * (options.learning_rate - floor) * (1 + math.cos(math.pi * progress))
 

@@ -37,7 +37,7 @@ from indexer.backends.box_refiner import (
 from indexer.backends.tf_detector import CONFIG_FILE
 from indexer.errors import InputError
 from indexer.training.augment import photometric
-from indexer.training.budget import StepBudget
+from indexer.training.budget import StepBudget, spent_share
 from indexer.training.detector_train import ProgressCallback, load_pages, pages_trained_on, read_rgb
 from indexer.training.voc import LabelledPage
 
@@ -223,7 +223,7 @@ def _learning_rate(options: RefinerOptions, step: int, elapsed_s: float) -> floa
     loss stayed where predicting no move puts it (the first full-rate steps likely killed its
     ReLUs).
     """
-    progress = min(max(step / options.steps, elapsed_s / (options.max_minutes * 60)), 1.0)
+    progress = spent_share(step, elapsed_s, options.steps, options.max_minutes)
     warm = min(1.0, (step + 1) / options.warmup_steps)
     return warm * 0.5 * options.learning_rate * (1 + math.cos(math.pi * progress))
 

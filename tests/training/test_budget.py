@@ -6,7 +6,7 @@ import math
 import pytest
 
 from indexer.training import budget as budget_module
-from indexer.training.budget import StepBudget
+from indexer.training.budget import StepBudget, spent_share
 
 
 class _Clock:
@@ -53,3 +53,9 @@ def test_no_step_leaves_the_loss_unknown(clock: _Clock) -> None:
     assert list(run) == []
     assert run.done == 0
     assert math.isnan(run.smoothed)  # there is no loss to report
+
+
+def test_the_spent_share_is_the_steps_or_the_time_whichever_is_further() -> None:
+    assert spent_share(25, 30.0, steps=100, max_minutes=1.0) == pytest.approx(0.5)  # the time
+    assert spent_share(75, 30.0, steps=100, max_minutes=1.0) == pytest.approx(0.75)  # the steps
+    assert spent_share(10, 3600.0, steps=100, max_minutes=1.0) == 1.0  # past the budget: capped
