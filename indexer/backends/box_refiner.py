@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import Detection
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import BackendError, DependencyError, InputError
 
@@ -187,10 +188,7 @@ class BoxRefiner:
             raise DependencyError(
                 f"refiner weights {weights} are missing; retrain with `indexer train-refiner`"
             )
-        try:
-            import tensorflow as tf
-        except ImportError as exc:
-            raise DependencyError("TensorFlow is missing; install the `tensorflow-cpu` package") from exc
+        tf = load_tensorflow()
         model = build_refiner(self.config)
         model.load_weights(str(weights))
         shape = (None, self.config.input_height_px, self.config.input_width_px, 1)

@@ -23,6 +23,7 @@ from indexer.backends.base import Recognition
 from indexer.backends.crops import is_blank_crop, to_grey
 from indexer.backends.ctc_decode import CtcWordScorer, best_path, labels_to_text, prefix_beam_search
 from indexer.backends.spelling import Lexicon, SpellingCorrector
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import BackendError, DependencyError
 
 __all__ = [
@@ -312,15 +313,7 @@ def _width_groups(images: Sequence[np.ndarray]) -> list[list[int]]:
 
 
 def _load_model(config: HtrConfig, weights_path: Path, *, threads: int) -> Any:
-    try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise DependencyError("the htr engine needs tensorflow-cpu: pip install tensorflow-cpu") from exc
-    if threads > 0:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-        except RuntimeError:
-            log.debug("TensorFlow already initialised; keeping its thread settings")
+    tf = load_tensorflow(threads=threads)
     model = build_model(config)
     try:
         load_weights(model, weights_path)

@@ -48,6 +48,7 @@ import numpy as np
 
 from indexer.backends.base import Detection
 from indexer.backends.box_refiner import BoxRefiner
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box, HandwritingKind
 from indexer.errors import BackendError, DependencyError, InputError
 
@@ -554,11 +555,7 @@ def _load_predictor(weights: list[Path], config: DetectorConfig, threads: int) -
             raise DependencyError(
                 f"detector weights {path} are missing; retrain with `indexer train-detector`"
             )
-    try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise DependencyError("TensorFlow is missing; install the `tensorflow-cpu` package") from exc
-    _set_threads(tf, threads)
+    tf = load_tensorflow(threads=threads, inter_op_threads=1)
     models = []
     for path in weights:
         model = build_model(config)
@@ -573,12 +570,3 @@ def _load_predictor(weights: list[Path], config: DetectorConfig, threads: int) -
         return outputs[0] if len(outputs) == 1 else tf.add_n(outputs) / len(outputs)
 
     return predict
-
-
-def _set_threads(tf: Any, threads: int) -> None:
-    # Thread pools can only be sized before TensorFlow runs its first op in this process.
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        log.debug("TensorFlow already initialised; keeping its thread settings")

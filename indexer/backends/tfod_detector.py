@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from indexer.backends.base import Detection
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box, HandwritingKind
 from indexer.errors import BackendError, DependencyError, InputError
 
@@ -47,14 +48,7 @@ class TfodBoxDetector:
                 f"no TFOD SavedModel at {saved_model}; "
                 "set detector.tfod_saved_model to an exported model folder"
             )
-        try:
-            import tensorflow as tf
-        except ImportError as exc:
-            raise DependencyError("TensorFlow is missing; install the `tensorflow-cpu` package") from exc
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-        except RuntimeError:
-            log.debug("TensorFlow already initialised; keeping its thread settings")
+        tf = load_tensorflow(threads=threads)
         try:
             loaded = tf.saved_model.load(str(saved_model))
         except Exception as exc:  # TensorFlow raises many unrelated types on a bad model

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.training.budget import StepBudget, spent_share
@@ -310,13 +311,7 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
         InputError: the data folders hold no labelled training pages.
     """
     started = time.monotonic()
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(options.threads)
-    except RuntimeError:
-        # Thread pools can only be sized before TensorFlow's first op in this process.
-        log.debug("TensorFlow already initialised; keeping its thread settings")
+    load_tensorflow(threads=options.threads)
     pages = load_pages(options.data_dirs)
     train_names, held_out_names = split_by_document([page.stem for page in pages], hold_out=options.hold_out)
     train_pages = [page for page in pages if page.stem in set(train_names)]

@@ -35,6 +35,7 @@ from indexer.backends.box_refiner import (
     ink_map,
 )
 from indexer.backends.tf_detector import CONFIG_FILE
+from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import InputError
 from indexer.training.augment import photometric
 from indexer.training.budget import StepBudget, spent_share
@@ -134,12 +135,7 @@ def train_refiner(options: RefinerOptions, *, on_progress: ProgressCallback | No
     detector_config = options.model_dir / CONFIG_FILE
     if not detector_config.is_file():
         raise InputError(f"{options.model_dir} holds no detector ({CONFIG_FILE}); train one first")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(options.threads)
-    except RuntimeError:
-        log.debug("TensorFlow already initialised; keeping its thread settings")
+    tf = load_tensorflow(threads=options.threads)
     tf.keras.utils.set_random_seed(options.seed)
     pages = _training_pages(options)
     rng = np.random.default_rng([options.seed, 2])
