@@ -62,11 +62,25 @@ class BenchReport:
         return "\n".join(rows)
 
 
-def _pages(settings: Settings, path: Path, max_pages: int) -> Iterator[Page]:
-    renderer = RenderPages(settings.render, settings.input)
-    files = (
-        sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir() else [path]
+def _no_page(path: Path) -> InputError:
+    return InputError(
+        f"no page to time in {path}: give a PDF, a page image or a folder of page images "
+        f"({', '.join(sorted(IMAGE_SUFFIXES))})"
     )
+
+
+def _page_files(path: Path) -> list[Path]:
+    """The files to time, found before the pipeline (and its models) is built."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise _no_page(path)
+    return files
+
+
+def _pages(settings: Settings, files: list[Path], max_pages: int) -> Iterator[Page]:
+    renderer = RenderPages(settings.render, settings.input)
     produced = 0
     for file in files:
         document: Document = open_document(file, settings.input, settings.render)
@@ -86,9 +100,10 @@ def run_bench(
         InputError: `path` gave no page to time (a folder with no page images, say).
     """
     report = BenchReport()
+    files = _page_files(path)
     with build_pipeline(settings) as pipeline, tempfile.TemporaryDirectory() as scratch:
         warm_up = True
-        for page in _pages(settings, path, max_pages):
+        for page in _pages(settings, files, max_pages):
             if page.image is None:
                 continue
             png = Path(scratch) / "page.png"
@@ -123,8 +138,6 @@ def run_bench(
             if on_page is not None:
                 on_page(page)
     if not report.pages:
-        raise InputError(
-            f"no page to time in {path}: give a PDF, a page image or a folder of page images "
-            f"({', '.join(sorted(IMAGE_SUFFIXES))})"
-        )
+        # A PDF can still render no page.
+        raise _no_page(path)
     return report

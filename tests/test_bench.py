@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from indexer import bench
 from indexer.cli import app
+from indexer.config import Settings
+from indexer.errors import InputError
 from tests.factories import synthetic_pages
 
 
@@ -50,3 +53,17 @@ def test_bench_of_a_folder_without_page_images_says_so(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert f"no page to time in {tmp_path}" in result.output
     assert "StatisticsError" not in result.output
+
+
+def test_bench_of_a_folder_without_page_images_fails_before_loading_the_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an empty folder WHEN benchmarking THEN it fails without building the pipeline."""
+
+    def build_pipeline(settings: object) -> None:
+        raise AssertionError("the pipeline was built for a folder with no page")
+
+    monkeypatch.setattr(bench, "build_pipeline", build_pipeline)
+
+    with pytest.raises(InputError, match="no page to time"):
+        bench.run_bench(Settings(), tmp_path)
