@@ -2,7 +2,8 @@
 # The whole recipe behind models/detector, from the labelled pages to the shipped folders:
 #   1. three cross-validation fold models (train-detector --hold-out N/3), each with its refiner;
 #   2. the model trained on every document (--hold-out none), with its refiner;
-#   3. the annotation prior, chosen by nested cross-validation over the folds (calibrate-detector);
+#   3. the decoding settings (annotation prior, test scales), chosen by nested cross-validation
+#      over the folds (calibrate-detector);
 #   4. the pooled held-out report of the folds (evaluate --split held-out).
 # About 45-80 minutes on 2 cores, with the machine's speed. The budgets (13 + 5 minutes of
 # training loop per model, plus about a minute of loading and saving) keep each model's training

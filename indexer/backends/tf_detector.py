@@ -128,6 +128,8 @@ class DetectorConfig:
     min_kernel_area_px: int = 24
     #: Edge distances are predicted as log(distance / box_scale_px), distance in output pixels.
     box_scale_px: float = 16.0
+    # The next four change only how a reading is decoded, not the net; `indexer
+    # calibrate-detector` chooses them by nested cross-validation over fold models.
     #: Boxes of one class whose overlap covers at least this share of the smaller box are one
     #: field and merge into their union (None: kept as found). Neighbouring kernels of one
     #: field can each give a box; overlapping boxes would get overlapping anchors downstream.
@@ -141,8 +143,7 @@ class DetectorConfig:
     test_scales: tuple[float, ...] = (1.0,)
     #: A box-head region is an annotation when its mean annotation probability times this beats
     #: its mean signature probability. Above 1 it leans ambiguous regions (a cursive name under a
-    #: signature) towards annotation; chosen by nested cross-validation (`indexer
-    #: calibrate-detector`), 1 leaves the net's own decision.
+    #: signature) towards annotation; 1 leaves the net's own decision.
     annotation_prior: float = 1.0
     #: The config file of a box refiner in the same folder that moves the decoded boxes' edges
     #: (`indexer.backends.box_refiner`); None: boxes stay as decoded.
@@ -468,14 +469,17 @@ class TfBoxDetector:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def outputs(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+    def outputs(
+        self, image: np.ndarray, test_scales: tuple[float, ...] | None = None
+    ) -> tuple[np.ndarray, float]:
         """The net's outputs (h, w, `output_channels`) cropped to the page, and the resize factor.
 
         Channels 0-2 are the class probabilities; see `build_model` for the box head's channels.
-        With several `test_scales` the outputs are their average on scale 1's grid (`fuse_scales`).
+        With several test scales (`test_scales`, else the config's) the outputs are their average
+        on scale 1's grid (`fuse_scales`).
         """
         grey = _checked_grey(image)
-        read = [self._read(grey, scale) for scale in self.config.test_scales]
+        read = [self._read(grey, scale) for scale in test_scales or self.config.test_scales]
         base_factor = _resize_factor(image.shape, self.config)
         # One read at scale 1 passes through unchanged: same grid, distances shifted by log(1).
         fused = fuse_scales(
@@ -509,10 +513,11 @@ class TfBoxDetector:
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
 
-    def read(self, image: np.ndarray) -> PageReading:
-        """The net's reading of one page (all test scales), to decode with `boxes`."""
+    def read(self, image: np.ndarray, test_scales: tuple[float, ...] | None = None) -> PageReading:
+        """The net's reading of one page at all `test_scales` (else the config's), to decode with
+        `boxes`; a calibration reads a page once per set of scales it tries."""
         grey = _checked_grey(image)  # once for every scale and the refiner
-        outputs, factor = self.outputs(grey)
+        outputs, factor = self.outputs(grey, test_scales)
         return PageReading(grey, outputs, factor)
 
     def boxes(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import replace
@@ -322,39 +323,67 @@ def calibrate_detector(
         list[Path] | None,
         typer.Option(
             "--apply-to",
-            help="A model trained on every document (e.g. models/detector) that gets the prior "
+            help="A model trained on every document (e.g. models/detector) that gets the settings "
             "chosen on all folds' held-out pages.",
         ),
     ] = None,
     prior: Annotated[
         list[float] | None,
-        typer.Option("--prior", help="A prior to try (repeat it); default 1, 1.25, 1.5, 2, 3.", min=0.01),
+        typer.Option(
+            "--prior", help="An annotation prior to try (repeat it); default 1, 1.25, 1.5, 2, 3.", min=0.01
+        ),
+    ] = None,
+    test_scales: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--test-scales",
+            help="A set of test scales to try, e.g. 0.9,1,1.1 (repeat it); default 1 and 0.9,1,1.1.",
+        ),
+    ] = None,
+    class_overlap_share: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--class-overlap-share",
+            help="A class_overlap_share to try, or none (repeat it); default 0.5.",
+        ),
+    ] = None,
+    merge_share: Annotated[
+        list[str] | None,
+        typer.Option("--merge-share", help="A merge_share to try, or none (repeat it); default 0.5."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the scores; change no folder.")] = False,
 ) -> None:
-    """Choose the detector's annotation prior by nested cross-validation over fold models.
+    """Choose the detector's decoding settings by nested cross-validation over fold models.
 
-    Each fold gets the prior that scores best on the other folds' held-out pages; the --apply-to
-    models get the one that scores best on all of them. Written into detector.json, with
-    calibration.json and a model-card section beside it.
+    Every combination of the annotation priors, test scales, class-overlap and merge shares given
+    is scored. Each fold gets the combination that scores best on the other folds' held-out pages;
+    the --apply-to models get the one that scores best on all of them. Written into detector.json,
+    with calibration.json and a model-card section beside it.
     """
     from indexer.backends.tf_detector import CONFIG_FILE
     from indexer.training.detector_calibrate import (
-        DEFAULT_PRIORS,
+        DecodingGrid,
         apply_calibration,
-        calibrate_prior,
+        calibrate_decoding,
         format_calibration,
+        share_text,
     )
     from indexer.training.detector_train import load_pages
 
-    priors = tuple(prior) if prior else DEFAULT_PRIORS
+    defaults = DecodingGrid()
+    grid = DecodingGrid(
+        priors=tuple(prior) if prior else defaults.priors,
+        test_scales=tuple(_scales(text) for text in test_scales) if test_scales else defaults.test_scales,
+        class_overlap_shares=tuple(map(_share, class_overlap_share or [])) or defaults.class_overlap_shares,
+        merge_shares=tuple(map(_share, merge_share or [])) or defaults.merge_shares,
+    )
     shipped = list(apply_to or [])
     for folder in shipped:
         if not (folder / CONFIG_FILE).is_file():
-            raise InputError(f"{folder} holds no detector ({CONFIG_FILE}) to apply the prior to")
+            raise InputError(f"{folder} holds no detector ({CONFIG_FILE}) to apply the settings to")
     with progress() as bar:
-        calibration = calibrate_prior(
-            model, load_pages(data), priors=priors, on_progress=_progress_callback(bar)
+        calibration = calibrate_decoding(
+            model, load_pages(data), grid=grid, on_progress=_progress_callback(bar)
         )
     typer.echo(format_calibration(calibration))
     if dry_run:
@@ -365,9 +394,35 @@ def calibrate_detector(
         *_repeated("--data", data),
         *_repeated("--model", model),
         *_repeated("--apply-to", shipped),
-        *_repeated("--prior", [f"{value:g}" for value in calibration.priors]),
+        *_repeated("--prior", [f"{value:g}" for value in grid.priors]),
+        *_repeated("--test-scales", [",".join(f"{s:g}" for s in scales) for scales in grid.test_scales]),
+        *_repeated("--class-overlap-share", [share_text(value) for value in grid.class_overlap_shares]),
+        *_repeated("--merge-share", [share_text(value) for value in grid.merge_shares]),
     ]
     apply_calibration(calibration, shipped, shlex.join(words))
+
+
+def _scales(text: str) -> tuple[float, ...]:
+    """'0.9,1,1.1' as scales; the detector config checks their range."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"test scales are numbers separated by commas, e.g. 0.9,1,1.1, not {text!r}"
+        ) from None
+
+
+def _share(text: str) -> float | None:
+    """'none' or a share in (0, 1]."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0.0 < share <= 1.0:
+        raise InputError(f"a share is a number in (0, 1] or none, not {text!r}")
+    return share
 
 
 @handle_errors

@@ -1,32 +1,37 @@
-"""Choose the detector's `annotation_prior` by nested cross-validation over its fold models.
+"""Choose the detector's decoding settings by nested cross-validation over its fold models.
 
-The net's class decision for a box is the class with the higher mean probability over the box's
-kernel. On held-out documents it calls cursive names and dates written under a signature
-signatures more often than the reverse, and that costs signature precision and annotation recall
-together. `annotation_prior` weighs the annotation side of the decision; it changes no weights.
+Four `DetectorConfig` settings change how the net's reading of a page becomes boxes, never the
+net: `annotation_prior` (weighs the annotation side of the class decision; the net calls cursive
+names and dates written under a signature signatures more often than the reverse),
+`test_scales` (the page read at several scales and the outputs averaged), `class_overlap_share`
+(of two stacked boxes of different classes, keep one) and `merge_share` (merge overlapping boxes
+of one class). A `Decoding` is one combination of them and a `DecodingGrid` the combinations tried.
 
-The prior is a choice made on evaluation pages, so it is made so that the pages a figure is
-reported on never chose it: for each fold model, the prior is the one that scores best on the
-held-out pages of the *other* folds (scored with their own models), and the pooled figures use
-each fold's own choice. The shipped model, which trained on every document, gets the prior that
-scores best on all folds' held-out pages, as a hyper-parameter picked by cross-validation is.
+They are choices made on evaluation pages, so they are made so that the pages a figure is
+reported on never chose them: for each fold model, the combination is the one that scores best on
+the held-out pages of the *other* folds (scored with their own models), and the pooled figures
+use each fold's own choice. The shipped model, which trained on every document, gets the
+combination that scores best on all folds' held-out pages, as a hyper-parameter picked by
+cross-validation is.
 
 The score is `median_mean`, the mean of the four medians the issue sets targets for. Each fold
-model reads each of its held-out pages once; only the decoding and the refiner run per prior.
+model reads each of its held-out pages once per set of test scales; only the decoding and the
+refiner run per combination.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.backends.tf_detector import CONFIG_FILE, TfBoxDetector
+from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.errors import InputError
 from indexer.training.detector_card import CARD_FILE, put_card_section
 from indexer.training.detector_eval import (
@@ -45,21 +50,81 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALIBRATION_FILE",
-    "DEFAULT_PRIORS",
     "Calibration",
+    "Decoding",
+    "DecodingGrid",
     "FoldChoice",
     "apply_calibration",
-    "best_prior",
-    "calibrate_prior",
+    "best_decoding",
+    "calibrate_decoding",
     "format_calibration",
+    "share_text",
 ]
 
 log = logging.getLogger(__name__)
 
-#: The priors tried: 1 is the net's own decision.
-DEFAULT_PRIORS = (1.0, 1.25, 1.5, 2.0, 3.0)
-#: Written beside `detector.json` in every folder whose prior a calibration set.
+#: Written beside `detector.json` in every folder whose decoding a calibration set.
 CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """One combination of the decoding settings (`DetectorConfig` fields of the same names);
+    the defaults are the net's plain decoding."""
+
+    annotation_prior: float = 1.0
+    test_scales: tuple[float, ...] = (1.0,)
+    class_overlap_share: float | None = None
+    merge_share: float | None = None
+
+    def applied_to(self, config: DetectorConfig) -> DetectorConfig:
+        return replace(config, **asdict(self))
+
+    def change(self) -> tuple[float, int, bool, bool]:
+        """How far this is from the plain decoding, to break ties towards the smallest change."""
+        return (
+            abs(self.annotation_prior - 1.0),
+            len(self.test_scales),
+            self.class_overlap_share is not None,
+            self.merge_share is not None,
+        )
+
+    def cells(self) -> list[str]:
+        """The settings as table cells, in field order."""
+        return [
+            f"{self.annotation_prior:g}",
+            "/".join(f"{scale:g}" for scale in self.test_scales),
+            share_text(self.class_overlap_share),
+            share_text(self.merge_share),
+        ]
+
+    def record(self) -> dict[str, object]:
+        """The settings as JSON values, keyed as in `detector.json`."""
+        return {**asdict(self), "test_scales": list(self.test_scales)}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodingGrid:
+    """The values tried per setting; every combination of them is scored.
+
+    The two shares default to 0.5 alone: they exist for the pipeline (overlapping boxes would get
+    overlapping anchor tokens), so turning them off is not a choice to make on the pixel metric.
+    """
+
+    priors: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 3.0)
+    test_scales: tuple[tuple[float, ...], ...] = ((1.0,), (0.9, 1.0, 1.1))
+    class_overlap_shares: tuple[float | None, ...] = (0.5,)
+    merge_shares: tuple[float | None, ...] = (0.5,)
+
+    def combinations(self) -> list[Decoding]:
+        """Every combination, and the plain decoding (the baseline) even when the grid lacks it."""
+        found = [
+            Decoding(prior, scales, overlap, merge)
+            for prior, scales, overlap, merge in itertools.product(
+                self.priors, self.test_scales, self.class_overlap_shares, self.merge_shares
+            )
+        ]
+        return list(dict.fromkeys([Decoding(), *found]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,55 +132,55 @@ class FoldChoice:
     """One fold model's nested choice."""
 
     model_dir: Path
-    #: `median_mean` on the other folds' held-out pages, per prior.
-    elsewhere: dict[float, float]
-    chosen: float
+    #: `median_mean` on the other folds' held-out pages, per combination.
+    elsewhere: dict[Decoding, float]
+    chosen: Decoding
 
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    priors: tuple[float, ...]
+    decodings: tuple[Decoding, ...]
     folds: list[FoldChoice]
-    #: `median_mean` on every fold's held-out pages, each scored by its own fold model, per prior.
-    pooled: dict[float, float]
-    #: The prior for a model trained on every document: the best of `pooled`.
-    pooled_choice: float
+    #: `median_mean` on every fold's held-out pages, each scored by its own fold model.
+    pooled: dict[Decoding, float]
+    #: The combination for a model trained on every document: the best of `pooled`.
+    pooled_choice: Decoding
     #: All held-out pages, each fold model at its nested choice: the honest figures.
     nested_report: EvaluationReport
-    #: The same pages with the net's own decision (prior 1), for comparison.
+    #: The same pages with the plain decoding (`Decoding()`), for comparison.
     baseline_report: EvaluationReport
 
 
-def best_prior(scores: dict[float, float]) -> float:
-    """The prior with the highest score; of equal scores, the one nearest 1 (the smallest change).
-    A NaN score (a class no page scored) counts as the worst."""
+def best_decoding(scores: dict[Decoding, float]) -> Decoding:
+    """The combination with the highest score; of equal scores, the smallest change from the
+    plain decoding. A NaN score (a class no page scored) counts as the worst."""
     if not scores:
-        raise InputError("no prior was scored")
+        raise InputError("no decoding was scored")
 
-    def rank(prior: float) -> tuple[float, float]:
-        score = scores[prior]
-        return (-math.inf if math.isnan(score) else round(score, 9)), -abs(prior - 1.0)
+    def rank(decoding: Decoding) -> tuple[float, tuple[float, ...]]:
+        score = scores[decoding]
+        return (-math.inf if math.isnan(score) else round(score, 9)), tuple(-x for x in decoding.change())
 
     return max(scores, key=rank)
 
 
-def calibrate_prior(
+def calibrate_decoding(
     model_dirs: Sequence[Path],
     pages: Sequence[LabelledPage],
     *,
-    priors: Sequence[float] = DEFAULT_PRIORS,
+    grid: DecodingGrid | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Calibration:
-    """Score every prior on every fold's held-out pages and make the nested choices.
+    """Score every combination on every fold's held-out pages and make the nested choices.
 
     Raises:
         InputError: fewer than two fold models, a model without held-out documents, folds that
             share a held-out document, or a fold none of whose held-out pages is in `pages`.
     """
-    priors = tuple(sorted({1.0, *priors}))  # the net's own decision is always the baseline
-    found = _detections(model_dirs, _held_out_documents(model_dirs), pages, priors, on_progress)
+    decodings = tuple((grid or DecodingGrid()).combinations())
+    found = _detections(model_dirs, _held_out_documents(model_dirs), pages, decodings, on_progress)
 
-    def pooled_over(folds: Sequence[int], choice: dict[int, float]) -> EvaluationReport:
+    def pooled_over(folds: Sequence[int], choice: dict[int, Decoding]) -> EvaluationReport:
         return score_detections([item for fold in folds for item in found[(fold, choice[fold])]])
 
     indices = range(len(model_dirs))
@@ -123,35 +188,40 @@ def calibrate_prior(
     for index, model_dir in enumerate(model_dirs):
         others = [other for other in indices if other != index]
         elsewhere = {
-            prior: median_mean(pooled_over(others, dict.fromkeys(others, prior))) for prior in priors
+            decoding: median_mean(pooled_over(others, dict.fromkeys(others, decoding)))
+            for decoding in decodings
         }
-        choices.append(FoldChoice(model_dir, elsewhere, best_prior(elsewhere)))
-    reports = {prior: pooled_over(indices, dict.fromkeys(indices, prior)) for prior in priors}
-    pooled = {prior: median_mean(report) for prior, report in reports.items()}
+        choices.append(FoldChoice(model_dir, elsewhere, best_decoding(elsewhere)))
+    reports = {decoding: pooled_over(indices, dict.fromkeys(indices, decoding)) for decoding in decodings}
+    pooled = {decoding: median_mean(report) for decoding, report in reports.items()}
     nested = pooled_over(indices, {index: choice.chosen for index, choice in enumerate(choices)})
-    return Calibration(priors, choices, pooled, best_prior(pooled), nested, reports[1.0])
+    return Calibration(decodings, choices, pooled, best_decoding(pooled), nested, reports[Decoding()])
 
 
 def format_calibration(calibration: Calibration) -> str:
-    """The scores per prior, the choices, and the nested figures against the net's own decision."""
+    """The scores per combination, the choices, and the nested figures against the plain decoding."""
     names = [choice.model_dir.name for choice in calibration.folds]
+    settings = f"{'prior':>6}{'scales':>13}{'overlap':>9}{'merge':>7}"
     lines = [
         "mean of the four medians (each fold's column: on the other folds' held-out pages)",
-        f"{'prior':>6}" + "".join(f"{name:>10}" for name in names) + f"{'all':>10}",
+        settings + "".join(f"{name:>10}" for name in names) + f"{'all':>10}",
     ]
-    for prior in calibration.priors:
-        row = "".join(f"{choice.elsewhere[prior]:>10.4f}" for choice in calibration.folds)
-        lines.append(f"{prior:>6g}{row}{calibration.pooled[prior]:>10.4f}")
-    chosen = ", ".join(
-        f"{name} {choice.chosen:g}" for name, choice in zip(names, calibration.folds, strict=True)
-    )
+    for decoding in calibration.decodings:
+        prior, scales, overlap, merge = decoding.cells()
+        row = "".join(f"{choice.elsewhere[decoding]:>10.4f}" for choice in calibration.folds)
+        lines.append(
+            f"{prior:>6}{scales:>13}{overlap:>9}{merge:>7}{row}{calibration.pooled[decoding]:>10.4f}"
+        )
+    lines.append("chosen (prior, scales, overlap, merge):")
+    for name, choice in zip(names, calibration.folds, strict=True):
+        lines.append(f"  {name}: {', '.join(choice.chosen.cells())}")
     lines += [
-        f"chosen: {chosen}; all folds (for a model trained on every document) {calibration.pooled_choice:g}",
+        f"  all folds (a model trained on every document): {', '.join(calibration.pooled_choice.cells())}",
         "",
         "held-out pages, each fold at its own choice:",
         format_report(calibration.nested_report),
         "",
-        "the same pages with the net's own decision (prior 1):",
+        "the same pages with the plain decoding (prior 1, one scale, no overlap rule, no merging):",
         format_report(calibration.baseline_report),
     ]
     return "\n".join(lines)
@@ -159,56 +229,67 @@ def format_calibration(calibration: Calibration) -> str:
 
 def apply_calibration(calibration: Calibration, shipped: Sequence[Path], command: str) -> None:
     """Write each fold's nested choice into its folder and the pooled choice into each of
-    `shipped`: `annotation_prior` in `detector.json`, the record in `calibration.json`, and a
-    section in `MODEL_CARD.md`."""
+    `shipped`: the settings in `detector.json`, the record in `calibration.json`, and a section
+    in `MODEL_CARD.md`."""
     table = format_calibration(calibration)
-    scores = {f"{prior:g}": round(value, 6) for prior, value in calibration.pooled.items()}
     for choice in calibration.folds:
-        elsewhere = {f"{prior:g}": round(value, 6) for prior, value in choice.elsewhere.items()}
-        record = {"annotation_prior": choice.chosen, "chosen_on": "the other folds' held-out pages"}
-        _write(choice.model_dir, choice.chosen, {**record, "scores": elsewhere, "command": command}, table)
+        record = {"chosen_on": "the other folds' held-out pages", "scores": _scores(choice.elsewhere)}
+        _write(choice.model_dir, choice.chosen, {**record, "command": command}, table)
     for model_dir in shipped:
-        record = {"annotation_prior": calibration.pooled_choice, "chosen_on": "every fold's held-out pages"}
-        _write(model_dir, calibration.pooled_choice, {**record, "scores": scores, "command": command}, table)
+        record = {"chosen_on": "every fold's held-out pages", "scores": _scores(calibration.pooled)}
+        _write(model_dir, calibration.pooled_choice, {**record, "command": command}, table)
 
 
-def _write(model_dir: Path, prior: float, record: dict[str, object], table: str) -> None:
+def _scores(scores: dict[Decoding, float]) -> list[dict[str, object]]:
+    return [{**decoding.record(), "score": round(value, 6)} for decoding, value in scores.items()]
+
+
+def share_text(share: float | None) -> str:
+    """A share as a table cell or CLI value: "none" when the rule is off."""
+    return "none" if share is None else f"{share:g}"
+
+
+def _write(model_dir: Path, decoding: Decoding, record: dict[str, object], table: str) -> None:
     # detector.json is edited as JSON so that keys this version does not know survive.
     config_path = model_dir / CONFIG_FILE
     data = json.loads(config_path.read_text(encoding="utf-8"))
-    data["annotation_prior"] = prior
+    data.update(decoding.record())
     config_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    record = {**decoding.record(), **record}
     (model_dir / CALIBRATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    _update_card(model_dir / CARD_FILE, prior, record, table)
-    log.info("%s: annotation_prior %g", model_dir, prior)
+    _update_card(model_dir / CARD_FILE, decoding, record, table)
+    log.info("%s: decoding %s", model_dir, ", ".join(decoding.cells()))
 
 
-def _update_card(card: Path, prior: float, record: dict[str, object], table: str) -> None:
-    """Replace the card's class-prior section, or add one at the end."""
+def _update_card(card: Path, decoding: Decoding, record: dict[str, object], table: str) -> None:
+    """Replace the card's decoding section, or add one at the end."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    prior, scales, overlap, merge = decoding.cells()
     section = (
         f"{_CARD_HEADING}\n\n"
-        f"`annotation_prior` {prior:g}, chosen on {record['chosen_on']} by mean of the four medians "
+        f"`annotation_prior` {prior}, `test_scales` {scales}, `class_overlap_share` {overlap}, "
+        f"`merge_share` {merge}, chosen on {record['chosen_on']} by mean of the four medians "
         f"({when}; `indexer.training.detector_calibrate`):\n\n"
         f"    {record['command']}\n\n```\n{table}\n```\n"
     )
     put_card_section(card, section)
 
 
-_CARD_HEADING = "## Class prior (`indexer calibrate-detector`)"
+_CARD_HEADING = "## Decoding settings (`indexer calibrate-detector`)"
 
 
 def _detections(
     model_dirs: Sequence[Path],
     held_out: Sequence[frozenset[str]],
     pages: Sequence[LabelledPage],
-    priors: Sequence[float],
+    decodings: Sequence[Decoding],
     on_progress: ProgressCallback | None,
-) -> dict[tuple[int, float], list[PageDetections]]:
-    """{(fold index, prior): detections on that fold's held-out pages}; each page is read by the
-    net once and decoded once per prior."""
-    found: dict[tuple[int, float], list[PageDetections]] = {}
+) -> dict[tuple[int, Decoding], list[PageDetections]]:
+    """{(fold index, decoding): detections on that fold's held-out pages}; each page is read by
+    the net once per set of test scales and decoded once per combination."""
+    found: dict[tuple[int, Decoding], list[PageDetections]] = {}
     total = sum(1 for page in pages if any(document_of(page.stem) in held for held in held_out))
+    scale_sets = list(dict.fromkeys(decoding.test_scales for decoding in decodings))
     done = 0
     for index, (model_dir, held) in enumerate(zip(model_dirs, held_out, strict=True)):
         detector = TfBoxDetector(model_dir)
@@ -216,11 +297,15 @@ def _detections(
         if not fold_pages:
             raise InputError(f"none of the given pages is held out by the fold model in {model_dir}")
         for page in fold_pages:
-            reading = detector.read(read_rgb(page.image_path))
-            size = (reading.grey.shape[0], reading.grey.shape[1])
-            for prior in priors:
-                detections = detector.boxes(reading, replace(detector.config, annotation_prior=prior))
-                found.setdefault((index, prior), []).append(PageDetections(page, detections, size))
+            image = read_rgb(page.image_path)
+            for scales in scale_sets:
+                reading = detector.read(image, scales)
+                size = (reading.grey.shape[0], reading.grey.shape[1])
+                for decoding in decodings:
+                    if decoding.test_scales != scales:
+                        continue
+                    detections = detector.boxes(reading, decoding.applied_to(detector.config))
+                    found.setdefault((index, decoding), []).append(PageDetections(page, detections, size))
             done += 1
             if on_progress is not None:
                 on_progress("calibrating", done, total, page.stem)
@@ -230,7 +315,7 @@ def _detections(
 def _held_out_documents(model_dirs: Sequence[Path]) -> list[frozenset[str]]:
     if len(model_dirs) < 2:
         raise InputError(
-            "choosing the prior by nested cross-validation needs at least two fold models "
+            "choosing decoding settings by nested cross-validation needs at least two fold models "
             "(train them with `indexer train-detector --hold-out K/N`)"
         )
     held_out: list[frozenset[str]] = []

@@ -75,7 +75,8 @@ def test_missing_model_and_bad_input_raise_our_errors(tmp_path: Path, tiny_model
 
 def test_reading_at_several_scales_averages_onto_the_grid_of_scale_one(tiny_model_dir: Path) -> None:
     """GIVEN the tiny net on an odd-sized page THEN outputs read at (0.9, 1.0, 1.1) lie on the grid
-    of one plain pass, and reading twice at scale 1 gives exactly the plain pass's outputs."""
+    of one plain pass, reading twice at scale 1 gives exactly the plain pass's outputs, and scales
+    passed to `read` replace the config's."""
     detector = TfBoxDetector(tiny_model_dir, threads=1)
     image = np.random.default_rng(1).integers(0, 256, size=(333, 257, 3), dtype=np.uint8)
     plain, factor = detector.outputs(image)
@@ -87,6 +88,9 @@ def test_reading_at_several_scales_averages_onto_the_grid_of_scale_one(tiny_mode
     assert fused_factor == factor and fused.shape == plain.shape
     assert not np.allclose(fused, plain, atol=1e-3)
     assert np.allclose(fused[..., :3].sum(axis=-1), 1.0, atol=1e-4)  # still class probabilities
+    # A calibration reads at other scales than the config's without changing it.
+    assert np.allclose(detector.read(image, (1.0,)).outputs, plain, atol=1e-6)
+    assert np.allclose(detector.read(image).outputs, fused, atol=1e-6)
 
 
 def test_fusing_converts_edge_distances_to_the_grid_of_scale_one() -> None:

@@ -245,17 +245,27 @@ def test_cross_validation_folds_pool_into_one_held_out_evaluation(
     assert nothing.exit_code == ExitCode.INPUT and "no labelled pages to score" in nothing.output
 
     calibrate = ["calibrate-detector", "--data", str(tiny_labelled_set), "--model", str(folds[0]),
-                 "--model", str(folds[1]), "--apply-to", str(every), "--prior", "2"]  # fmt: skip
+                 "--model", str(folds[1]), "--apply-to", str(every), "--prior", "2", "--test-scales", "1",
+                 "--merge-share", "none"]  # fmt: skip
     for _ in range(2):  # a second run replaces what the first wrote
         calibrated = runner.invoke(app, calibrate)
         assert calibrated.exit_code == 0, calibrated.output
-    assert "chosen: fold-1 " in calibrated.stdout and "each fold at its own choice" in calibrated.stdout
+    assert "  fold-1: " in calibrated.stdout and "each fold at its own choice" in calibrated.stdout
+    keys = ("annotation_prior", "test_scales", "class_overlap_share", "merge_share")
+    tried = [(1.0, [1.0], None, None), (2.0, [1.0], 0.5, None)]  # the plain decoding and the grid's one
     for folder in [*folds, every]:
         record = json.loads((folder / "calibration.json").read_text())
-        assert record["annotation_prior"] in (1.0, 2.0) and set(record["scores"]) == {"1", "2"}
+        assert tuple(record[key] for key in keys) in tried
+        assert [tuple(row[key] for key in keys) for row in record["scores"]] == tried
         config = json.loads((folder / "detector.json").read_text())
-        assert config["annotation_prior"] == record["annotation_prior"] and "version" in config
-        assert (folder / "MODEL_CARD.md").read_text().count("## Class prior") == 1
+        assert all(config[key] == record[key] for key in keys) and "version" in config
+        assert (folder / "MODEL_CARD.md").read_text().count("## Decoding settings") == 1
+    for option, value, message in [
+        ("--test-scales", "0.9;1", "separated by commas"),
+        ("--merge-share", "2", "(0, 1]"),
+    ]:
+        refused = runner.invoke(app, [*calibrate[:5], "--model", str(folds[1]), option, value])
+        assert refused.exit_code == ExitCode.INPUT and message in refused.output, refused.output
     assert json.loads((every / "calibration.json").read_text())["chosen_on"] == "every fold's held-out pages"
     alone = runner.invoke(
         app, ["calibrate-detector", "--data", str(tiny_labelled_set), "--model", str(folds[0])]

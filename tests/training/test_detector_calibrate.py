@@ -1,52 +1,96 @@
-"""Choosing the annotation prior: the nested choice and what the shipped folders hold."""
+"""Choosing the decoding settings: the nested choice and what the shipped folders hold."""
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from indexer.backends.tf_detector import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.errors import InputError
-from indexer.training.detector_calibrate import CALIBRATION_FILE, best_prior, calibrate_prior
+from indexer.training.detector_calibrate import (
+    CALIBRATION_FILE,
+    Decoding,
+    DecodingGrid,
+    best_decoding,
+    calibrate_decoding,
+)
 from indexer.training.detector_eval import median_mean
 from indexer.training.voc import load_labelled_pages
 from tests.conftest import CONTRACTS_DEV
 
 SHIPPED = DetectorSettings().model_dir
 FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
+PLAIN = Decoding()
+THREE = (0.9, 1.0, 1.1)
 
 
 def test_the_best_score_wins_and_a_tie_goes_to_the_smallest_change() -> None:
-    assert best_prior({1.0: 0.80, 1.5: 0.86, 2.0: 0.85}) == 1.5
-    assert best_prior({1.0: 0.80, 1.25: 0.86, 2.0: 0.86}) == 1.25
-    assert best_prior({1.0: 0.86, 3.0: 0.86}) == 1.0
-    assert best_prior({1.0: math.nan, 2.0: 0.5}) == 2.0
-    assert best_prior({1.0: math.nan, 2.0: math.nan}) == 1.0
-    with pytest.raises(InputError, match="no prior"):
-        best_prior({})
+    assert best_decoding({PLAIN: 0.80, Decoding(1.5): 0.86, Decoding(2.0): 0.85}) == Decoding(1.5)
+    assert best_decoding({PLAIN: 0.80, Decoding(1.25): 0.86, Decoding(2.0): 0.86}) == Decoding(1.25)
+    assert best_decoding({PLAIN: 0.86, Decoding(3.0): 0.86}) == PLAIN
+    # The prior weighs first, then the number of scales, then each rule turned on.
+    assert best_decoding({Decoding(1.0, THREE): 0.86, Decoding(1.25): 0.86}) == Decoding(1.0, THREE)
+    assert best_decoding({Decoding(1.0, THREE): 0.86, Decoding(1.0, (1.0,), 0.5, 0.5): 0.86}) == Decoding(
+        1.0, (1.0,), 0.5, 0.5
+    )
+    assert best_decoding({Decoding(merge_share=0.5): 0.86, Decoding(class_overlap_share=0.5): 0.86}) in (
+        Decoding(merge_share=0.5),
+        Decoding(class_overlap_share=0.5),
+    )
+    assert best_decoding({PLAIN: math.nan, Decoding(2.0): 0.5}) == Decoding(2.0)
+    assert best_decoding({PLAIN: math.nan, Decoding(2.0): math.nan}) == PLAIN
+    with pytest.raises(InputError, match="no decoding"):
+        best_decoding({})
+
+
+def test_a_grid_is_every_combination_and_always_the_plain_decoding() -> None:
+    grid = DecodingGrid(priors=(1.5, 2.0), test_scales=((1.0,), THREE), class_overlap_shares=(0.5,))
+    combinations = grid.combinations()
+    assert combinations[0] == PLAIN and len(combinations) == 1 + 2 * 2 * 1 * 1
+    assert Decoding(2.0, THREE, 0.5, 0.5) in combinations
+    assert len(set(combinations)) == len(combinations)
+    assert (
+        len(DecodingGrid(priors=(1.0,), class_overlap_shares=(None,), merge_shares=(None,)).combinations())
+        == 2
+    )
+    assert Decoding(2.0, THREE, None, 0.5).cells() == ["2", "0.9/1/1.1", "none", "0.5"]
 
 
 def test_a_calibration_needs_two_disjoint_folds(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least two fold models"):
-        calibrate_prior([FOLDS[0]], [])
+        calibrate_decoding([FOLDS[0]], [])
     with pytest.raises(InputError, match="both hold out"):
-        calibrate_prior([FOLDS[0], FOLDS[0]], [])
+        calibrate_decoding([FOLDS[0], FOLDS[0]], [])
 
 
 @pytest.mark.slow
-def test_the_shipped_priors_are_what_the_calibration_chooses() -> None:
-    """Re-running the calibration on contracts-dev gives every fold the prior its detector.json
-    holds, the shipped model the pooled one, and the nested figures the card reports."""
-    calibration = calibrate_prior(FOLDS, load_labelled_pages(CONTRACTS_DEV))
+def test_the_shipped_settings_are_what_the_calibration_chooses() -> None:
+    """Re-running the calibration on contracts-dev gives every fold the settings its detector.json
+    holds, the shipped model the pooled ones, and the nested figures the card reports."""
+    calibration = calibrate_decoding(FOLDS, load_labelled_pages(CONTRACTS_DEV))
+
+    def decoding(settings: dict[str, Any]) -> Decoding:
+        scales = tuple(settings["test_scales"])
+        return Decoding(
+            settings["annotation_prior"], scales, settings["class_overlap_share"], settings["merge_share"]
+        )
+
+    def shipped_in(model_dir: Path) -> Decoding:
+        return decoding(asdict(TfBoxDetector(model_dir).config))
+
     for choice in calibration.folds:
-        assert TfBoxDetector(choice.model_dir).config.annotation_prior == choice.chosen, choice
+        assert shipped_in(choice.model_dir) == choice.chosen, choice
         recorded = json.loads((choice.model_dir / CALIBRATION_FILE).read_text())
-        assert recorded["scores"] == {f"{p:g}": round(v, 6) for p, v in choice.elsewhere.items()}
-    assert TfBoxDetector(SHIPPED).config.annotation_prior == calibration.pooled_choice
-    # The net's own decision (prior 1) is the baseline the choice has to beat.
+        assert decoding(recorded) == choice.chosen
+        scores = {decoding(row): row["score"] for row in recorded["scores"]}
+        assert scores == {settings: round(value, 6) for settings, value in choice.elsewhere.items()}
+    assert shipped_in(SHIPPED) == calibration.pooled_choice
+    # The plain decoding is the baseline the choice has to beat.
     assert median_mean(calibration.nested_report) > median_mean(calibration.baseline_report)
-    assert calibration.pooled[1.0] == pytest.approx(median_mean(calibration.baseline_report))
+    assert calibration.pooled[PLAIN] == pytest.approx(median_mean(calibration.baseline_report))
