@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import replace
@@ -413,16 +412,13 @@ def _scales(text: str) -> tuple[float, ...]:
 
 
 def _share(text: str) -> float | None:
-    """'none' or a share in (0, 1]."""
+    """'none' or a number; the detector config checks that it lies in (0, 1]."""
     if text.strip().lower() == "none":
         return None
     try:
-        share = float(text)
+        return float(text)
     except ValueError:
-        share = math.nan
-    if not 0.0 < share <= 1.0:
-        raise InputError(f"a share is a number in (0, 1] or none, not {text!r}")
-    return share
+        raise InputError(f"a share is a number in (0, 1] or none, not {text!r}") from None
 
 
 @handle_errors

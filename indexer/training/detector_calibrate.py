@@ -289,22 +289,26 @@ def _detections(
     the net once per set of test scales and decoded once per combination."""
     found: dict[tuple[int, Decoding], list[PageDetections]] = {}
     total = sum(1 for page in pages if any(document_of(page.stem) in held for held in held_out))
-    scale_sets = list(dict.fromkeys(decoding.test_scales for decoding in decodings))
     done = 0
     for index, (model_dir, held) in enumerate(zip(model_dirs, held_out, strict=True)):
         detector = TfBoxDetector(model_dir)
+        # Built before any page is read, so a setting the model's config refuses (a share
+        # outside (0, 1], a prior without the box head) stops the run at once with its message.
+        by_scales: dict[tuple[float, ...], list[tuple[Decoding, DetectorConfig]]] = {}
+        for decoding in decodings:
+            by_scales.setdefault(decoding.test_scales, []).append(
+                (decoding, decoding.applied_to(detector.config))
+            )
         fold_pages = [page for page in pages if document_of(page.stem) in held]
         if not fold_pages:
             raise InputError(f"none of the given pages is held out by the fold model in {model_dir}")
         for page in fold_pages:
             image = read_rgb(page.image_path)
-            for scales in scale_sets:
+            for scales, configs in by_scales.items():
                 reading = detector.read(image, scales)
                 size = (reading.grey.shape[0], reading.grey.shape[1])
-                for decoding in decodings:
-                    if decoding.test_scales != scales:
-                        continue
-                    detections = detector.boxes(reading, decoding.applied_to(detector.config))
+                for decoding, config in configs:
+                    detections = detector.boxes(reading, config)
                     found.setdefault((index, decoding), []).append(PageDetections(page, detections, size))
             done += 1
             if on_progress is not None:
