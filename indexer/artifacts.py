@@ -102,7 +102,11 @@ def iter_artifact_documents(root: Path) -> Iterator[Path]:
         meta = folder / "document.json"
         if not meta.is_file():
             continue
-        pages = json.loads(meta.read_text()).get("page_count", 0)
+        try:
+            pages = json.loads(meta.read_text()).get("page_count", 0)
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("skipping unreadable artifacts in %s: %s", folder, exc)
+            continue
         if len(list(folder.glob("page-[0-9][0-9][0-9][0-9].json"))) == pages:
             yield folder
         else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
+from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -16,6 +18,7 @@ from indexer.config import Settings
 from indexer.document import Box, Document, HandwritingKind, Page, Placement, Span, Word
 from indexer.reindex import Reindexer
 from indexer.search import alias_indices, ensure_alias, index_documents, load_mapping
+from indexer.search.carry import reshape
 
 DOCUMENTS = 30
 
@@ -130,20 +133,98 @@ def test_reindex_moves_every_page_and_searches_never_fail(
 
 
 def test_failure_half_way_leaves_the_alias_on_the_old_index(
-    es_client: Elasticsearch, settings_for: Settings, indexed: list[Document]
+    es_client: Elasticsearch,
+    settings_for: Settings,
+    indexed: list[Document],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     alias = settings_for.es.alias
     before = alias_indices(es_client, alias)
-    broken = settings_for.artifacts_dir / indexed[DOCUMENTS // 2].id / "page-0002.json"
-    broken.write_text("{ not json")
+    rebuild = Reindexer._from_artifacts
 
-    with pytest.raises(json.JSONDecodeError):
+    def fail_half_way(self: Reindexer) -> Iterator[Document]:
+        for number, document in enumerate(rebuild(self)):
+            if number == DOCUMENTS // 2:
+                raise RuntimeError("disk went away")
+            yield document
+
+    monkeypatch.setattr(Reindexer, "_from_artifacts", fail_half_way)
+
+    with pytest.raises(RuntimeError, match="disk went away"):
         Reindexer(settings_for).run()
 
     assert alias_indices(es_client, alias) == before
     leftovers = [name for name in es_client.indices.get(index=f"{alias}-v*") if name not in before]
     assert leftovers == []
     assert es_client.count(index=alias)["count"] == 2 * DOCUMENTS
+
+
+def _pages_per_document(es_client: Elasticsearch, alias: str) -> dict[str, int]:
+    es_client.indices.refresh(index=alias)
+    response = es_client.search(
+        index=alias, size=0, aggs={"ids": {"terms": {"field": "document.id", "size": 1000}}}
+    )
+    return {bucket["key"]: bucket["doc_count"] for bucket in response["aggregations"]["ids"]["buckets"]}
+
+
+def test_reindex_carries_over_pages_whose_artifacts_are_gone(
+    es_client: Elasticsearch,
+    settings_for: Settings,
+    indexed: list[Document],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN an index of 60 pages whose artifacts are gone for 16 documents and unreadable for one
+    WHEN `indexer reindex` runs
+    THEN every page is still searchable, with its text, and the summary counts the carried pages."""
+    for document in indexed[:16]:
+        shutil.rmtree(settings_for.artifacts_dir / document.id)
+    (settings_for.artifacts_dir / indexed[20].id / "page-0002.json").write_text("{ not json")
+    before = _pages_per_document(es_client, settings_for.es.alias)
+
+    output = _run(settings_for, monkeypatch, "reindex")
+
+    assert _pages_per_document(es_client, settings_for.es.alias) == before
+    assert f"{2 * DOCUMENTS} pages from {DOCUMENTS} documents" in output
+    assert "34 pages of 17 documents carried over from the old index" in output
+    assert indexed[20].id[:12] in output
+    found = es_client.count(index=settings_for.es.alias, query={"match": {"content": "premises"}})
+    assert found["count"] == 2 * DOCUMENTS
+
+
+def test_reindex_drops_unrebuildable_pages_only_when_asked(
+    es_client: Elasticsearch,
+    settings_for: Settings,
+    indexed: list[Document],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for document in indexed[:3]:
+        shutil.rmtree(settings_for.artifacts_dir / document.id)
+
+    output = _run(settings_for, monkeypatch, "reindex", "--drop-missing")
+
+    assert "dropped on request (--drop-missing): 6 pages of 3 documents" in output
+    remaining = _pages_per_document(es_client, settings_for.es.alias)
+    assert set(remaining) == {document.id for document in indexed[3:]}
+
+
+def test_reshape_keeps_only_what_the_new_mapping_declares() -> None:
+    properties = {
+        "page": {"type": "integer"},
+        "handwriting": {"type": "nested", "properties": {"text": {"type": "text"}}},
+        "document": {"properties": {"id": {"type": "keyword"}}},
+    }
+    source = {
+        "page": 3,
+        "retired": "gone in v2",
+        "handwriting": [{"text": "July 15, 2011", "old_score": 0.4}],
+        "document": {"id": "abc", "legacy": 1},
+    }
+
+    assert reshape(source, properties) == {
+        "page": 3,
+        "handwriting": [{"text": "July 15, 2011"}],
+        "document": {"id": "abc"},
+    }
 
 
 def _run(settings_for: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
