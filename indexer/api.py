@@ -265,6 +265,11 @@ class Ingestor:
             except IndexerError as exc:
                 outcome.error = exc
                 log.error("%s: %s", path, exc.message)
+            except Exception as exc:  # one file's failure is that file's alone, whatever it is
+                outcome.error = IndexerError(
+                    f"unexpected {type(exc).__name__}: {exc} (run with -v for details)"
+                )
+                log.error("%s: %s", path, outcome.error.message, exc_info=log.isEnabledFor(logging.DEBUG))
             outcome.seconds = time.perf_counter() - started
             outcomes.append(outcome)
             if on_document is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from PIL import Image
 from typer.testing import CliRunner
 
 from indexer.api import Ingestor, build_pipeline
@@ -112,6 +113,57 @@ def test_cli_ingest_reports_each_failure_and_exits_non_zero(
     assert re.search(r"FAILED .*empty\.pdf: the file is empty", result.output)
     es_client.indices.refresh(index=settings_for.es.alias)
     assert es_client.count(index=settings_for.es.alias)["count"] == 1
+
+
+def test_cli_ingest_goes_on_after_a_truncated_jpeg(
+    settings_for: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, es_client: Elasticsearch
+) -> None:
+    """GIVEN a folder where a truncated JPEG sorts between two good files
+    WHEN `indexer ingest FOLDER` runs
+    THEN the JPEG fails with a reason and both good files are indexed."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pages = synthetic_pages(2, seed=43)
+    write_scanned_pdf(inbox / "a-good.pdf", pages[:1], seed=44)
+    whole = Image.fromarray(pages[1].image)
+    whole.save(inbox / "c-good.png")
+    whole.save(tmp_path / "whole.jpg", quality=90)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (inbox / "b-truncated.jpg").write_bytes(data[: len(data) // 2])
+    monkeypatch.setenv("INDEXER_ES__ALIAS", settings_for.es.alias)
+    monkeypatch.setenv("INDEXER_ARTIFACTS__DIR", str(settings_for.artifacts_dir))
+    monkeypatch.setenv("INDEXER_PIPELINE__PROCESSORS", '["mask_with_anchors", "ocr_printed", "merge_text"]')
+
+    result = CliRunner().invoke(app, ["ingest", str(inbox)])
+
+    assert result.exit_code == InputError.exit_code, result.output
+    assert "indexed 2 of 3 files (2 pages)" in result.output
+    assert re.search(r"FAILED .*b-truncated\.jpg: the image cannot be decoded .*truncated", result.output)
+    es_client.indices.refresh(index=settings_for.es.alias)
+    assert es_client.count(index=settings_for.es.alias)["count"] == 2
+
+
+def test_an_unexpected_error_fails_that_file_only(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection around the real pipeline: a bug on one file is that file's failure."""
+    pages = synthetic_pages(1, seed=45)
+    first = write_scanned_pdf(tmp_path / "first.pdf", pages, seed=46)
+    second = write_scanned_pdf(tmp_path / "second.pdf", pages, seed=47)
+
+    with _ingestor(settings_for, pages) as ingestor:
+        run = ingestor.pipeline.run
+
+        def crash_on_first(document: Document, **kwargs: object) -> object:
+            if document.filename == "first.pdf":
+                raise MemoryError("simulated")
+            return run(document, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ingestor.pipeline, "run", crash_on_first)
+        outcomes = ingestor.ingest_many([first, second])
+
+    assert [outcome.is_indexed for outcome in outcomes] == [False, True]
+    assert outcomes[0].error is not None and "unexpected MemoryError: simulated" in outcomes[0].error.message
 
 
 def _similar(left: str | None, right: str | None) -> bool:

@@ -83,7 +83,12 @@ def open_document(path: Path, limits: InputSettings, render: RenderSettings) -> 
             f"{', '.join(sorted(SUPPORTED_SUFFIXES))}",
             path=str(path),
         )
-    size_bytes = path.stat().st_size
+    try:
+        size_bytes = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"the file cannot be read ({exc.strerror or exc})", path=str(path)) from exc
+    if not path.is_file():
+        raise InputError("not a regular file (a folder or a device?)", path=str(path))
     if size_bytes == 0:
         raise InputError("the file is empty (0 bytes); was the copy interrupted?", path=str(path))
     if size_bytes > limits.max_file_mb * 1e6:
@@ -165,6 +170,16 @@ class RenderPages:
             yield page
 
     def _image_pages(self, path: Path) -> Iterator[Page]:
+        try:
+            yield from self._decode_image_pages(path)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # `verify()` in open_document reads headers only: a truncated body fails here.
+            raise InputError(
+                f"the image cannot be decoded ({exc}); it may be truncated: re-scan or re-export it",
+                path=str(path),
+            ) from exc
+
+    def _decode_image_pages(self, path: Path) -> Iterator[Page]:
         with Image.open(path) as image:
             for index, frame in enumerate(ImageSequence.Iterator(image), start=1):
                 started = time.perf_counter()
