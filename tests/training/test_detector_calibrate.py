@@ -28,6 +28,12 @@ SHIPPED = DetectorSettings().model_dir
 FOLDS = [SHIPPED / "cv" / f"fold-{index}" for index in (1, 2, 3)]
 PLAIN = Decoding()
 THREE = (0.9, 1.0, 1.1)
+#: How far a recomputed score (a mean of four medians) may lie from the one calibration.json
+#: records. TensorFlow's float reductions differ between CPUs, so on another machine a box edge
+#: can move by a pixel and a median with it; recomputed scores have differed from the record by up
+#: to 0.0002. Ten times that still fails when a decoding setting is applied wrongly: turning the
+#: test scales or the overlap rules on or off moves most scores by 0.0017-0.013.
+SCORE_TOLERANCE = 0.002
 
 
 def test_the_best_score_wins_and_a_tie_goes_to_the_smallest_change() -> None:
@@ -70,8 +76,9 @@ def test_a_calibration_needs_two_disjoint_folds(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_shipped_settings_are_what_the_calibration_chooses() -> None:
-    """Re-running the calibration on contracts-dev gives every fold the settings its detector.json
-    holds, the shipped model the pooled ones, and the nested figures the card reports."""
+    """Every folder's detector.json holds the settings its calibration.json chose, the best of the
+    scores it records. Re-running the calibration on contracts-dev gives those scores back within
+    `SCORE_TOLERANCE`, and a choice that is the shipped one or ties with it within that."""
     calibration = calibrate_decoding(FOLDS, load_labelled_pages(CONTRACTS_DEV))
 
     def decoding(settings: dict[str, Any]) -> Decoding:
@@ -80,16 +87,18 @@ def test_the_shipped_settings_are_what_the_calibration_chooses() -> None:
             settings["annotation_prior"], scales, settings["class_overlap_share"], settings["merge_share"]
         )
 
-    def shipped_in(model_dir: Path) -> Decoding:
-        return decoding(asdict(TfBoxDetector(model_dir).config))
-
-    for choice in calibration.folds:
-        assert shipped_in(choice.model_dir) == choice.chosen, choice
-        recorded = json.loads((choice.model_dir / CALIBRATION_FILE).read_text())
-        assert decoding(recorded) == choice.chosen
-        scores = {decoding(row): row["score"] for row in recorded["scores"]}
-        assert scores == {settings: round(value, 6) for settings, value in choice.elsewhere.items()}
-    assert shipped_in(SHIPPED) == calibration.pooled_choice
+    recomputed = [(choice.model_dir, choice.elsewhere) for choice in calibration.folds]
+    for model_dir, scores in [*recomputed, (SHIPPED, calibration.pooled)]:
+        recorded = json.loads((model_dir / CALIBRATION_FILE).read_text())
+        shipped = decoding(asdict(TfBoxDetector(model_dir).config))
+        recorded_scores = {decoding(row): row["score"] for row in recorded["scores"]}
+        # Exact: the settings, and the choice made on the recorded scores, involve no TensorFlow.
+        assert shipped == decoding(recorded) == best_decoding(recorded_scores), model_dir
+        assert scores == pytest.approx(recorded_scores, abs=SCORE_TOLERANCE), model_dir
+        # Candidates within the tolerance of each other may swap places on another CPU; one that
+        # beats the shipped settings by more may not.
+        best = best_decoding(scores)
+        assert scores[shipped] >= scores[best] - SCORE_TOLERANCE, (model_dir, best, scores)
     # The plain decoding is the baseline the choice has to beat.
     assert median_mean(calibration.nested_report) > median_mean(calibration.baseline_report)
     assert calibration.pooled[PLAIN] == pytest.approx(median_mean(calibration.baseline_report))
