@@ -21,7 +21,13 @@ _HANDWRITING_STYLE = "italic cyan underline"
 
 @handle_errors
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find; empty with --entity or --kind alone.")] = "",
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words, all required: "a phrase", -excluded, a | b for either, pre* for a prefix; '
+            "* or nothing for every page."
+        ),
+    ] = "",
     handwriting_only: Annotated[
         bool, typer.Option("--handwriting-only", help="Match only the handwritten text.")
     ] = False,
@@ -71,17 +77,17 @@ def search(
 
 
 def _as_html(text: str) -> str:
-    from indexer.search.query import HIGHLIGHT_POST, HIGHLIGHT_PRE
+    from indexer.search.query import split_highlight
 
-    return text.replace(HIGHLIGHT_PRE, "<em>").replace(HIGHLIGHT_POST, "</em>")
+    return "".join(f"<em>{part}</em>" if is_match else part for part, is_match in split_highlight(text))
 
 
 def _as_text(text: str) -> Text:
-    from indexer.search.query import HIGHLIGHT_POST, HIGHLIGHT_PRE
+    from indexer.search.query import split_highlight
 
     rendered = Text()
-    for index, part in enumerate(text.replace(HIGHLIGHT_POST, HIGHLIGHT_PRE).split(HIGHLIGHT_PRE)):
-        rendered.append(part, style=_MATCH_STYLE if index % 2 else "")
+    for part, is_match in split_highlight(text):
+        rendered.append(part, style=_MATCH_STYLE if is_match else "")
     return rendered
 
 
@@ -139,8 +145,19 @@ def reindex(
         bool, typer.Option("--from-artifacts", help="Rebuild from stored artifacts, no models (default).")
     ] = False,
     keep_old: Annotated[bool, typer.Option("--keep-old", help="Keep the old index after the swap.")] = False,
+    drop_missing: Annotated[
+        bool,
+        typer.Option(
+            "--drop-missing",
+            help="Leave out documents whose artifacts or source are gone, instead of carrying their "
+            "pages over from the old index. Deletes those pages from search.",
+        ),
+    ] = False,
 ) -> None:
-    """Build a new index with the current mapping, swap the alias atomically, drop the old one."""
+    """Build a new index with the current mapping, swap the alias atomically, drop the old one.
+
+    Pages that cannot be rebuilt (artifacts or source gone) are carried over from the old index.
+    """
     from indexer.errors import ConfigError
     from indexer.reindex import Reindexer
 
@@ -153,12 +170,26 @@ def reindex(
         def on_document(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = Reindexer(loaded).run(from_source=from_source, keep_old=keep_old, on_document=on_document)
+        result = Reindexer(loaded).run(
+            from_source=from_source, keep_old=keep_old, drop_missing=drop_missing, on_document=on_document
+        )
     typer.echo(
         f"alias {loaded.es.alias!r} now on {result.new_index}: {result.pages} pages from {result.documents} "
-        f"documents in {result.seconds:.1f} s; old: {', '.join(result.old_indices) or 'none'}"
-        f"{' (kept)' if keep_old else ' (deleted)'}"
+        f"documents in {result.seconds:.1f} s ({result.carried_pages} pages of "
+        f"{len(result.carried_documents)} documents carried over from the old index); "
+        f"old: {', '.join(result.old_indices) or 'none'}{' (kept)' if keep_old else ' (deleted)'}"
     )
+    if result.carried_documents:
+        typer.echo(
+            "carried over (artifacts or source missing; re-ingest them to rebuild): "
+            + ", ".join(doc_id[:12] for doc_id in result.carried_documents)
+        )
+    if result.dropped_documents:
+        typer.echo(
+            f"dropped on request (--drop-missing): {result.dropped_pages} pages of "
+            f"{len(result.dropped_documents)} documents: "
+            + ", ".join(doc_id[:12] for doc_id in result.dropped_documents)
+        )
 
 
 def register(app: typer.Typer) -> None:

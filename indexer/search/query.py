@@ -1,17 +1,38 @@
-"""Build page searches: full text, handwriting only, by kind, and by handwritten entity ranges."""
+"""Build page searches: full text, handwriting only, by kind, and by handwritten entity ranges.
+
+The words use Elasticsearch's `simple_query_string` syntax: all words must match, `"..."` is a
+phrase, `-word` excludes, `a | b` is either, `pre*` a prefix; `*` alone (or nothing) matches every page.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.errors import ConfigError
 
-__all__ = ["EntityFilter", "PageQuery", "parse_entity_filter"]
+__all__ = [
+    "HIGHLIGHT_POST",
+    "HIGHLIGHT_PRE",
+    "EntityFilter",
+    "PageQuery",
+    "parse_entity_filter",
+    "split_highlight",
+]
 
-HIGHLIGHT_PRE = "\x02"  # control characters never found in OCR text: safe to split on
-HIGHLIGHT_POST = "\x03"
+log = logging.getLogger(__name__)
+
+# Private-use characters, which OCR text never holds, so safe to split on. Never control characters:
+# Lucene trims each fragment with Java's String.trim(), which drops every char <= U+0020, so such a
+# tag at either end of a fragment would vanish and leave the match half-marked.
+HIGHLIGHT_PRE = "\ue000"
+HIGHLIGHT_POST = "\ue001"
+_HIGHLIGHT_TAG = re.compile(f"({HIGHLIGHT_PRE}|{HIGHLIGHT_POST})")
+#: Text that means "every page": no words to match, only the filters.
+_MATCH_EVERYTHING = frozenset({"", "*"})
+_TEXT_FIELDS = ["content", "handwriting_text^2", "document.filename.text"]
 _FIELDS = {
     "date": ("handwriting.entities.dates", "range"),
     "amount": ("handwriting.entities.amounts", "range"),
@@ -77,27 +98,29 @@ class PageQuery:
     def _span_query(self) -> dict[str, Any]:
         """What one handwriting span must satisfy (nested: all on the same span)."""
         must: list[dict[str, Any]] = []
-        if self.text and self.handwriting_only:
-            must.append({"match": {"handwriting.text": {"query": self.text}}})
+        if self._has_words() and self.handwriting_only:
+            must.append(self._words_query(["handwriting.text"]))
         filters: list[dict[str, Any]] = [entity.clause() for entity in self.entities]
         if self.kind:
             filters.append({"term": {"handwriting.kind": self.kind}})
         return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+    def _has_words(self) -> bool:
+        return self.text.strip() not in _MATCH_EVERYTHING
+
+    def _words_query(self, fields: list[str]) -> dict[str, Any]:
+        # simple_query_string ignores malformed syntax instead of answering 400. "and": each added
+        # word narrows the search, as in web search engines, and `a -b` means "a without b"
+        # (with "or" it would mean "a, or anything without b").
+        return {"simple_query_string": {"query": self.text, "fields": fields, "default_operator": "and"}}
 
     def _needs_span(self) -> bool:
         return self.handwriting_only or bool(self.kind) or bool(self.entities)
 
     def body(self) -> dict[str, Any]:
         must: list[dict[str, Any]] = []
-        if self.text and not self.handwriting_only:
-            must.append(
-                {
-                    "multi_match": {
-                        "query": self.text,
-                        "fields": ["content", "handwriting_text^2", "document.filename.text"],
-                    }
-                }
-            )
+        if self._has_words() and not self.handwriting_only:
+            must.append(self._words_query(_TEXT_FIELDS))
         if self._needs_span():
             must.append(
                 {
@@ -143,3 +166,27 @@ class PageQuery:
                 },
             },
         }
+
+
+def split_highlight(fragment: str) -> list[tuple[str, bool]]:
+    """Split a highlighted fragment into `(text, is_match)` parts, balanced even if a tag is missing.
+
+    A closing tag before any opening one marks the fragment's start as matched (its opening tag was
+    cut off); an opening tag never closed runs to the end; other stray tags are dropped.
+    """
+    parts: list[tuple[str, bool]] = []
+    is_match = False
+    seen_tag = False
+    for token in _HIGHLIGHT_TAG.split(fragment):
+        if token == HIGHLIGHT_PRE:
+            is_match = seen_tag = True
+        elif token == HIGHLIGHT_POST:
+            if not seen_tag and parts:
+                parts[0] = (parts[0][0], True)
+            is_match, seen_tag = False, True
+        elif token:
+            if parts and parts[-1][1] == is_match:
+                parts[-1] = (parts[-1][0] + token, is_match)
+            else:
+                parts.append((token, is_match))
+    return parts
