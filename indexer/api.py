@@ -16,7 +16,8 @@ from indexer.artifacts import ArtifactWriter
 from indexer.backends.base import BoxDetector, HandwritingRecognizer, PrintedOcr
 from indexer.config import DetectorSettings, Settings
 from indexer.document import Document, Page
-from indexer.errors import ConfigError, IndexerError
+from indexer.errors import ConfigError, FileChangedError, IndexerError
+from indexer.hashing import FileIdentity
 from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.detect import DetectHandwriting
@@ -225,17 +226,30 @@ class Ingestor:
             self._alias_ready = True
         return self._client
 
-    def ingest(self, path: Path, *, on_page: Callable[[Page], None] | None = None) -> Document:
+    def ingest(
+        self,
+        path: Path,
+        *,
+        identity: FileIdentity | None = None,
+        on_page: Callable[[Page], None] | None = None,
+    ) -> Document:
         """Run one file through the pipeline and index its pages.
+
+        Args:
+            identity: the file's hash as queued (watch daemon); the file is not hashed again,
+                and nothing is indexed if it changed before or while it was processed.
 
         Raises:
             InputError: the file is bad (quarantine it).
+            FileChangedError: the file no longer matches `identity`.
             ProcessingError, ClusterError, IndexingError: see the message.
         """
         started = time.perf_counter()
-        document = open_document(path, self.settings.input, self.settings.render)
+        document = open_document(path, self.settings.input, self.settings.render, identity=identity)
         self.artifacts.start(document)
         self.pipeline.run(document, on_page=on_page)
+        if identity is not None and not identity.matches(path):
+            raise FileChangedError(f"{path.name} changed while it was processed; it will be hashed again")
         index_documents(self.client(), [document], self.settings.es, alias=self._index_name)
         spans = sum(len(page.spans) for page in document.pages)
         log.info(

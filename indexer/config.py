@@ -265,6 +265,17 @@ class WatchSettings(BaseModel):
     #: Seconds to let in-flight files finish on SIGTERM/SIGINT before re-queueing them.
     shutdown_grace_s: float = Field(default=30.0, ge=0)
     quarantine_dir_name: str = ".quarantine"
+    #: A file that fails as damaged (truncated, empty) while it was modified less than this long
+    #: ago may still be being copied: it is retried, and quarantined only once it stays damaged
+    #: and unchanged for this long.
+    incomplete_grace_s: float = Field(default=120.0, ge=0)
+    #: The first retry of such a file; each next one waits twice as long, up to the grace period.
+    incomplete_retry_s: float = Field(default=2.0, gt=0)
+    #: Links in the folder: `inside` follows those that stay inside it, `follow` follows all,
+    #: `refuse` refuses all. Refused links are moved to the quarantine with a reason.
+    symlinks: Literal["inside", "follow", "refuse"] = "inside"
+    #: How long a starting daemon waits for the workers of an earlier, killed one to end.
+    leftovers_wait_s: float = Field(default=10.0, ge=0)
 
 
 class DetectorSettings(BaseModel):

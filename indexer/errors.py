@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "DependencyError",
     "ExitCode",
+    "FileChangedError",
     "IndexerError",
     "IndexingError",
     "InputError",
@@ -76,12 +77,25 @@ class InputError(IndexerError):
 
     exit_code = ExitCode.INPUT
 
-    def __init__(self, message: str, *, path: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, may_be_incomplete: bool = False) -> None:
         super().__init__(message)
         self.path = path
+        #: Damage a copy still in progress also shows (truncated, empty): the watch daemon
+        #: retries such a file while it was modified recently, instead of quarantining it.
+        self.may_be_incomplete = may_be_incomplete
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, {"path": self.path}))
+        return (
+            _rebuild,
+            (type(self), self.message, {"path": self.path, "may_be_incomplete": self.may_be_incomplete}),
+        )
+
+
+class FileChangedError(IndexerError):
+    """The file changed after it was hashed: its content must be hashed and queued again."""
+
+    exit_code = ExitCode.INPUT
+    is_transient = True
 
 
 class ProcessingError(IndexerError):

@@ -19,7 +19,7 @@ from indexer.config import AnchorSettings
 from indexer.document import Box, Page, Span
 from indexer.errors import DependencyError, ProcessingError
 
-__all__ = ["TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour"]
+__all__ = ["TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour", "font_path"]
 
 TOKEN_PATTERN = re.compile(r"8\d{3}8")
 _TOKEN_SPACE = 1000  # three free digits
@@ -50,7 +50,7 @@ def _font(path: Path, size_px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size_px)
 
 
-def _font_path(configured: Path | None) -> Path:
+def font_path(configured: Path | None) -> Path:
     for candidate in (configured, *_FONT_CANDIDATES):
         if candidate is not None and candidate.is_file():
             return candidate
@@ -128,7 +128,7 @@ class AnchorPainter:
 
     def __init__(self, settings: AnchorSettings) -> None:
         self._settings = settings
-        self._font_path = _font_path(settings.font)
+        self._font_path = font_path(settings.font)
         self._rng = np.random.default_rng(settings.seed)
 
     def new_tokens(self, count: int, *, avoid: Iterable[str] = ()) -> list[str]:

@@ -16,8 +16,8 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from indexer.config import InputSettings, RenderSettings
 from indexer.document import Document, Page
-from indexer.errors import DependencyError, InputError
-from indexer.hashing import sha256_file
+from indexer.errors import DependencyError, FileChangedError, InputError
+from indexer.hashing import FileIdentity, sha256_file
 
 __all__ = ["SUPPORTED_SUFFIXES", "RenderPages", "open_document"]
 
@@ -46,7 +46,9 @@ def _pdf_page_count(path: Path) -> tuple[int, float]:
         ) from exc
     except pikepdf.PdfError as exc:
         raise InputError(
-            f"the PDF is damaged and cannot be read ({exc}); re-scan or re-export it", path=str(path)
+            f"the PDF is damaged and cannot be read ({exc}); re-scan or re-export it",
+            path=str(path),
+            may_be_incomplete=True,
         ) from exc
     largest = max(
         (abs(float(box[2]) - float(box[0])) * abs(float(box[3]) - float(box[1])) for box in sizes),
@@ -63,19 +65,30 @@ def _image_page_count(path: Path) -> int:
             return int(getattr(image, "n_frames", 1))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InputError(
-            f"the image cannot be read ({exc}); re-scan or re-export it", path=str(path)
+            f"the image cannot be read ({exc}); re-scan or re-export it",
+            path=str(path),
+            may_be_incomplete=True,
         ) from exc
     except Image.DecompressionBombError as exc:
         raise InputError(f"the image is absurdly large ({exc})", path=str(path)) from exc
 
 
-def open_document(path: Path, limits: InputSettings, render: RenderSettings) -> Document:
+def open_document(
+    path: Path, limits: InputSettings, render: RenderSettings, *, identity: FileIdentity | None = None
+) -> Document:
     """Check an input file and describe it; nothing is rendered yet.
+
+    Args:
+        identity: the file's hash taken earlier (by the watch daemon); used as the document id
+            instead of hashing again, as long as the file's size and mtime still match it.
 
     Raises:
         InputError: empty, too large, not a document, encrypted or corrupt; the message says
             what to do.
+        FileChangedError: the file no longer matches `identity`.
     """
+    if identity is not None and not identity.matches(path):
+        raise FileChangedError(f"{path.name} changed after it was queued; it will be hashed again")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(
@@ -90,7 +103,9 @@ def open_document(path: Path, limits: InputSettings, render: RenderSettings) -> 
     if not path.is_file():
         raise InputError("not a regular file (a folder or a device?)", path=str(path))
     if size_bytes == 0:
-        raise InputError("the file is empty (0 bytes); was the copy interrupted?", path=str(path))
+        raise InputError(
+            "the file is empty (0 bytes); was the copy interrupted?", path=str(path), may_be_incomplete=True
+        )
     if size_bytes > limits.max_file_mb * 1e6:
         raise InputError(
             f"the file is {size_bytes / 1e6:.0f} MB, over the {limits.max_file_mb:.0f} MB limit "
@@ -103,7 +118,7 @@ def open_document(path: Path, limits: InputSettings, render: RenderSettings) -> 
     else:
         page_count, largest_px = _image_page_count(path), 0.0
     if page_count == 0:
-        raise InputError("the document has no pages", path=str(path))
+        raise InputError("the document has no pages", path=str(path), may_be_incomplete=True)
     if page_count > limits.max_pages:
         raise InputError(
             f"the document has {page_count} pages, over the {limits.max_pages} limit "
@@ -117,7 +132,7 @@ def open_document(path: Path, limits: InputSettings, render: RenderSettings) -> 
             path=str(path),
         )
     return Document(
-        id=sha256_file(path),
+        id=identity.sha256 if identity is not None else sha256_file(path),
         path=str(path.resolve()),
         filename=path.name,
         size_bytes=size_bytes,
@@ -163,7 +178,9 @@ class RenderPages:
             except PDFInfoNotInstalledError as exc:
                 raise DependencyError("poppler is missing; apt-get install poppler-utils") from exc
             except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
-                raise InputError(f"page {number} cannot be rendered ({exc})", path=str(path)) from exc
+                raise InputError(
+                    f"page {number} cannot be rendered ({exc})", path=str(path), may_be_incomplete=True
+                ) from exc
             array = _rgb(image)
             page = Page(number=number, dpi=dpi, width=array.shape[1], height=array.shape[0], image=array)
             page.timings_s[self.name] = time.perf_counter() - started
@@ -172,11 +189,14 @@ class RenderPages:
     def _image_pages(self, path: Path) -> Iterator[Page]:
         try:
             yield from self._decode_image_pages(path)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError as exc:
+            raise InputError(f"the image is absurdly large ({exc})", path=str(path)) from exc
+        except (OSError, SyntaxError, ValueError) as exc:
             # `verify()` in open_document reads headers only: a truncated body fails here.
             raise InputError(
                 f"the image cannot be decoded ({exc}); it may be truncated: re-scan or re-export it",
                 path=str(path),
+                may_be_incomplete=True,
             ) from exc
 
     def _decode_image_pages(self, path: Path) -> Iterator[Page]:

@@ -4,7 +4,8 @@ Sources of work, so nothing is missed: watchdog events (or polling), a catch-up 
 (by content hash, never by timestamps), and a periodic full rescan. Work goes through the SQLite
 journal, so a crash or `kill -9` loses nothing: restarting finishes what was unfinished.
 Bad files go to `<folder>/.quarantine/` with a `.reason.txt`; transient failures (Elasticsearch
-down, 429, a dying worker) stay queued and are retried with capped backoff.
+down, 429, a dying worker) stay queued and are retried with capped backoff. A file that looks
+damaged while it was modified recently may still be being copied: it is retried, not quarantined.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING
 
 from indexer.config import Settings
 from indexer.errors import ConfigError, IndexerError
-from indexer.hashing import sha256_file
+from indexer.hashing import FileIdentity
 from indexer.processors.render import SUPPORTED_SUFFIXES
-from indexer.watch.journal import FileState, Journal
+from indexer.watch.journal import FileState, Journal, JournalEntry
+from indexer.watch.lock import FolderLock
 from indexer.watch.tracker import StabilityTracker, is_ignored
 from indexer.watch.workers import Outcome, Task, WorkerPool
 
@@ -38,6 +40,8 @@ _TICK_S = 0.2
 _WORKER_START_TIMEOUT_S = 600.0
 _REASON_ADVICE = {
     "input": "Fix the file (see the reason above) and drop it into the folder again.",
+    "incomplete": "The file stayed damaged and unchanged; re-scan or copy it again, then drop it again.",
+    "link": "Drop the file itself into the folder, or set INDEXER_WATCH__SYMLINKS to follow such links.",
     "timeout": "The file may be pathological; raise INDEXER_WATCH__FILE_TIMEOUT_S or split it, "
     "then drop it again.",
     "error": "This looks like a bug or an engine failure; run `indexer -v ingest` on the file for details.",
@@ -45,7 +49,11 @@ _REASON_ADVICE = {
 
 
 class WatchDaemon:
-    """Watches one folder until `stop()` (or SIGTERM/SIGINT, which the CLI turns into `stop()`)."""
+    """Watches one folder until `stop()` (or SIGTERM/SIGINT, which the CLI turns into `stop()`).
+
+    A first `stop()` lets files in progress finish (up to `watch.shutdown_grace_s`); a second
+    one stops at once, and what was in progress is queued again for the next start.
+    """
 
     def __init__(
         self,
@@ -61,45 +69,68 @@ class WatchDaemon:
         self.settings = settings
         self.watch = settings.watch
         self.quarantine = self.folder / self.watch.quarantine_dir_name
-        self.journal = Journal(settings.journal_path)
+        self._lock = FolderLock(settings.state_dir, self.folder)
+        self.journal = Journal(settings.journal_path, folder=self.folder)
         self._clock = clock
         self._tracker = StabilityTracker(self.watch.settle_s, clock)
         self._events: set[Path] = set()
         self._events_lock = threading.Lock()
         self._stop = threading.Event()
+        self._force = threading.Event()
         self._verbosity = verbosity
         self._client: Elasticsearch | None = None
         self._last_rescan = float("-inf")
         self._seen_stats: dict[Path, tuple[int, int]] = {}
+        self._warned: set[Path] = set()
 
     # -- life cycle -------------------------------------------------------------------------
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            self._force.set()
         self._stop.set()
 
     def run(self) -> None:
-        """Watch until stopped; in-flight files finish (or are re-queued) before returning."""
+        """Watch until stopped; in-flight files finish (or are re-queued) before returning.
+
+        Raises:
+            ConfigError: another daemon, or leftovers of a killed one, hold the folder.
+            WorkerStartError: a worker could not start (its reason is the message).
+        """
+        self._lock.acquire(leftovers_wait_s=self.watch.leftovers_wait_s)
+        try:
+            self._run()
+        finally:
+            self.journal.close()
+            self._lock.release()
+
+    def _run(self) -> None:
         interrupted = self.journal.requeue_interrupted()
         if interrupted:
             log.warning("re-queued %d file(s) left in progress by an earlier run", interrupted)
-        pool = WorkerPool(self.settings, size=self.watch.workers, verbosity=self._verbosity)
+        pool = WorkerPool(
+            self.settings,
+            size=self.watch.workers,
+            members_lock=self._lock.members_path,
+            verbosity=self._verbosity,
+        )
         observer = self._start_observer()
         log.info("watching %s with %d worker(s)", self.folder, self.watch.workers)
         try:
-            if not pool.wait_ready(timeout_s=_WORKER_START_TIMEOUT_S):
+            ready = pool.wait_ready(timeout_s=_WORKER_START_TIMEOUT_S, should_stop=self._stop.is_set)
+            if not ready and not self._stop.is_set():
                 log.warning("workers are slow to load their models; continuing")
             while not self._stop.is_set():
                 self._tick(pool)
                 self._stop.wait(_TICK_S)
         finally:
             observer.stop()
-            for outcome in pool.close(grace_s=self.watch.shutdown_grace_s):
+            for outcome in pool.close(grace_s=self.watch.shutdown_grace_s, should_stop=self._force.is_set):
                 self._handle(outcome)
             requeued = self.journal.requeue_interrupted()
             if requeued:
                 log.warning("re-queued %d unfinished file(s) for the next start", requeued)
             observer.join(timeout=5)
-            self.journal.close()
             log.info("stopped watching %s", self.folder)
 
     def _start_observer(self) -> BaseObserver:
@@ -134,9 +165,8 @@ class WatchDaemon:
         with self._events_lock:
             events, self._events = self._events, set()
         for path in events:
-            if path.exists():
-                if self._is_candidate(path):
-                    self._tracker.observe(path)
+            if path.exists() or path.is_symlink():
+                self._consider(path)
             else:
                 self._tracker.forget(path)
                 self._removed(path)
@@ -153,28 +183,51 @@ class WatchDaemon:
             if not Path(entry.path).exists():
                 self._removed(Path(entry.path))
                 continue
-            pool.submit(Task(entry.path, entry.sha256), now=now)
+            pool.submit(Task(entry.path, entry.identity), now=now)
             busy = busy | {entry.path}
 
-    def _is_candidate(self, path: Path) -> bool:
-        return (
-            path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not is_ignored(path, self.folder)
-        )
+    def _consider(self, path: Path) -> None:
+        """A path seen in the folder: refuse it, ignore it, or let the tracker watch it settle."""
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or is_ignored(path, self.folder):
+            return
+        refusal = self._link_refusal(path) if path.is_symlink() else None
+        if refusal is not None:
+            self._refuse(path, refusal)
+        elif path.is_file():
+            self._tracker.observe(path)
+        elif path not in self._warned:
+            self._warned.add(path)
+            log.warning("%s is not a regular file (a folder named like a document?); it is left alone", path)
+
+    def _link_refusal(self, path: Path) -> str | None:
+        """Why a link in the folder is refused, or None when it is followed."""
+        target = path.resolve()
+        if not target.exists():
+            return f"a link to {target}, which does not exist"
+        if self.watch.symlinks == "refuse":
+            return f"a link (to {target}); links are refused (INDEXER_WATCH__SYMLINKS=refuse)"
+        if self.watch.symlinks == "inside" and not target.is_relative_to(self.folder):
+            return (
+                f"a link to {target}, outside the watched folder; links that leave it are refused "
+                "(set INDEXER_WATCH__SYMLINKS=follow to follow them)"
+            )
+        return None
 
     def _rescan(self) -> None:
         """List the folder: new or changed files go to the tracker; vanished ones are removed."""
         pattern = "**/*" if self.watch.recursive else "*"
         present: set[str] = set()
         for path in self.folder.glob(pattern):
-            if not self._is_candidate(path):
+            try:
+                stat = path.lstat()
+            except OSError:
                 continue
             present.add(str(path))
-            stat = path.stat()
             signature = (stat.st_size, stat.st_mtime_ns)
             entry = self.journal.get(str(path))
             # Unknown paths and changed stats are hashed; the hash, not the time, decides.
             if entry is None or entry.state is FileState.REMOVED or self._seen_stats.get(path) != signature:
-                self._tracker.observe(path)
+                self._consider(path)
             self._seen_stats[path] = signature
         for entry in self.journal.entries(state=FileState.INDEXED):
             if entry.path not in present and not Path(entry.path).exists():
@@ -182,13 +235,22 @@ class WatchDaemon:
 
     def _enqueue(self, path: Path) -> None:
         try:
-            sha256 = sha256_file(path)
-            size = path.stat().st_size
+            identity = FileIdentity.of(path)
         except OSError as exc:
             log.warning("cannot read %s yet: %s", path, exc)
+            self._tracker.observe(path)
             return
-        if self.journal.enqueue(str(path), sha256, size):
+        if self.journal.enqueue(str(path), identity):
             log.info("queued %s", path.name)
+            self._report_namesake(path)
+
+    def _report_namesake(self, path: Path) -> None:
+        """A file whose name is already in the quarantine: say so, with the earlier reason."""
+        earlier = self.quarantine / path.name
+        if earlier.exists():
+            reason = earlier.with_name(f"{earlier.name}.reason.txt")
+            why = reason.read_text().strip().replace("\n", "; ") if reason.is_file() else "no reason kept"
+            log.warning("%s reappeared; an earlier file of that name is in %s (%s)", path.name, earlier, why)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -197,38 +259,61 @@ class WatchDaemon:
         if entry is None:
             return
         if outcome.kind == "ok":
-            self._indexed(entry.path, entry.sha256, entry.indexed_sha256)
+            self._indexed(entry.path, outcome.document_id or entry.sha256, entry.indexed_sha256)
         elif outcome.kind == "transient":
             delay = min(self.watch.retry_initial_s * 2 ** max(entry.attempts - 1, 0), self.watch.retry_max_s)
-            log.warning("%s: %s; retrying in %.0f s", Path(outcome.path).name, outcome.message, delay)
-            self.journal.mark(
-                outcome.path, FileState.FAILED, error=outcome.message, retry_at=time.time() + delay
+            self._retry(entry, outcome.message, delay)
+        elif outcome.kind == "changed" or (
+            outcome.kind == "incomplete" and not entry.identity.matches(Path(entry.path))
+        ):
+            # Hash it again once it settles; the retry time is only a safety net.
+            self._tracker.observe(Path(entry.path))
+            self._retry(entry, outcome.message, self.watch.settle_s + self.watch.retry_initial_s)
+        elif outcome.kind == "incomplete" and self._is_recent(entry):
+            delay = min(
+                self.watch.incomplete_retry_s * 2 ** max(entry.attempts - 1, 0), self.watch.incomplete_grace_s
+            )
+            self._retry(
+                entry, f"{outcome.message}; it was modified recently, so it may still be copying", delay
             )
         else:
             self._quarantine(Path(outcome.path), outcome)
 
-    def _indexed(self, path: str, sha256: str, previous_sha256: str | None) -> None:
-        self.journal.mark(path, FileState.INDEXED, indexed_sha256=sha256)
+    def _retry(self, entry: JournalEntry, message: str, delay_s: float) -> None:
+        log.warning("%s: %s; retrying in %.0f s", Path(entry.path).name, message, delay_s)
+        self.journal.mark(entry.path, FileState.FAILED, error=message, retry_at=time.time() + delay_s)
+
+    def _is_recent(self, entry: JournalEntry) -> bool:
+        return time.time() - entry.mtime_ns / 1e9 < self.watch.incomplete_grace_s
+
+    def _indexed(self, path: str, document_id: str, previous_id: str | None) -> None:
+        self.journal.mark(path, FileState.INDEXED, indexed_sha256=document_id)
         if (
-            previous_sha256
-            and previous_sha256 != sha256
-            and not self.journal.is_shared(previous_sha256, other_than=path)
+            previous_id
+            and previous_id != document_id
+            and not self.journal.is_shared(previous_id, other_than=path)
         ):
-            self._delete_pages(str(previous_sha256), reason=f"{Path(path).name} changed")
+            self._delete_pages(previous_id, reason=f"{Path(path).name} changed")
         log.info("indexed %s", Path(path).name)
 
+    def _refuse(self, path: Path, reason: str) -> None:
+        self.journal.record(str(path), FileIdentity("", 0, 0), FileState.QUARANTINED, error=reason)
+        self._quarantine(path, Outcome(str(path), "link", reason))
+
     def _quarantine(self, path: Path, outcome: Outcome) -> None:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             # Removed while it was being processed: nothing to keep aside.
             self.journal.mark(str(path), FileState.REMOVED, error=outcome.message)
             return
         self.quarantine.mkdir(exist_ok=True)
         target = self.quarantine / path.name
-        if target.exists():
-            target = target.with_name(f"{path.stem}-{datetime.now(UTC):%Y%m%dT%H%M%S}{path.suffix}")
+        earlier = ""
+        if target.exists() or target.is_symlink():
+            earlier = f"Earlier: a file of the same name was quarantined before; it is {target.name}\n"
+            target = target.with_name(f"{path.stem}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}{path.suffix}")
         reason = (
             f"File: {path.name}\nFailed: {datetime.now(UTC).isoformat(timespec='seconds')}\n"
-            f"Reason: {outcome.message}\n"
+            f"Reason: {outcome.message}\n{earlier}"
             f"What to do: {_REASON_ADVICE.get(outcome.kind, _REASON_ADVICE['error'])}\n"
         )
         shutil.move(str(path), target)

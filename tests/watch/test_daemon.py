@@ -51,6 +51,9 @@ class Daemon:
             "INDEXER_WATCH__SETTLE_S": "0.5",
             "INDEXER_WATCH__RETRY_INITIAL_S": "0.5",
             "INDEXER_WATCH__RETRY_MAX_S": "3",
+            # Damaged files are quarantined once unchanged for this long (the slow-copy test sets more).
+            "INDEXER_WATCH__INCOMPLETE_GRACE_S": "2",
+            "INDEXER_WATCH__INCOMPLETE_RETRY_S": "0.5",
         }
         self.process: subprocess.Popen[bytes] | None = None
 
