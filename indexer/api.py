@@ -151,7 +151,11 @@ def build_pipeline(
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Files given, plus the supported files under folders given (recursively), in a stable order.
+    """Files given, plus the supported names under folders given (recursively), in a stable order.
+
+    Under a folder, every entry with a supported suffix is returned, even one that is not a
+    readable file (a broken link, a folder named `x.pdf`): it then fails with a reason instead of
+    being skipped in silence.
 
     Raises:
         ConfigError: a path does not exist.
@@ -162,13 +166,18 @@ def collect_inputs(paths: Iterable[Path]) -> list[Path]:
             found += sorted(
                 child
                 for child in path.rglob("*")
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES
+                if child.suffix.lower() in SUPPORTED_SUFFIXES and not _is_under_hidden(child, path)
             )
         elif path.is_file():
             found.append(path)
         else:
             raise ConfigError(f"{path} does not exist")
     return found
+
+
+def _is_under_hidden(path: Path, root: Path) -> bool:
+    """Hidden names and folders (`.quarantine/`, `.git/`) are not inputs."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 @dataclass(slots=True)

@@ -20,7 +20,8 @@ from indexer.api import Ingestor, build_pipeline
 from indexer.cli import app
 from indexer.config import Settings
 from indexer.document import Document, Page
-from indexer.errors import InputError
+from indexer.errors import FileChangedError, InputError
+from indexer.hashing import FileIdentity
 from indexer.processors.anchor import TOKEN_PATTERN
 from indexer.training.synthetic import SyntheticPage
 from tests.factories import (
@@ -164,6 +165,34 @@ def test_an_unexpected_error_fails_that_file_only(
 
     assert [outcome.is_indexed for outcome in outcomes] == [False, True]
     assert outcomes[0].error is not None and "unexpected MemoryError: simulated" in outcomes[0].error.message
+
+
+def test_a_queued_hash_is_the_document_id_and_a_changed_file_is_not_indexed(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the hash the watch daemon took when it queued a file
+    WHEN a worker ingests it THEN the file is not hashed again and that hash is the document id;
+    and once the file has changed, nothing is indexed under the old hash."""
+    import indexer.processors.render as render
+
+    pages = synthetic_pages(1, seed=48)
+    path = write_scanned_pdf(tmp_path / "queued.pdf", pages, seed=49)
+    identity = FileIdentity.of(path)
+
+    def no_second_hash(path: Path) -> str:
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr(render, "sha256_file", no_second_hash)
+    with _ingestor(settings_for, pages) as ingestor:
+        document = ingestor.ingest(path, identity=identity)
+        with path.open("ab") as handle:
+            handle.write(b"\n% a scanner appended this\n")
+        with pytest.raises(FileChangedError, match="changed after it was queued"):
+            ingestor.ingest(path, identity=identity)
+
+    assert document.id == identity.sha256
+    es_client.indices.refresh(index=settings_for.es.alias)
+    assert es_client.count(index=settings_for.es.alias)["count"] == 1
 
 
 def _similar(left: str | None, right: str | None) -> bool:

@@ -564,7 +564,13 @@ def _load_predictor(weights: list[Path], config: DetectorConfig, threads: int) -
     models = []
     for path in weights:
         model = build_model(config)
-        model.load_weights(str(path))
+        try:
+            model.load_weights(str(path))
+        except (OSError, ValueError) as exc:
+            raise DependencyError(
+                f"detector weights {path} cannot be loaded ({exc}); restore the model folder or retrain "
+                "with `indexer train-detector`"
+            ) from exc
         models.append(model)
 
     @tf.function(  # type: ignore[untyped-decorator]

@@ -36,6 +36,9 @@ def ingest(
     if not files:
         console.print(f"no input files found (looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})")
         raise typer.Exit(ExitCode.INPUT)
+    for path in files:
+        if path.is_symlink():
+            typer.echo(f"following link {path} -> {path.resolve()}")
     with progress() as bar, Ingestor(settings(), viz=viz) as ingestor:
         documents = bar.add_task("documents", total=len(files))
         pages = bar.add_task("pages", total=None)

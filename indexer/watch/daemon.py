@@ -11,6 +11,7 @@ damaged while it was modified recently may still be being copied: it is retried,
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -37,6 +38,8 @@ __all__ = ["WatchDaemon"]
 log = logging.getLogger(__name__)
 
 _TICK_S = 0.2
+#: inotify reports reads too: reading a file (hashing, rendering) must not make it look new.
+_READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})
 _WORKER_START_TIMEOUT_S = 600.0
 _REASON_ADVICE = {
     "input": "Fix the file (see the reason above) and drop it into the folder again.",
@@ -142,6 +145,8 @@ class WatchDaemon:
 
         class _Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in _READ_ONLY_EVENTS:
+                    return
                 for raw in (event.src_path, getattr(event, "dest_path", "")):
                     if raw:
                         daemon._note(Path(str(raw)))
@@ -190,6 +195,14 @@ class WatchDaemon:
         """A path seen in the folder: refuse it, ignore it, or let the tracker watch it settle."""
         if path.suffix.lower() not in SUPPORTED_SUFFIXES or is_ignored(path, self.folder):
             return
+        try:
+            self._sort(path)
+        except Exception:  # the loop never dies on one file
+            if path not in self._warned:
+                self._warned.add(path)
+                log.exception("cannot look at %s; it is left alone", path)
+
+    def _sort(self, path: Path) -> None:
         refusal = self._link_refusal(path) if path.is_symlink() else None
         if refusal is not None:
             self._refuse(path, refusal)
@@ -201,7 +214,12 @@ class WatchDaemon:
 
     def _link_refusal(self, path: Path) -> str | None:
         """Why a link in the folder is refused, or None when it is followed."""
-        target = path.resolve()
+        try:
+            target = path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11 raises this for a loop, not an OSError
+            return f"a link that loops ({os.readlink(path)})"
+        except OSError as exc:
+            return f"a link to {os.readlink(path)}, which cannot be reached ({exc.strerror or exc})"
         if not target.exists():
             return f"a link to {target}, which does not exist"
         if self.watch.symlinks == "refuse":
@@ -255,6 +273,18 @@ class WatchDaemon:
     # -- outcomes ---------------------------------------------------------------------------
 
     def _handle(self, outcome: Outcome) -> None:
+        try:
+            self._settle_outcome(outcome)
+        except Exception as exc:  # e.g. the quarantine cannot be written: try again later
+            log.exception("cannot record the outcome for %s", outcome.path)
+            self.journal.mark(
+                outcome.path,
+                FileState.FAILED,
+                error=f"{outcome.message}; then {type(exc).__name__}: {exc}",
+                retry_at=time.time() + self.watch.retry_max_s,
+            )
+
+    def _settle_outcome(self, outcome: Outcome) -> None:
         entry = self.journal.get(outcome.path)
         if entry is None:
             return

@@ -150,22 +150,25 @@ class Journal:
     def enqueue(self, path: str, identity: FileIdentity) -> bool:
         """Queue a complete file unless this exact content is already known for the path.
 
-        Known content gets its size and mtime refreshed (the file was touched, not changed), and
-        a failed row is made due now: the file has just been seen complete.
+        Known content with a new mtime (the file was touched, not changed) gets its identity
+        refreshed, and a failed row is made due now: the file has just been seen complete.
 
         Returns:
             True when the file was (re)queued as new content.
         """
         now = time.time()
         with self._transaction() as db:
-            row = db.execute("SELECT sha256, state FROM files WHERE path = ?", (path,)).fetchone()
+            row = db.execute(
+                "SELECT sha256, size_bytes, mtime_ns, state FROM files WHERE path = ?", (path,)
+            ).fetchone()
             if row and row["sha256"] == identity.sha256 and row["state"] != FileState.REMOVED:
-                db.execute(
-                    "UPDATE files SET size_bytes = ?, mtime_ns = ?,"
-                    " next_attempt_at = CASE WHEN state = 'failed' THEN 0 ELSE next_attempt_at END"
-                    " WHERE path = ?",
-                    (identity.size_bytes, identity.mtime_ns, path),
-                )
+                if (row["size_bytes"], row["mtime_ns"]) != (identity.size_bytes, identity.mtime_ns):
+                    db.execute(
+                        "UPDATE files SET size_bytes = ?, mtime_ns = ?,"
+                        " next_attempt_at = CASE WHEN state = 'failed' THEN 0 ELSE next_attempt_at END"
+                        " WHERE path = ?",
+                        (identity.size_bytes, identity.mtime_ns, path),
+                    )
                 return False
             db.execute(
                 "INSERT INTO files (path, folder, sha256, size_bytes, mtime_ns, state, attempts,"

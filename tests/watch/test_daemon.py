@@ -54,6 +54,7 @@ class Daemon:
             # Damaged files are quarantined once unchanged for this long (the slow-copy test sets more).
             "INDEXER_WATCH__INCOMPLETE_GRACE_S": "2",
             "INDEXER_WATCH__INCOMPLETE_RETRY_S": "0.5",
+            "COLUMNS": "400",  # log lines unwrapped, so tests can look for phrases
         }
         self.process: subprocess.Popen[bytes] | None = None
 
