@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import psutil
@@ -24,27 +25,26 @@ def make_pdf(path: Path, pages: int, *, seed: int, distinct_pages: int = 10) -> 
     return write_image_pdf(path, [images[index % len(images)] for index in range(pages)])
 
 
-class PeakMemory:
-    """Samples the summed RSS and PSS of a process and all its children until stopped.
+class MemorySampler:
+    """Samples the summed RSS and PSS of some processes until stopped; subclasses choose which.
 
     RSS counts shared pages (TensorFlow's libraries) once per process; PSS splits them between
-    the processes that share them, so its sum is what the process tree really occupies.
+    the processes that share them, so its sum is what the processes really occupy.
     """
 
-    def __init__(self, pid: int) -> None:
-        self._root = psutil.Process(pid)
+    def __init__(self) -> None:
         self.peak_bytes = 0
         self.peak_pss_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> tuple[int, int]:
+    def processes(self) -> list[psutil.Process]:
+        raise NotImplementedError
+
+    def sample(self) -> tuple[int, int]:
+        """The summed RSS and PSS of the measured processes now, in bytes."""
         rss = pss = 0
-        try:
-            processes = [self._root, *self._root.children(recursive=True)]
-        except psutil.Error:
-            return 0, 0
-        for process in processes:
+        for process in self.processes():
             try:
                 memory = process.memory_full_info()
             except psutil.Error:
@@ -55,15 +55,29 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, pss = self._sample()
+            rss, pss = self.sample()
             self.peak_bytes = max(self.peak_bytes, rss)
             self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
             time.sleep(_SAMPLE_S)
 
-    def __enter__(self) -> PeakMemory:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class PeakMemory(MemorySampler):
+    """Peak memory of a process and all its children."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__()
+        self._root = psutil.Process(pid)
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            return []
