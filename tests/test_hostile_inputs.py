@@ -28,7 +28,7 @@ def test_ingest_indexes_the_good_and_fails_the_bad_with_reasons(
     WHEN `indexer ingest FOLDER` runs
     THEN each good file is searchable with its pages and text, each bad one has a FAILED line
     with a reason, none is neither, and the run ends with the input-error exit code."""
-    cases = write_hostile_inputs(tmp_path / "inbox", tmp_path / "outside")
+    cases = [case.for_ingest() for case in write_hostile_inputs(tmp_path / "inbox", tmp_path / "outside")]
     monkeypatch.setenv("INDEXER_ES__ALIAS", settings_for.es.alias)
     monkeypatch.setenv("INDEXER_ARTIFACTS__DIR", str(settings_for.artifacts_dir))
     monkeypatch.setenv("INDEXER_PIPELINE__PROCESSORS", NO_MODEL_PIPELINE)
@@ -42,6 +42,8 @@ def test_ingest_indexes_the_good_and_fails_the_bad_with_reasons(
         for case in cases
         for problem in [*ingest_problems(case, result.output), *index_problems(case, pages)]
     ]
+    if f"following link {tmp_path / 'inbox' / 'outside-link.pdf'} -> " not in result.output:
+        problems.append("ingest did not say which link it followed")
     if result.exit_code != ExitCode.INPUT:
         problems.append(f"exit code {result.exit_code}, expected {ExitCode.INPUT} (input error)")
     assert not problems, "\n".join(problems) + f"\n\noutput:\n{result.output}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,7 +39,8 @@ def ingest(
         raise typer.Exit(ExitCode.INPUT)
     for path in files:
         if path.is_symlink():
-            typer.echo(f"following link {path} -> {path.resolve()}")
+            # realpath, not resolve(): a link loop must fail as that file's error, not here.
+            typer.echo(f"following link {path} -> {os.path.realpath(path)}")
     with progress() as bar, Ingestor(settings(), viz=viz) as ingestor:
         documents = bar.add_task("documents", total=len(files))
         pages = bar.add_task("pages", total=None)

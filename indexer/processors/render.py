@@ -141,7 +141,25 @@ def open_document(
     )
 
 
+_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_WHITE = (255, 255, 255, 255)
+
+
 def _rgb(image: Image.Image) -> np.ndarray:
+    """An 8-bit RGB array of any Pillow mode a scanner writes.
+
+    Pillow's own `convert("RGB")` clips 16-bit grey to white and paints transparent pixels with
+    their palette colour (often black): both would erase the page's text.
+    """
+    if image.mode in _HIGH_DEPTH_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        top = float(values.max()) if values.size else 0.0
+        scale = 255.0 / (65535.0 if top > 255 else 255.0)
+        grey = np.clip(values * scale, 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        paper = Image.new("RGBA", image.size, _WHITE)
+        return np.asarray(Image.alpha_composite(paper, image.convert("RGBA")).convert("RGB"), dtype=np.uint8)
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 

@@ -8,6 +8,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pikepdf
@@ -215,10 +216,14 @@ def _link_to_passwd(m: Material) -> HostileCase:
 def _link_out_of_folder(m: Material) -> HostileCase:
     target = m.good_pdf(m.outside / "good-outside.pdf")
     path = _link(m, "outside-link.pdf", target)
-    return _failed(
-        "link to a good PDF outside the folder",
-        path,
-        "leaves the folder: refused, so no one can have the daemon read, move or index files elsewhere",
+    return replace(
+        _failed(
+            "link to a good PDF outside the folder",
+            path,
+            "leaves the folder: the daemon refuses it, so no one can have it read, move or index files "
+            "elsewhere; `ingest` follows it, as the user named the folder, and says so",
+        ),
+        ingest_expect="indexed",
     )
 
 

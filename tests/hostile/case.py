@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +31,12 @@ class HostileCase:
     has_text: bool = True
     #: A link, a FIFO or a folder: a daemon may refuse it where it lies, with a logged reason.
     is_special: bool = False
+    #: What `indexer ingest` should do when it differs from the daemon: the user named the folder,
+    #: so ingest follows links out of it (and says so) where the daemon refuses them.
+    ingest_expect: Expectation | None = None
+
+    def for_ingest(self) -> HostileCase:
+        return self if self.ingest_expect is None else replace(self, expect=self.ingest_expect)
 
 
 @dataclass(slots=True)
