@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 
 from indexer.backends.base import PrintedOcrResult, Recognition
-from indexer.backends.crops import is_blank_crop
+from indexer.backends.htr.crops import is_blank_crop
 from indexer.config import AzureSettings
 from indexer.document import Box, Word
 from indexer.errors import BackendError, ConfigError

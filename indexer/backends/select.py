@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from indexer.backends.base import HandwritingRecognizer
-from indexer.backends.lines import LineSplitOptions, LineSplittingRecognizer, default_splitter
+from indexer.backends.htr.lines import LineSplitOptions, LineSplittingRecognizer, default_splitter
 from indexer.config import Settings
 from indexer.errors import ConfigError
 
@@ -51,7 +51,7 @@ def build_recognizer(settings: Settings, *, engine: str | None = None) -> Handwr
     recognizer = _build(settings, name)
     if name not in LINE_ENGINES or not settings.handwriting.split_lines:
         return recognizer
-    from indexer.backends.ctc import CtcRecognizer
+    from indexer.backends.htr.ctc import CtcRecognizer
 
     options = LineSplitOptions()
     if isinstance(recognizer, CtcRecognizer):
@@ -82,7 +82,7 @@ def _build(settings: Settings, name: str) -> HandwritingRecognizer:
         from indexer.backends.tesseract_crop import TesseractCropRecognizer
 
         return TesseractCropRecognizer()
-    from indexer.backends.ctc import CtcRecognizer
+    from indexer.backends.htr.ctc import CtcRecognizer
 
     return CtcRecognizer(
         options.htr_model_dir,

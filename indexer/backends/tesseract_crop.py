@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from indexer.backends.base import Recognition
-from indexer.backends.crops import is_blank_crop
+from indexer.backends.htr.crops import is_blank_crop
 from indexer.errors import BackendError, DependencyError
 
 __all__ = ["TesseractCropRecognizer", "find_tessdata"]

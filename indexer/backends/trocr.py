@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from indexer.backends.base import Recognition
-from indexer.backends.crops import is_blank_crop
+from indexer.backends.htr.crops import is_blank_crop
 from indexer.errors import BackendError, DependencyError
 
 __all__ = ["TrOcrRecognizer", "is_trocr_available", "require_trocr"]

@@ -127,7 +127,7 @@ def htr_lexicon(
     ] = None,
 ) -> None:
     """Rebuild a trained model's spelling lexicon (as `train-htr` writes it), without retraining."""
-    from indexer.backends.ctc import LEXICON_FILE
+    from indexer.backends.htr.ctc import LEXICON_FILE
     from indexer.training.htr_lexicon import build_lexicon, training_words
 
     if not model_dir.is_dir():

@@ -1,7 +1,7 @@
 """The `htr` model's lexicon: contract vocabulary and labelled training words, plus common English.
 
 Written beside the weights by `indexer train-htr`, or rebuilt for a trained model by
-`indexer htr-lexicon`; read by `indexer.backends.spelling`.
+`indexer htr-lexicon`; read by `indexer.backends.htr.spelling`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from indexer.backends.spelling import CONTRACT_MIN_ZIPF, Lexicon
+from indexer.backends.htr.spelling import CONTRACT_MIN_ZIPF, Lexicon
 from indexer.training.htr_text import english_words, lexicon_words
 from indexer.training.htr_transcriptions import load_transcriptions
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from indexer.backends.ctc import (
+from indexer.backends.htr.ctc import (
     CONFIG_FILE,
     LEXICON_FILE,
     WEIGHTS_FILE,
@@ -35,8 +35,8 @@ from indexer.backends.ctc import (
     save_model,
     time_steps,
 )
-from indexer.backends.ctc_decode import best_path, labels_to_text
-from indexer.backends.lines import default_splitter
+from indexer.backends.htr.ctc_decode import best_path, labels_to_text
+from indexer.backends.htr.lines import default_splitter
 from indexer.training.htr_iam import read_iam_words, split_iam
 from indexer.training.htr_lexicon import build_lexicon
 from indexer.training.htr_metrics import OcrScore, score

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.ctc import (
+from indexer.backends.htr.ctc import (
     CONFIG_FILE,
     LEXICON_FILE,
     WIDTH_PER_STEP,
@@ -19,7 +19,7 @@ from indexer.backends.ctc import (
     save_model,
     time_steps,
 )
-from indexer.backends.ctc_decode import best_path, labels_to_text, prefix_beam_search
+from indexer.backends.htr.ctc_decode import best_path, labels_to_text, prefix_beam_search
 from indexer.errors import DependencyError
 
 VOCABULARY = "ab"  # class 0 is the blank, 1 is "a", 2 is "b"

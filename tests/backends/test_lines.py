@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from indexer.backends.base import Recognition
-from indexer.backends.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer, find_bands
+from indexer.backends.htr.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer, find_bands
 from indexer.backends.tesseract_crop import TesseractCropRecognizer
 from indexer.training.htr_evaluate import load_split
 

@@ -29,12 +29,12 @@ def _writing(text: str, width: int) -> np.ndarray:
 def recognizer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HandwritingRecognizer]:
     engine = request.param
     if engine == "htr":
-        from indexer.backends.ctc import CtcRecognizer
+        from indexer.backends.htr.ctc import CtcRecognizer
 
         yield CtcRecognizer(tiny_htr_model(tmp_path), beam_width=3)
     elif engine == "htr-lines":
-        from indexer.backends.ctc import CtcRecognizer
-        from indexer.backends.lines import LineSplitter, LineSplittingRecognizer
+        from indexer.backends.htr.ctc import CtcRecognizer
+        from indexer.backends.htr.lines import LineSplitter, LineSplittingRecognizer
         from indexer.backends.tesseract_crop import TesseractCropRecognizer
 
         splitter = LineSplitter(printed_reader=TesseractCropRecognizer())

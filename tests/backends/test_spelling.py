@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.ctc_decode import CtcWordScorer, best_path, ctc_log_likelihood
-from indexer.backends.spelling import Lexicon, SpellingCorrector, is_english
+from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, ctc_log_likelihood
+from indexer.backends.htr.spelling import Lexicon, SpellingCorrector, is_english
 
 # Classes: 0 blank, then one per character.
 VOCABULARY = " adehnrDEHNR"

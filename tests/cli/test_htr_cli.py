@@ -103,7 +103,7 @@ def test_htr_lexicon_rebuilds_a_models_lexicon_from_training_words_only(tmp_path
         app, ["htr-lexicon", "--model-dir", str(model), "--transcriptions", str(transcriptions)]
     )
     assert result.exit_code == 0, result.output
-    from indexer.backends.spelling import Lexicon
+    from indexer.backends.htr.spelling import Lexicon
 
     lexicon = Lexicon.load(model / "lexicon.txt")
     assert {"zorblatt", "qwertine", "member", "honolulu"} <= set(lexicon.contract)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from indexer.backends.crops import MIN_CONTRAST
+from indexer.backends.htr.crops import MIN_CONTRAST
 from indexer.errors import InputError
 from indexer.training.htr_iam import read_iam_words, split_iam
 from indexer.training.htr_metrics import score

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.ctc import CONFIG_FILE, LEXICON_FILE, CtcRecognizer, HtrConfig
+from indexer.backends.htr.ctc import CONFIG_FILE, LEXICON_FILE, CtcRecognizer, HtrConfig
 from indexer.training.htr_text import VOCABULARY
 from indexer.training.htr_train import TrainOptions, train_htr, validate_data
 from tests.training.test_htr_data import CONTRACTS_DEV, write_iam

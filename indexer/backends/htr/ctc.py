@@ -1,7 +1,7 @@
 """`htr`: our own CNN + BiLSTM + CTC handwriting recognizer (TensorFlow/Keras 3).
 
 Split as preprocessor (`preprocess_crop`, shared with training), model (`build_model`) and
-decoder (`indexer.backends.ctc_decode`). The vocabulary, blank index, input size and
+decoder (`indexer.backends.htr.ctc_decode`). The vocabulary, blank index, input size and
 normalisation are read from `htr.json` beside the weights, never hard-coded here.
 """
 
@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import Recognition
-from indexer.backends.crops import is_blank_crop, to_grey
-from indexer.backends.ctc_decode import CtcWordScorer, best_path, labels_to_text, prefix_beam_search
-from indexer.backends.spelling import Lexicon, SpellingCorrector
+from indexer.backends.htr.crops import is_blank_crop, to_grey
+from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, labels_to_text, prefix_beam_search
+from indexer.backends.htr.spelling import Lexicon, SpellingCorrector
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import BackendError, DependencyError
 
@@ -211,7 +211,7 @@ class CtcRecognizer:
     Args:
         model_dir: folder with `htr.json`, `htr.weights.npz` and optionally `lexicon.txt`.
         beam_width: 1 for best-path decoding, more for prefix beam search.
-        use_lexicon: correct alphabetic words against `lexicon.txt` (`indexer.backends.spelling`;
+        use_lexicon: correct alphabetic words against `lexicon.txt` (`indexer.backends.htr.spelling`;
             numbers are never touched).
         threads: TensorFlow intra-op threads (0: TensorFlow's default).
 

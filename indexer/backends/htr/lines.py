@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import HandwritingRecognizer, Recognition
-from indexer.backends.crops import is_blank_crop, to_grey
+from indexer.backends.htr.crops import is_blank_crop, to_grey
 from indexer.errors import DependencyError
 
 __all__ = ["LineSplitOptions", "LineSplitter", "LineSplittingRecognizer", "default_splitter", "find_bands"]
