@@ -10,7 +10,7 @@ from typing import Self
 import numpy as np
 import psutil
 
-from indexer.training.synthetic import render_page
+from indexer.training.data.synthetic import render_page
 from tests.factories import DPI, write_image_pdf
 
 _SAMPLE_S = 0.5
@@ -18,7 +18,7 @@ _SAMPLE_S = 0.5
 
 def make_pdf(path: Path, pages: int, *, seed: int, distinct_pages: int = 10) -> Path:
     """A scanned-looking PDF of `pages` pages (cycling through `distinct_pages` generated ones)."""
-    from indexer.training.augment import scan_effects
+    from indexer.training.data.augment import scan_effects
 
     rng = np.random.default_rng(seed)
     images = [scan_effects(render_page(rng, dpi=DPI).image, rng) for _ in range(min(pages, distinct_pages))]

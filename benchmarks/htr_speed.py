@@ -14,7 +14,7 @@ from pathlib import Path
 
 from indexer.backends.select import build_recognizer
 from indexer.config import load_settings
-from indexer.training.htr_evaluate import load_split, run_recognizer
+from indexer.training.htr.evaluate import load_split, run_recognizer
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "contracts-dev"
 BATCH = 16

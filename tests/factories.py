@@ -20,7 +20,13 @@ from PIL import Image
 
 from indexer.backends.base import Detection, Recognition
 from indexer.document import Box
-from indexer.training.synthetic import HandwrittenItem, PrintedWord, SyntheticPage, render_page, scan_effects
+from indexer.training.data.synthetic import (
+    HandwrittenItem,
+    PrintedWord,
+    SyntheticPage,
+    render_page,
+    scan_effects,
+)
 
 DPI = 200
 _JPEG_QUALITY = 85

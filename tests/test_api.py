@@ -23,7 +23,7 @@ from indexer.document import Document, Page
 from indexer.errors import FileChangedError, InputError
 from indexer.hashing import FileIdentity
 from indexer.processors.anchor import TOKEN_PATTERN
-from indexer.training.synthetic import SyntheticPage
+from indexer.training.data.synthetic import SyntheticPage
 from tests.factories import (
     Oracle,
     OracleDetector,

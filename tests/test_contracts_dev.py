@@ -19,7 +19,7 @@ from indexer.cli import app
 from indexer.config import Settings
 from indexer.document import Box, Document
 from indexer.processors.anchor import TOKEN_PATTERN
-from indexer.training.splits import document_of, split_by_document
+from indexer.training.data.splits import document_of, split_by_document
 from tests.conftest import CONTRACTS_DEV
 from tests.factories import write_image_pdf
 

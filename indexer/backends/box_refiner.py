@@ -6,7 +6,7 @@ each box on its own: it cuts the box with some context around it out of the full
 page, resizes the cut to a fixed `input_height_px` x `input_width_px` (so small boxes are seen
 larger than the detector sees them), and regresses the distance from each edge to where the
 labelled edge would be, as a share of the cut's width or height (`encode_offsets`). It is trained
-on labelled boxes whose edges were moved at random (`indexer.training.refiner_train`), like the
+on labelled boxes whose edges were moved at random (`indexer.training.detector.refiner`), like the
 second stage of a two-stage detector.
 
 `moved_edges` says which predicted edges are applied. On the first cross-validation fold, moving

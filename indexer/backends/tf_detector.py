@@ -30,7 +30,7 @@ scales are. Nets trained with different seeds on few pages disagree on the boxes
 averaging them is the usual way to steady that. The shipped model is one net: two nets of half
 its training each scored lower (models/detector/MODEL_CARD.md, notes).
 
-Training (`indexer.training.detector_train`) uses the same `preprocess` and `build_model`, and
+Training (`indexer.training.detector.train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.
 """
 

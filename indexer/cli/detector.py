@@ -19,7 +19,7 @@ from indexer.logs import progress
 if TYPE_CHECKING:
     from indexer.backends.base import BoxDetector
     from indexer.config import DetectorSettings
-    from indexer.training.detector_train import TrainOptions
+    from indexer.training.detector.train import TrainOptions
 
 __all__ = ["BUILT", "register"]
 
@@ -78,8 +78,8 @@ def detect(
 ) -> None:
     """Find handwriting (signatures and annotations) on page images."""
     from indexer.api import build_detector, managed
-    from indexer.training.detector_eval import draw_boxes
-    from indexer.training.detector_train import read_rgb
+    from indexer.training.detector.evaluate import draw_boxes
+    from indexer.training.detector.train import read_rgb
 
     with managed(build_detector(_detector_settings(model))) as detector:
         for path in images:
@@ -217,9 +217,9 @@ def train_detector(
 
     Without --stem / --box-head / --output-stride it trains the shipped model's design.
     """
-    from indexer.training.detector_card import finish_training
-    from indexer.training.detector_train import TRAINED_DESIGN, TrainOptions, train_detector
-    from indexer.training.splits import HoldOut
+    from indexer.training.data.splits import HoldOut
+    from indexer.training.detector.card import finish_training
+    from indexer.training.detector.train import TRAINED_DESIGN, TrainOptions, train_detector
 
     default = TRAINED_DESIGN
     with_boxes = default.box_head if box_head is None else box_head
@@ -283,8 +283,8 @@ def train_refiner(
     The refiner moves the left and right edges of the detector's boxes; `evaluate
     --no-refiner` scores the detector without it.
     """
-    from indexer.training.refiner_card import finish_refiner
-    from indexer.training.refiner_train import RefinerOptions, train_refiner
+    from indexer.training.detector.refiner import RefinerOptions, train_refiner
+    from indexer.training.detector.refiner_card import finish_refiner
 
     options = RefinerOptions(
         model_dir=model,
@@ -360,14 +360,14 @@ def calibrate_detector(
     with calibration.json and a model-card section beside it.
     """
     from indexer.backends.tf_detector import CONFIG_FILE
-    from indexer.training.detector_calibrate import (
+    from indexer.training.detector.calibrate import (
         DecodingGrid,
         apply_calibration,
         calibrate_decoding,
         format_calibration,
         share_text,
     )
-    from indexer.training.detector_train import load_pages
+    from indexer.training.detector.train import load_pages
 
     defaults = DecodingGrid()
     grid = DecodingGrid(
@@ -458,7 +458,7 @@ def evaluate(
     from contextlib import ExitStack
 
     from indexer.api import build_detector, managed
-    from indexer.training.detector_eval import (
+    from indexer.training.detector.evaluate import (
         ResizedBoxes,
         evaluate_assigned,
         evaluate_held_out,
@@ -466,7 +466,7 @@ def evaluate(
         select_pages,
         write_report,
     )
-    from indexer.training.detector_train import load_pages
+    from indexer.training.detector.train import load_pages
 
     if split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -511,7 +511,7 @@ def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
         InputError: the folder has no split.json (not written by train-detector) or a broken one,
             or the detector is a SavedModel.
     """
-    from indexer.training.detector_train import read_split
+    from indexer.training.detector.train import read_split
 
     record = None if model_dir is None else read_split(model_dir)
     if record is None:
@@ -524,7 +524,7 @@ def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
 
 def _warn_if_trained_on(model_dir: Path | None, chosen: list[Any]) -> None:
     """Say so when the chosen pages include documents the model trained on (then it is fit, not skill)."""
-    from indexer.training.detector_train import pages_trained_on
+    from indexer.training.detector.train import pages_trained_on
 
     if model_dir is None:
         return

@@ -77,7 +77,7 @@ def train_htr(
     ] = False,
 ) -> None:
     """Train the CNN + BiLSTM + CTC recognizer (`htr`)."""
-    from indexer.training.htr_train import TrainOptions, train_htr, validate_data
+    from indexer.training.htr.train import TrainOptions, train_htr, validate_data
 
     if not (iam or synthetic or transcriptions):
         raise ConfigError("give at least one of --iam DIR, --synthetic N, --transcriptions FILE")
@@ -128,7 +128,7 @@ def htr_lexicon(
 ) -> None:
     """Rebuild a trained model's spelling lexicon (as `train-htr` writes it), without retraining."""
     from indexer.backends.htr.ctc import LEXICON_FILE
-    from indexer.training.htr_lexicon import build_lexicon, training_words
+    from indexer.training.htr.lexicon import build_lexicon, training_words
 
     if not model_dir.is_dir():
         raise InputError(f"no model folder at {model_dir}", path=str(model_dir))
@@ -149,7 +149,7 @@ def evaluate_ocr(
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON lines.")] = False,
 ) -> None:
     """Score engines on labelled crops, side by side with Tesseract (CER, word accuracy, exact)."""
-    from indexer.training.htr_evaluate import evaluate_engines
+    from indexer.training.htr.evaluate import evaluate_engines
 
     if split not in {"validation", "train", "all"}:
         raise ConfigError(f"--split must be validation, train or all, not {split!r}")

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from indexer.backends.base import Recognition
 from indexer.backends.htr.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer, find_bands
 from indexer.backends.tesseract_crop import TesseractCropRecognizer
-from indexer.training.htr_evaluate import load_split
+from indexer.training.htr.evaluate import load_split
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 PRINTED_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -13,9 +13,9 @@ from typer.testing import CliRunner, Result
 from indexer.cli import app
 from indexer.config import DetectorSettings
 from indexer.errors import ExitCode
-from indexer.training.detector_train import load_pages, pages_trained_on
-from indexer.training.splits import document_of, is_validation_document
-from indexer.training.synthetic import render_page
+from indexer.training.data.splits import document_of, is_validation_document
+from indexer.training.data.synthetic import render_page
+from indexer.training.detector.train import load_pages, pages_trained_on
 
 runner = CliRunner()
 #: The shipped detector's folder (the configuration's default).

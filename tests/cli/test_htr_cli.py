@@ -93,7 +93,7 @@ def test_evaluate_ocr_prints_each_engine_beside_tesseract(tmp_path: Path) -> Non
 def test_htr_lexicon_rebuilds_a_models_lexicon_from_training_words_only(tmp_path: Path) -> None:
     model = tiny_htr_model(tmp_path / "model")
     transcriptions = tmp_path / "transcriptions.json"
-    # The split is by document (`indexer.training.splits`); only training words enter the lexicon.
+    # The split is by document (`indexer.training.data.splits`); only training words enter the lexicon.
     entries = [
         {"image": f"{document}-1.jpg", "index": 0, "box": [0, 0, 10, 10], "text": text, "legible": True}
         for document, text in ((_TRAIN_DOCUMENT, "Zorblatt Qwertine"), (_VALIDATION_DOCUMENT, "Plimsoll"))

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from indexer.training.synthetic import SyntheticPage
+from indexer.training.data.synthetic import SyntheticPage
 from tests.factories import write_scanned_pdf
 
 __all__ = ["Expectation", "HostileCase", "Maker", "Material"]

@@ -13,15 +13,15 @@ import pytest
 from indexer.backends.tf_detector import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.errors import InputError
-from indexer.training.detector_calibrate import (
+from indexer.training.data.voc import load_labelled_pages
+from indexer.training.detector.calibrate import (
     CALIBRATION_FILE,
     Decoding,
     DecodingGrid,
     best_decoding,
     calibrate_decoding,
 )
-from indexer.training.detector_eval import median_mean
-from indexer.training.voc import load_labelled_pages
+from indexer.training.detector.evaluate import median_mean
 from tests.conftest import CONTRACTS_DEV
 
 SHIPPED = DetectorSettings().model_dir

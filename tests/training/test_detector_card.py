@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.training.detector_card import put_card_section
+from indexer.training.detector.card import put_card_section
 
 CARD = "# Model\n\nHead.\n\n## Notes\n\nWritten by hand.\n"
 

@@ -8,7 +8,8 @@ import pytest
 
 from indexer.backends.base import Detection
 from indexer.document import Box, HandwritingKind
-from indexer.training.detector_eval import (
+from indexer.training.data.voc import LabelledBox, LabelledPage
+from indexer.training.detector.evaluate import (
     EvaluationReport,
     PageDetections,
     average_precision,
@@ -19,7 +20,6 @@ from indexer.training.detector_eval import (
     score_detections,
     write_report,
 )
-from indexer.training.voc import LabelledBox, LabelledPage
 
 SIG, ANN = HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION
 SIZE = (100, 200)  # (height, width)
@@ -142,7 +142,7 @@ def test_resized_boxes_grow_and_shrink_about_their_centres_within_the_page(tmp_p
     the page's left edge."""
     import cv2
 
-    from indexer.training.detector_eval import ResizedBoxes, evaluate_assigned
+    from indexer.training.detector.evaluate import ResizedBoxes, evaluate_assigned
 
     path = tmp_path / "doc-1.png"
     cv2.imwrite(str(path), np.full((100, 200, 3), 255, np.uint8))

@@ -8,7 +8,8 @@ import pytest
 from indexer.backends.tf_detector import DetectorConfig, decode, preprocess
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
-from indexer.training.detector_model import (
+from indexer.training.data.voc import LabelledBox
+from indexer.training.detector.targets import (
     BOX_LOSS_WEIGHT,
     SampleSource,
     _downsample_target,
@@ -18,7 +19,6 @@ from indexer.training.detector_model import (
     page_sample,
     paint_instances,
 )
-from indexer.training.voc import LabelledBox
 
 #: The fcn-v2 design: kernels and edge distances besides the classes.
 BOX_HEAD = DetectorConfig(version="fcn-v2", stem="strided", box_head=True)

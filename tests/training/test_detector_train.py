@@ -9,8 +9,10 @@ from tensorflow import keras
 from indexer.backends.tf_detector import DetectorConfig, build_model
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
-from indexer.training.detector_model import SampleSource, page_sample
-from indexer.training.detector_train import (
+from indexer.training.data.splits import HoldOut
+from indexer.training.data.voc import LabelledBox
+from indexer.training.detector.targets import SampleSource, page_sample
+from indexer.training.detector.train import (
     SPLIT_FILE,
     SplitRecord,
     TrainOptions,
@@ -20,8 +22,6 @@ from indexer.training.detector_train import (
     read_split,
     write_split,
 )
-from indexer.training.splits import HoldOut
-from indexer.training.voc import LabelledBox
 
 
 def test_prefetched_batches_come_in_the_order_they_were_drawn() -> None:

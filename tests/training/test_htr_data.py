@@ -12,16 +12,16 @@ import pytest
 
 from indexer.backends.htr.crops import MIN_CONTRAST
 from indexer.errors import InputError
-from indexer.training.htr_iam import read_iam_words, split_iam
-from indexer.training.htr_metrics import score
-from indexer.training.htr_synthetic import (
+from indexer.training.htr.iam import read_iam_words, split_iam
+from indexer.training.htr.metrics import score
+from indexer.training.htr.synthetic import (
     HANDWRITING_FONT_PACKAGES,
     SyntheticGenerator,
     draws_contract_text,
     find_fonts,
 )
-from indexer.training.htr_text import VOCABULARY, random_text
-from indexer.training.htr_transcriptions import PAD_PX, crop_box, load_transcriptions, read_crops
+from indexer.training.htr.text import VOCABULARY, random_text
+from indexer.training.htr.transcriptions import PAD_PX, crop_box, load_transcriptions, read_crops
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from indexer.config import load_settings
-from indexer.training.htr_evaluate import evaluate_engines
+from indexer.training.htr.evaluate import evaluate_engines
 
 CONTRACTS_DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "contracts-dev"
 #: Recorded in the model card; the issue's target is CER <= 0.30 and word accuracy >= 0.50.

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from indexer.backends.htr.ctc import CONFIG_FILE, LEXICON_FILE, CtcRecognizer, HtrConfig
-from indexer.training.htr_text import VOCABULARY
-from indexer.training.htr_train import TrainOptions, train_htr, validate_data
+from indexer.training.htr.text import VOCABULARY
+from indexer.training.htr.train import TrainOptions, train_htr, validate_data
 from tests.training.test_htr_data import CONTRACTS_DEV, write_iam
 
 _TINY = HtrConfig(vocabulary=VOCABULARY, conv_filters=(4, 8, 8, 8, 8), lstm_units=16)

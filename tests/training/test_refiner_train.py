@@ -7,7 +7,7 @@ import pytest
 
 from indexer.backends.box_refiner import RefinerConfig, apply_offsets
 from indexer.errors import InputError
-from indexer.training.refiner_train import (
+from indexer.training.detector.refiner import (
     RefinerOptions,
     _learning_rate,
     _no_move_loss,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.errors import InputError
-from indexer.training.splits import (
+from indexer.training.data.splits import (
     HoldOut,
     cross_validation_folds,
     document_of,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexer.document import HandwritingKind
-from indexer.training.synthetic import HandwrittenItem, PrintedWord, render_page, scan_effects
+from indexer.training.data.synthetic import HandwrittenItem, PrintedWord, render_page, scan_effects
 
 
 def test_boxes_lie_inside_the_image_and_cover_ink() -> None:

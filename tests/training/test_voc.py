@@ -7,7 +7,7 @@ import pytest
 
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
-from indexer.training.voc import load_labelled_pages, read_voc, read_vott_json
+from indexer.training.data.voc import load_labelled_pages, read_voc, read_vott_json
 
 _VOC = """<annotation verified="yes">
     <folder>Annotation</folder>

@@ -22,8 +22,8 @@ import numpy as np
 from indexer.backends.tf_detector import DetectorConfig, preprocess
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
-from indexer.training.augment import photometric, rotate_pair, rotation_matrix
-from indexer.training.voc import LabelledBox
+from indexer.training.data.augment import photometric, rotate_pair, rotation_matrix
+from indexer.training.data.voc import LabelledBox
 
 __all__ = [
     "BOX_LOSSES",

@@ -22,8 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from indexer.document import Box, HandwritingKind
 from indexer.errors import DependencyError
-from indexer.training import fillers
-from indexer.training.augment import scan_effects
+from indexer.training.data import fillers
+from indexer.training.data.augment import scan_effects
 
 __all__ = [
     "HandwrittenItem",

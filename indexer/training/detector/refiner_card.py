@@ -6,18 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from indexer.backends.tf_detector import TfBoxDetector
-from indexer.training.detector_card import CARD_FILE, put_card_section, timing_s
-from indexer.training.detector_eval import (
+from indexer.training.data.splits import document_of
+from indexer.training.data.voc import LabelledPage
+from indexer.training.detector.card import CARD_FILE, put_card_section, timing_s
+from indexer.training.detector.evaluate import (
     EvaluationReport,
     PageDetections,
     format_report,
     score_detections,
     write_report,
 )
-from indexer.training.detector_train import ProgressCallback, load_pages, read_rgb, read_split
-from indexer.training.refiner_train import RefinerOptions, RefinerResult
-from indexer.training.splits import document_of
-from indexer.training.voc import LabelledPage
+from indexer.training.detector.refiner import RefinerOptions, RefinerResult
+from indexer.training.detector.train import ProgressCallback, load_pages, read_rgb, read_split
 
 __all__ = ["REFINED_REPORT", "finish_refiner"]
 

@@ -20,11 +20,11 @@ import numpy as np
 
 from indexer.backends.base import BoxDetector, Detection
 from indexer.document import Box, HandwritingKind
-from indexer.training.splits import document_of, is_validation_document
-from indexer.training.voc import LabelledBox, LabelledPage
+from indexer.training.data.splits import document_of, is_validation_document
+from indexer.training.data.voc import LabelledBox, LabelledPage
 
 if TYPE_CHECKING:
-    from indexer.training.detector_train import ProgressCallback
+    from indexer.training.detector.train import ProgressCallback
 
 __all__ = [
     "EvaluationReport",
@@ -225,7 +225,7 @@ def evaluate_assigned(
     assigned: Sequence[tuple[LabelledPage, BoxDetector]], *, on_progress: ProgressCallback | None = None
 ) -> EvaluationReport:
     """Score each page with its own detector; AP pools every page's boxes."""
-    from indexer.training.detector_train import read_rgb
+    from indexer.training.detector.train import read_rgb
 
     found = []
     for index, (page, detector) in enumerate(assigned):

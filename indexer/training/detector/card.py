@@ -11,8 +11,14 @@ import numpy as np
 
 from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.document import HandwritingKind
-from indexer.training.detector_eval import EvaluationReport, evaluate_assigned, format_report, write_report
-from indexer.training.detector_train import (
+from indexer.training.data.splits import HoldOut
+from indexer.training.detector.evaluate import (
+    EvaluationReport,
+    evaluate_assigned,
+    format_report,
+    write_report,
+)
+from indexer.training.detector.train import (
     CLASS_WEIGHTS,
     SPLIT_FILE,
     ProgressCallback,
@@ -20,7 +26,6 @@ from indexer.training.detector_train import (
     TrainResult,
     load_pages,
 )
-from indexer.training.splits import HoldOut
 
 __all__ = ["CARD_FILE", "finish_training", "model_card", "put_card_section", "timing_s"]
 
@@ -170,10 +175,10 @@ and annotation pixels{_design(config)}
   final smoothed loss {result.final_loss:.4f}.
 - Command: `{options.command or "(library call)"}`
 - Data: {", ".join(str(d) for d in options.data_dirs)}; split by document with
-  `indexer.training.splits`, hold-out `{options.hold_out}` ({_held_out(options.hold_out)}):
+  `indexer.training.data.splits`, hold-out `{options.hold_out}` ({_held_out(options.hold_out)}):
   {len(result.train_pages)} training pages, {len(result.held_out_pages)} held-out pages never used in
   training (documents in `{SPLIT_FILE}`), plus {options.synthetic_pages} synthetic pages
-  (`indexer.training.synthetic`, share {options.synthetic_share} of the batches).
+  (`indexer.training.data.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
   class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.{_members(options)}

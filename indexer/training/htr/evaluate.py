@@ -14,8 +14,8 @@ import numpy as np
 from indexer.backends.base import HandwritingRecognizer, Recognition
 from indexer.backends.select import build_recognizer, resolve_engine
 from indexer.config import Settings
-from indexer.training.htr_metrics import OcrScore, score
-from indexer.training.htr_transcriptions import LabelledCrop, load_transcriptions, read_crops
+from indexer.training.htr.metrics import OcrScore, score
+from indexer.training.htr.transcriptions import LabelledCrop, load_transcriptions, read_crops
 
 __all__ = ["EngineResult", "evaluate_engines", "load_split", "run_recognizer"]
 

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from indexer.errors import DependencyError
-from indexer.training.htr_text import random_text
+from indexer.training.htr.text import random_text
 
 __all__ = [
     "HANDWRITING_FONT_DIRS",

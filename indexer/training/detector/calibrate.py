@@ -33,20 +33,20 @@ from typing import TYPE_CHECKING
 
 from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
 from indexer.errors import InputError
-from indexer.training.detector_card import CARD_FILE, put_card_section
-from indexer.training.detector_eval import (
+from indexer.training.data.splits import document_of
+from indexer.training.data.voc import LabelledPage
+from indexer.training.detector.card import CARD_FILE, put_card_section
+from indexer.training.detector.evaluate import (
     EvaluationReport,
     PageDetections,
     format_report,
     median_mean,
     score_detections,
 )
-from indexer.training.detector_train import read_rgb, read_split
-from indexer.training.splits import document_of
-from indexer.training.voc import LabelledPage
+from indexer.training.detector.train import read_rgb, read_split
 
 if TYPE_CHECKING:
-    from indexer.training.detector_train import ProgressCallback
+    from indexer.training.detector.train import ProgressCallback
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -269,7 +269,7 @@ def _update_card(card: Path, decoding: Decoding, record: dict[str, object], tabl
         f"{_CARD_HEADING}\n\n"
         f"`annotation_prior` {prior}, `test_scales` {scales}, `class_overlap_share` {overlap}, "
         f"`merge_share` {merge}, chosen on {record['chosen_on']} by mean of the four medians "
-        f"({when}; `indexer.training.detector_calibrate`):\n\n"
+        f"({when}; `indexer.training.detector.calibrate`):\n\n"
         f"    {record['command']}\n\n```\n{table}\n```\n"
     )
     put_card_section(card, section)

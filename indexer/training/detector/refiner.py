@@ -37,10 +37,10 @@ from indexer.backends.box_refiner import (
 from indexer.backends.tf_detector import CONFIG_FILE
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import InputError
-from indexer.training.augment import photometric
 from indexer.training.budget import StepBudget, spent_share
-from indexer.training.detector_train import ProgressCallback, load_pages, pages_trained_on, read_rgb
-from indexer.training.voc import LabelledPage
+from indexer.training.data.augment import photometric
+from indexer.training.data.voc import LabelledPage
+from indexer.training.detector.train import ProgressCallback, load_pages, pages_trained_on, read_rgb
 
 __all__ = ["RefinerOptions", "RefinerResult", "jitter_edges", "make_samples", "train_refiner"]
 

@@ -37,12 +37,12 @@ from indexer.backends.htr.ctc import (
 )
 from indexer.backends.htr.ctc_decode import best_path, labels_to_text
 from indexer.backends.htr.lines import default_splitter
-from indexer.training.htr_iam import read_iam_words, split_iam
-from indexer.training.htr_lexicon import build_lexicon
-from indexer.training.htr_metrics import OcrScore, score
-from indexer.training.htr_synthetic import SyntheticGenerator, augment
-from indexer.training.htr_text import VOCABULARY
-from indexer.training.htr_transcriptions import load_transcriptions, read_crops
+from indexer.training.htr.iam import read_iam_words, split_iam
+from indexer.training.htr.lexicon import build_lexicon
+from indexer.training.htr.metrics import OcrScore, score
+from indexer.training.htr.synthetic import SyntheticGenerator, augment
+from indexer.training.htr.text import VOCABULARY
+from indexer.training.htr.transcriptions import load_transcriptions, read_crops
 
 __all__ = ["Sample", "TrainOptions", "TrainResult", "train_htr", "validate_data"]
 

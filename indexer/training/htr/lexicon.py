@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from indexer.backends.htr.spelling import CONTRACT_MIN_ZIPF, Lexicon
-from indexer.training.htr_text import english_words, lexicon_words
-from indexer.training.htr_transcriptions import load_transcriptions
+from indexer.training.htr.text import english_words, lexicon_words
+from indexer.training.htr.transcriptions import load_transcriptions
 
 __all__ = ["build_lexicon", "training_words"]
 

@@ -2,7 +2,7 @@
 
 Each entry is `{"image", "index", "box": [xmin, ymin, xmax, ymax], "text", "legible", "confidence"}`;
 boxes are padded by `PAD_PX` like the Tesseract baseline. The split is by document
-(`indexer.training.splits`), so validation documents never reach training.
+(`indexer.training.data.splits`), so validation documents never reach training.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from indexer.errors import InputError
-from indexer.training.splits import document_of, is_validation_document
+from indexer.training.data.splits import document_of, is_validation_document
 
 __all__ = ["PAD_PX", "LabelledCrop", "crop_box", "load_transcriptions", "read_crops"]
 

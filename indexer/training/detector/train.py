@@ -1,6 +1,6 @@
 """Train the handwriting FCN on labelled real pages (training side only) plus synthetic pages.
 
-Real pages are split by document with `indexer.training.splits`, so the held-out documents (the
+Real pages are split by document with `indexer.training.data.splits`, so the held-out documents (the
 validation documents, one cross-validation fold, or none) are never seen in training; which ones
 they were goes into `split.json` beside the weights. Everything is seeded. The weights,
 `detector.json` and `MODEL_CARD.md` are written to the output folder; when held-out pages exist
@@ -28,16 +28,16 @@ from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.training.budget import StepBudget, spent_share
-from indexer.training.detector_model import (
+from indexer.training.data.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
+from indexer.training.data.synthetic import render_page, scan_effects
+from indexer.training.data.voc import LabelledBox, LabelledPage, load_labelled_pages
+from indexer.training.detector.targets import (
     PageSample,
     SampleSource,
     check_box_loss,
     detector_loss,
     page_sample,
 )
-from indexer.training.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
-from indexer.training.synthetic import render_page, scan_effects
-from indexer.training.voc import LabelledBox, LabelledPage, load_labelled_pages
 
 __all__ = [
     "SPLIT_FILE",
