@@ -44,7 +44,7 @@ def build_detector(config: DetectorSettings) -> BoxDetector:
         DependencyError: the model files are missing.
     """
     if config.engine == "tfod":
-        from indexer.backends.tfod_detector import TfodBoxDetector
+        from indexer.backends.detector.tfod import TfodBoxDetector
 
         if config.tfod_saved_model is None:
             raise ConfigError("detector.engine is tfod but INDEXER_DETECTOR__TFOD_SAVED_MODEL is not set")
@@ -54,7 +54,7 @@ def build_detector(config: DetectorSettings) -> BoxDetector:
             score_threshold=config.tfod_score_threshold,
             threads=config.threads,
         )
-    from indexer.backends.tf_detector import TfBoxDetector
+    from indexer.backends.detector.predictor import TfBoxDetector
 
     return TfBoxDetector(
         config.model_dir,

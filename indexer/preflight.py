@@ -47,7 +47,7 @@ def _check_detector(settings: Settings) -> None:
                 "set INDEXER_DETECTOR__TFOD_SAVED_MODEL"
             )
         return
-    from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig
+    from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
 
     config_path = config.model_dir / CONFIG_FILE
     if not config_path.is_file():

@@ -359,7 +359,7 @@ def calibrate_detector(
     the --apply-to models get the one that scores best on all of them. Written into detector.json,
     with calibration.json and a model-card section beside it.
     """
-    from indexer.backends.tf_detector import CONFIG_FILE
+    from indexer.model_dirs.detector import CONFIG_FILE
     from indexer.training.detector.calibrate import (
         DecodingGrid,
         apply_calibration,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from indexer.backends.base import Detection
-from indexer.backends.box_refiner import (
+from indexer.backends.detector.refiner import (
     REFINER_CONFIG_FILE,
     BoxRefiner,
     RefinerConfig,

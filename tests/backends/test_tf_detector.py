@@ -8,19 +8,13 @@ import pytest
 from tensorflow import keras
 
 from indexer.backends.base import BoxDetector, Detection
-from indexer.backends.tf_detector import (
-    CONFIG_FILE,
-    DetectorConfig,
-    TfBoxDetector,
-    build_model,
-    decode,
-    drop_other_class_overlaps,
-    fuse_scales,
-    merge_overlapping,
-)
+from indexer.backends.detector.decode import decode, drop_other_class_overlaps, fuse_scales, merge_overlapping
+from indexer.backends.detector.net import build_model
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.document import Box, HandwritingKind
-from indexer.errors import DependencyError, InputError
+from indexer.errors import ConfigError, DependencyError, InputError
+from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
 
 #: The shipped detector's folder (the configuration's default).
 SHIPPED = DetectorSettings().model_dir
@@ -273,25 +267,25 @@ def test_configs_written_before_the_box_head_load_as_the_first_design(tmp_path: 
 
 
 def test_an_unknown_stem_or_output_stride_is_refused() -> None:
-    with pytest.raises(InputError, match="full, strided"):
+    with pytest.raises(ConfigError, match="full, strided"):
         DetectorConfig(stem="wide")
-    with pytest.raises(InputError, match="2, 4"):
+    with pytest.raises(ConfigError, match="2, 4"):
         DetectorConfig(output_stride=8)
-    with pytest.raises(InputError, match="merge_share"):
+    with pytest.raises(ConfigError, match="merge_share"):
         DetectorConfig(merge_share=0.0)
-    with pytest.raises(InputError, match="class_overlap_share"):
+    with pytest.raises(ConfigError, match="class_overlap_share"):
         DetectorConfig(class_overlap_share=1.5)
-    with pytest.raises(InputError, match="short_side_px"):
+    with pytest.raises(ConfigError, match="short_side_px"):
         DetectorConfig(short_side_px=32)
-    with pytest.raises(InputError, match="test_scales"):
+    with pytest.raises(ConfigError, match="test_scales"):
         DetectorConfig(test_scales=())
-    with pytest.raises(InputError, match="test_scales"):
+    with pytest.raises(ConfigError, match="test_scales"):
         DetectorConfig(test_scales=(1.0, 0.0))
-    with pytest.raises(InputError, match="annotation_prior must be positive"):
+    with pytest.raises(ConfigError, match="annotation_prior must be positive"):
         replace(BOX_HEAD, annotation_prior=0.0)
-    with pytest.raises(InputError, match="only applies to the box head"):
+    with pytest.raises(ConfigError, match="only applies to the box head"):
         DetectorConfig(annotation_prior=1.5)
-    with pytest.raises(InputError, match="float32, bfloat16"):
+    with pytest.raises(ConfigError, match="float32, bfloat16"):
         build_model(BOX_HEAD, compute_dtype="float16")
 
 

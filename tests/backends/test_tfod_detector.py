@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from indexer.backends.base import BoxDetector
-from indexer.backends.tfod_detector import TfodBoxDetector
+from indexer.backends.detector.tfod import TfodBoxDetector
 from indexer.document import Box, HandwritingKind
 from indexer.errors import DependencyError
 

@@ -347,30 +347,31 @@ def test_evaluate_refuses_what_it_cannot_score(tiny_labelled_set: Path, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message", "exit_code"),
     [
-        (["--compute-dtype", "float16"], "float32, bfloat16"),
-        (["--output-stride", "4", "--no-box-head"], "needs --box-head"),
-        (["--output-stride", "3", "--box-head"], "2, 4"),
-        (["--ema-momentum", "1.5"], "between 0 and 1"),
-        (["--hold-out", "4/3"], "the fold must lie in 1..K"),
+        (["--compute-dtype", "float16"], "float32, bfloat16", ExitCode.INPUT),
+        (["--output-stride", "4", "--no-box-head"], "needs --box-head", ExitCode.INPUT),
+        # Refused by the model folder's own config (detector.json's rules): a configuration error.
+        (["--output-stride", "3", "--box-head"], "2, 4", ExitCode.CONFIG),
+        (["--ema-momentum", "1.5"], "between 0 and 1", ExitCode.INPUT),
+        (["--hold-out", "4/3"], "the fold must lie in 1..K", ExitCode.INPUT),
     ],
 )
-def test_impossible_training_options_are_input_errors(
-    tmp_path: Path, options: list[str], message: str
+def test_impossible_training_options_are_refused(
+    tmp_path: Path, options: list[str], message: str, exit_code: int
 ) -> None:
     result = runner.invoke(
         app, ["train-detector", "--data", str(tmp_path), "--out", str(tmp_path / "m"), *options]
     )
-    assert result.exit_code == ExitCode.INPUT
+    assert result.exit_code == exit_code
     assert message in result.output
 
 
-def test_an_unknown_stem_is_an_input_error_that_names_the_choices(tmp_path: Path) -> None:
+def test_an_unknown_stem_is_a_config_error_that_names_the_choices(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["train-detector", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--stem", "wide"]
     )
-    assert result.exit_code == ExitCode.INPUT
+    assert result.exit_code == ExitCode.CONFIG
     assert "full, strided" in result.output
 
 

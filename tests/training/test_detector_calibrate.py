@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from indexer.backends.tf_detector import TfBoxDetector
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.errors import InputError
 from indexer.training.data.voc import load_labelled_pages

@@ -5,9 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from indexer.backends.tf_detector import DetectorConfig, decode, preprocess
+from indexer.backends.detector.decode import decode
+from indexer.backends.detector.net import preprocess
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
+from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.voc import LabelledBox
 from indexer.training.detector.targets import (
     BOX_LOSS_WEIGHT,

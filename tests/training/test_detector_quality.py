@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.backends.tf_detector import TfBoxDetector
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage, load_labelled_pages

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from tensorflow import keras
 
-from indexer.backends.tf_detector import DetectorConfig, build_model
+from indexer.backends.detector.net import build_model
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
+from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.splits import HoldOut
 from indexer.training.data.voc import LabelledBox
 from indexer.training.detector.targets import SampleSource, page_sample

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.box_refiner import RefinerConfig, apply_offsets
+from indexer.backends.detector.refiner import RefinerConfig, apply_offsets
 from indexer.errors import InputError
 from indexer.training.detector.refiner import (
     RefinerOptions,

@@ -31,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.errors import InputError
+from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage
 from indexer.training.detector.card import CARD_FILE, put_card_section

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.backends.tf_detector import CONFIG_FILE, DetectorConfig, TfBoxDetector
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.document import HandwritingKind
+from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
 from indexer.training.data.splits import HoldOut
 from indexer.training.detector.evaluate import (
     EvaluationReport,
@@ -92,7 +93,7 @@ def _decoding(config: DetectorConfig) -> str:
     if config.test_scales != (1.0,):
         scales = ", ".join(f"{scale:g}" for scale in config.test_scales)
         further = f"\n  The page is read at scales {scales}; the outputs are averaged on the grid of scale 1"
-        further += " before\n  decoding (`tf_detector.fuse_scales`)."
+        further += " before\n  decoding (`indexer.backends.detector.decode.fuse_scales`)."
     if config.merge_share is not None:
         further += f"\n  Boxes of one class whose overlap covers >= {config.merge_share:g} of the smaller one"
         further += " merge into their union."
@@ -167,7 +168,7 @@ def model_card(
     metrics = format_report(report) if report is not None else "(no held-out pages)"
     return f"""# Handwriting detector `{config.version}`
 
-A small fully convolutional net (`indexer.backends.tf_detector.build_model`) that marks signature
+A small fully convolutional net (`indexer.backends.detector.net.build_model`) that marks signature
 and annotation pixels{_design(config)}
 
 - Trained: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, {result.steps_done} steps in

@@ -1,4 +1,4 @@
-"""Train the box refiner (`indexer.backends.box_refiner`) for a trained detector.
+"""Train the box refiner (`indexer.backends.detector.refiner`) for a trained detector.
 
 Training boxes are the labelled boxes of the detector's own training pages (its `split.json`),
 each with its four edges moved at random by about as much as the detector misses them by; the
@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from indexer.backends.box_refiner import (
+from indexer.backends.detector.refiner import (
     REFINER_CONFIG_FILE,
     Edges,
     RefinerConfig,
@@ -34,9 +34,9 @@ from indexer.backends.box_refiner import (
     encode_offsets,
     ink_map,
 )
-from indexer.backends.tf_detector import CONFIG_FILE
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import InputError
+from indexer.model_dirs.detector import CONFIG_FILE
 from indexer.training.budget import StepBudget, spent_share
 from indexer.training.data.augment import photometric
 from indexer.training.data.voc import LabelledPage

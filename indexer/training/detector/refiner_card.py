@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from indexer.backends.tf_detector import TfBoxDetector
+from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage
 from indexer.training.detector.card import CARD_FILE, put_card_section, timing_s
@@ -79,7 +79,7 @@ def _section(
         )
     else:
         figures = "No held-out pages: the detector trained on every document.\n"
-    return f"""## Box refiner (`indexer.backends.box_refiner`)
+    return f"""## Box refiner (`indexer.backends.detector.refiner`)
 
 A second stage that moves the {" and ".join(config.moved_edges)} edges of each detected box.
 

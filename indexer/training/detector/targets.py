@@ -19,9 +19,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from indexer.backends.tf_detector import DetectorConfig, preprocess
+from indexer.backends.detector.net import preprocess
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
+from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.augment import photometric, rotate_pair, rotation_matrix
 from indexer.training.data.voc import LabelledBox
 

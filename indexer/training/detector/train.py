@@ -23,10 +23,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from indexer.backends.tf_detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig, build_model
+from indexer.backends.detector.net import build_model
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import InputError
+from indexer.model_dirs.detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig
 from indexer.training.budget import StepBudget, spent_share
 from indexer.training.data.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
 from indexer.training.data.synthetic import render_page, scan_effects
