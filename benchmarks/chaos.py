@@ -307,7 +307,8 @@ class ChaosRun:
 
     def hostile_through_ingest(self) -> None:
         folder = self.scratch / "hostile-ingest"
-        cases = write_hostile_inputs(folder, self.scratch / "outside-ingest")
+        # ingest follows links out of the folder it was given (and says so); the daemon refuses them.
+        cases = [case.for_ingest() for case in write_hostile_inputs(folder, self.scratch / "outside-ingest")]
         alias = f"{ALIAS}-hostile-ingest"
         completed = self.indexer("ingest", str(folder), env={**self.env, "INDEXER_ES__ALIAS": alias})
         output = completed.stdout + completed.stderr

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from indexer.backends.base import BoxDetector
 from indexer.document import Page, Span
 from indexer.errors import ProcessingError
 
-__all__ = ["DetectHandwriting"]
+__all__ = ["MIN_PAGE_SIDE_PX", "DetectHandwriting"]
+
+log = logging.getLogger(__name__)
+
+#: A page narrower or lower than this holds no handwriting a detector could find (a 1-pixel
+#: image is a valid file, not an error): it gets no boxes instead of a detector failure.
+MIN_PAGE_SIDE_PX = 32
 
 
 class DetectHandwriting:
@@ -23,6 +31,10 @@ class DetectHandwriting:
     def __call__(self, page: Page) -> Page:
         if page.image is None:
             raise ProcessingError("the page has no image to detect on", processor=self.name, page=page.number)
+        if min(page.width, page.height) < MIN_PAGE_SIDE_PX:
+            log.debug("page %d is %dx%d px: too small for handwriting", page.number, page.width, page.height)
+            page.engines["detector"] = f"{self._detector.name} {self._detector.version}"
+            return page
         detections = self._detector.detect(page.image)
         # Reading order (top to bottom, then left to right) makes span ids stable and readable.
         detections.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
