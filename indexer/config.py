@@ -125,8 +125,18 @@ class ArtifactSettings(BaseModel):
 class HandwritingSettings(BaseModel):
     """Which engine reads handwriting crops, and how."""
 
-    #: auto: Azure when its endpoint and key are set, else TrOCR when its model is local, else htr.
-    engine: Literal["auto", "azure", "trocr", "htr", "tesseract"] = "auto"
+    #: auto: Azure when its endpoint and key are set, else TrOCR when its model is local, else ppocr.
+    engine: Literal["auto", "azure", "trocr", "ppocr", "ensemble", "htr", "tesseract"] = "auto"
+    #: The ppocr engine's word lexicon (built without any labelled crop, so no figure is fitted to it).
+    ppocr_lexicon: Path = Path(__file__).resolve().parents[1] / "models" / "ppocr" / "lexicon.txt"
+    #: Decode ppocr's lines as dates, amounts, zip codes and phones when their grammar fits.
+    typed_decoding: bool = True
+    #: Nats a typed reading may fall below the free reading and still be chosen; chosen by
+    #: cross-validation by document on contracts-dev (models/ppocr/MODEL_CARD.md).
+    typed_margin: float = Field(default=4.0, ge=0)
+    #: The ensemble takes htr's reading of a line when its confidence beats ppocr's by this much
+    #: and neither reading is a typed field.
+    ensemble_confidence_offset: float = 0.1
     #: The htr model folder (htr.json + weights); default: the model shipped in the repository.
     htr_model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "htr"
     #: A Hugging Face model id or a local folder; ids are downloaded only with trocr_allow_download.

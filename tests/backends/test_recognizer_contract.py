@@ -16,7 +16,7 @@ from tests.backends.test_azure import fake_azure as fake_azure
 from tests.backends.test_ctc import tiny_htr_model
 from tests.backends.test_trocr import tiny_trocr
 
-ENGINES = ["htr", "htr-lines", "tesseract", "azure", "trocr"]
+ENGINES = ["htr", "htr-lines", "ppocr", "ensemble", "tesseract", "azure", "trocr"]
 
 
 def _writing(text: str, width: int) -> np.ndarray:
@@ -40,6 +40,21 @@ def recognizer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Handw
         splitter = LineSplitter(printed_reader=TesseractCropRecognizer())
         with LineSplittingRecognizer(CtcRecognizer(tiny_htr_model(tmp_path)), splitter) as split:
             yield split
+    elif engine == "ppocr":
+        from indexer.backends.htr.ppocr import PpOcrRecognizer
+        from indexer.backends.htr.typed import TypedDecoder
+
+        with PpOcrRecognizer(threads=1) as ppocr:
+            ppocr.typed = TypedDecoder(ppocr.vocabulary, margin=4.0)
+            yield ppocr
+    elif engine == "ensemble":
+        from indexer.backends.htr.ctc import CtcRecognizer
+        from indexer.backends.htr.ensemble import EnsembleRecognizer
+        from indexer.backends.htr.ppocr import PpOcrRecognizer
+
+        htr = CtcRecognizer(tiny_htr_model(tmp_path))
+        with EnsembleRecognizer(PpOcrRecognizer(threads=1), htr, confidence_offset=0.1) as ensemble:
+            yield ensemble
     elif engine == "tesseract":
         from indexer.backends.tesseract_crop import TesseractCropRecognizer
 

@@ -30,7 +30,7 @@ __all__ = ["FieldType", "TypedCandidates", "TypedDecoder", "TypedReading", "cons
 log = logging.getLogger(__name__)
 
 _PROBABILITY_FLOOR = 1e-12
-CANDIDATES_PER_STEP = 10
+CANDIDATES_PER_STEP = 16
 _ZIP_DIGITS = (5, 9)
 _PHONE_DIGITS = (10, 11)
 #: More letters than this (outside a month name) make a line text, not a typed field.
@@ -132,7 +132,7 @@ class TypedDecoder:
         *,
         margin: float,
         blank_index: int = 0,
-        beam_width: int = 16,
+        beam_width: int = 32,
         candidates_per_step: int = CANDIDATES_PER_STEP,
         types: Sequence[FieldType] = tuple(FieldType),
     ) -> None:
