@@ -96,7 +96,7 @@ def _check_recognizer(settings: Settings) -> None:
                 "another INDEXER_HANDWRITING__ENGINE"
             )
     if engine == "htr":
-        from indexer.backends.htr.ctc import CONFIG_FILE, WEIGHTS_FILE
+        from indexer.model_dirs.htr import CONFIG_FILE, WEIGHTS_FILE
 
         folder = settings.handwriting.htr_model_dir
         if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():

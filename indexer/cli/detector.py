@@ -78,8 +78,7 @@ def detect(
 ) -> None:
     """Find handwriting (signatures and annotations) on page images."""
     from indexer.api import build_detector, managed
-    from indexer.training.detector.evaluate import draw_boxes
-    from indexer.training.detector.train import read_rgb
+    from indexer.images import draw_boxes, read_rgb
 
     with managed(build_detector(_detector_settings(model))) as detector:
         for path in images:
@@ -511,7 +510,7 @@ def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
         InputError: the folder has no split.json (not written by train-detector) or a broken one,
             or the detector is a SavedModel.
     """
-    from indexer.training.detector.train import read_split
+    from indexer.model_dirs.split import read_split
 
     record = None if model_dir is None else read_split(model_dir)
     if record is None:
@@ -524,11 +523,11 @@ def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
 
 def _warn_if_trained_on(model_dir: Path | None, chosen: list[Any]) -> None:
     """Say so when the chosen pages include documents the model trained on (then it is fit, not skill)."""
-    from indexer.training.detector.train import pages_trained_on
+    from indexer.model_dirs.split import stems_trained_on
 
     if model_dir is None:
         return
-    seen = pages_trained_on(model_dir, chosen)
+    seen = stems_trained_on(model_dir, [page.stem for page in chosen])
     if seen:
         log.warning(
             "%s trained on %d of these %d pages (split.json): the figures show how well it fits them, "

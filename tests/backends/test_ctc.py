@@ -8,11 +8,8 @@ import numpy as np
 import pytest
 
 from indexer.backends.htr.ctc import (
-    CONFIG_FILE,
-    LEXICON_FILE,
     WIDTH_PER_STEP,
     CtcRecognizer,
-    HtrConfig,
     build_model,
     preprocess_batch,
     preprocess_crop,
@@ -21,6 +18,7 @@ from indexer.backends.htr.ctc import (
 )
 from indexer.backends.htr.ctc_decode import best_path, labels_to_text, prefix_beam_search
 from indexer.errors import DependencyError
+from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, HtrConfig
 
 VOCABULARY = "ab"  # class 0 is the blank, 1 is "a", 2 is "b"
 
@@ -140,3 +138,14 @@ def test_shipped_model_loads() -> None:
     crop[20:28, 10:150] = 0
     result = recognizer.recognize([crop])[0]
     assert isinstance(result.text, str) and 0.0 <= result.confidence <= 1.0
+
+
+def test_encode_skips_the_blank_wherever_it_sits() -> None:
+    """The labels `encode` gives are the ones `labels_to_text` reads back, for any blank index."""
+    from indexer.backends.htr.ctc_decode import labels_to_text
+
+    for blank_index in (0, 2, 3):
+        config = HtrConfig(vocabulary="abc", blank_index=blank_index)
+        labels = config.encode("cab?")
+        assert blank_index not in labels
+        assert labels_to_text(labels, config.vocabulary, blank_index=blank_index) == "cab"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.config import DetectorSettings
 from indexer.errors import InputError
+from indexer.model_dirs.calibration import read_calibration
 from indexer.training.data.voc import load_labelled_pages
 from indexer.training.detector.calibrate import (
-    CALIBRATION_FILE,
     Decoding,
     DecodingGrid,
     best_decoding,
@@ -89,7 +88,8 @@ def test_the_shipped_settings_are_what_the_calibration_chooses() -> None:
 
     recomputed = [(choice.model_dir, choice.elsewhere) for choice in calibration.folds]
     for model_dir, scores in [*recomputed, (SHIPPED, calibration.pooled)]:
-        recorded = json.loads((model_dir / CALIBRATION_FILE).read_text())
+        recorded = read_calibration(model_dir)
+        assert recorded is not None
         shipped = decoding(asdict(TfBoxDetector(model_dir).config))
         recorded_scores = {decoding(row): row["score"] for row in recorded["scores"]}
         # Exact: the settings, and the choice made on the recorded scores, involve no TensorFlow.

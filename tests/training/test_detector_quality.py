@@ -14,10 +14,10 @@ import pytest
 
 from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.config import DetectorSettings
+from indexer.model_dirs.split import read_split
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage, load_labelled_pages
 from indexer.training.detector.evaluate import EvaluationReport, evaluate_detector, evaluate_held_out
-from indexer.training.detector.train import read_split
 from tests.conftest import CONTRACTS_DEV
 
 #: The shipped detector's folder (the configuration's default).

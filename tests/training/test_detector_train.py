@@ -10,19 +10,11 @@ from indexer.backends.detector.net import build_model
 from indexer.document import Box, HandwritingKind
 from indexer.errors import InputError
 from indexer.model_dirs.detector import DetectorConfig
+from indexer.model_dirs.split import SPLIT_FILE, SplitRecord, document_of, read_split, write_split
 from indexer.training.data.splits import HoldOut
 from indexer.training.data.voc import LabelledBox
 from indexer.training.detector.targets import SampleSource, page_sample
-from indexer.training.detector.train import (
-    SPLIT_FILE,
-    SplitRecord,
-    TrainOptions,
-    _fit,
-    _Prefetcher,
-    member_weight_names,
-    read_split,
-    write_split,
-)
+from indexer.training.detector.train import TrainOptions, _fit, _Prefetcher, member_weight_names
 
 
 def test_prefetched_batches_come_in_the_order_they_were_drawn() -> None:
@@ -108,7 +100,12 @@ def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, objec
 def test_a_split_record_reads_back_and_a_broken_one_is_refused(tmp_path: Path) -> None:
     """GIVEN pages of two documents written as training / held out THEN split.json reads back as
     documents (not pages); a folder without one reads as None; a broken one is an input error."""
-    write_split(tmp_path, HoldOut.parse("1/2"), ["doc-a-1", "doc-a-2"], ["doc-b-1"])
+    write_split(
+        tmp_path,
+        str(HoldOut.parse("1/2")),
+        train_documents=[document_of(page) for page in ("doc-a-1", "doc-a-2")],
+        held_out_documents=[document_of("doc-b-1")],
+    )
     assert read_split(tmp_path) == SplitRecord("1/2", frozenset({"doc-a"}), frozenset({"doc-b"}))
     assert read_split(tmp_path / "elsewhere") is None
     (tmp_path / SPLIT_FILE).write_text('{"hold_out": "1/2"}', encoding="utf-8")

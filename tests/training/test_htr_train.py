@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.backends.htr.ctc import CONFIG_FILE, LEXICON_FILE, CtcRecognizer, HtrConfig
+from indexer.backends.htr.ctc import CtcRecognizer
+from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, HtrConfig
 from indexer.training.htr.text import VOCABULARY
 from indexer.training.htr.train import TrainOptions, train_htr, validate_data
 from tests.training.test_htr_data import CONTRACTS_DEV, write_iam

@@ -8,11 +8,9 @@ normalisation are read from `htr.json` beside the weights, never hard-coded here
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,10 @@ from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, labels_to_
 from indexer.backends.htr.spelling import Lexicon, SpellingCorrector
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import BackendError, DependencyError
+from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, WEIGHTS_FILE, HtrConfig
 
 __all__ = [
-    "CONFIG_FILE",
-    "WEIGHTS_FILE",
     "CtcRecognizer",
-    "HtrConfig",
     "build_model",
     "load_weights",
     "preprocess_batch",
@@ -42,9 +38,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE = "htr"
-CONFIG_FILE = "htr.json"
-WEIGHTS_FILE = "htr.weights.npz"
-LEXICON_FILE = "lexicon.txt"
 #: Columns per output time step: the CNN pools the width by 2 twice.
 WIDTH_PER_STEP = 4
 #: Crops with less ink than this share of dark pixels are read as empty.
@@ -52,37 +45,6 @@ _MIN_INK_SHARE = 0.002
 _INK_THRESHOLD = 0.35
 #: A crop joins a sub-batch when it is at most this much wider than the sub-batch's narrowest.
 _MAX_PADDING_RATIO = 1.6
-
-
-@dataclass(frozen=True)
-class HtrConfig:
-    """Everything needed to rebuild the network and feed it; saved as `htr.json`."""
-
-    vocabulary: str
-    blank_index: int = 0
-    input_height: int = 32
-    max_width: int = 640
-    conv_filters: tuple[int, ...] = (32, 64, 96, 96, 128)
-    lstm_units: int = 256
-    normalisation: str = "grey, ink = 1 - value / 255 after a 2-98 percentile stretch, pad with 0"
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.vocabulary) + 1
-
-    def encode(self, text: str) -> list[int]:
-        """Class indices of `text`; characters outside the vocabulary are dropped."""
-        return [self.vocabulary.index(c) + 1 for c in text if c in self.vocabulary]
-
-    @classmethod
-    def load(cls, path: Path) -> HtrConfig:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["conv_filters"] = tuple(data["conv_filters"])
-        return cls(**data)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def preprocess_crop(crop: np.ndarray, *, height: int, max_width: int) -> np.ndarray:

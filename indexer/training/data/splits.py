@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from indexer.errors import InputError
+from indexer.model_dirs.split import document_of
 
 __all__ = [
     "VALIDATION_HOLD_OUT",
@@ -32,13 +33,6 @@ __all__ = [
 VALIDATION_SHARE = 0.2
 _SPLIT_SALT = "contract-indexer-split-v1"
 _HASH_SPACE = 2**32
-
-
-def document_of(stem_or_name: str) -> str:
-    """`abc-def-3.jpg` -> `abc-def`: the stem before the last `-N`."""
-    stem = stem_or_name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    head, sep, tail = stem.rpartition("-")
-    return head if sep and tail.isdigit() else stem
 
 
 def _document_hash(document: str) -> int:

@@ -33,7 +33,10 @@ from typing import TYPE_CHECKING
 
 from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.errors import InputError
+from indexer.images import read_rgb
+from indexer.model_dirs.calibration import write_calibration
 from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
+from indexer.model_dirs.split import read_split
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage
 from indexer.training.detector.card import CARD_FILE, put_card_section
@@ -44,13 +47,11 @@ from indexer.training.detector.evaluate import (
     median_mean,
     score_detections,
 )
-from indexer.training.detector.train import read_rgb, read_split
 
 if TYPE_CHECKING:
     from indexer.training.detector.train import ProgressCallback
 
 __all__ = [
-    "CALIBRATION_FILE",
     "Calibration",
     "Decoding",
     "DecodingGrid",
@@ -65,7 +66,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Written beside `detector.json` in every folder whose decoding a calibration set.
-CALIBRATION_FILE = "calibration.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +213,14 @@ def format_calibration(calibration: Calibration) -> str:
         lines.append(
             f"{prior:>6}{scales:>13}{overlap:>9}{merge:>7}{row}{calibration.pooled[decoding]:>10.4f}"
         )
-    lines.append("chosen (prior, scales, overlap, merge):")
+    return "\n".join(lines) + "\n" + _format_choices(calibration)
+
+
+def _format_choices(calibration: Calibration) -> str:
+    """The choices and the nested figures against the plain decoding (the card's part; the scores
+    per combination are in `calibration.json`)."""
+    names = [choice.model_dir.name for choice in calibration.folds]
+    lines = ["chosen (prior, scales, overlap, merge):"]
     for name, choice in zip(names, calibration.folds, strict=True):
         lines.append(f"  {name}: {', '.join(choice.chosen.cells())}")
     lines += [
@@ -232,7 +239,7 @@ def apply_calibration(calibration: Calibration, shipped: Sequence[Path], command
     """Write each fold's nested choice into its folder and the pooled choice into each of
     `shipped`: the settings in `detector.json`, the record in `calibration.json`, and a section
     in `MODEL_CARD.md`."""
-    table = format_calibration(calibration)
+    table = _format_choices(calibration)
     for choice in calibration.folds:
         record = {"chosen_on": "the other folds' held-out pages", "scores": _scores(choice.elsewhere)}
         _write(choice.model_dir, choice.chosen, {**record, "command": command}, table)
@@ -257,7 +264,7 @@ def _write(model_dir: Path, decoding: Decoding, record: dict[str, object], table
     data.update(decoding.record())
     config_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     record = {**decoding.record(), **record}
-    (model_dir / CALIBRATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_calibration(model_dir, record)
     _update_card(model_dir / CARD_FILE, decoding, record, table)
     log.info("%s: decoding %s", model_dir, ", ".join(decoding.cells()))
 
@@ -270,7 +277,8 @@ def _update_card(card: Path, decoding: Decoding, record: dict[str, object], tabl
         f"{_CARD_HEADING}\n\n"
         f"`annotation_prior` {prior}, `test_scales` {scales}, `class_overlap_share` {overlap}, "
         f"`merge_share` {merge}, chosen on {record['chosen_on']} by mean of the four medians "
-        f"({when}; `indexer.training.detector.calibrate`):\n\n"
+        f"({when}; `indexer.training.detector.calibrate`; every combination's score is in "
+        "`calibration.json`):\n\n"
         f"    {record['command']}\n\n```\n{table}\n```\n"
     )
     put_card_section(card, section)

@@ -12,6 +12,7 @@ import numpy as np
 from indexer.backends.detector.predictor import TfBoxDetector
 from indexer.document import HandwritingKind
 from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
+from indexer.model_dirs.split import SPLIT_FILE
 from indexer.training.data.splits import HoldOut
 from indexer.training.detector.evaluate import (
     EvaluationReport,
@@ -21,7 +22,6 @@ from indexer.training.detector.evaluate import (
 )
 from indexer.training.detector.train import (
     CLASS_WEIGHTS,
-    SPLIT_FILE,
     ProgressCallback,
     TrainOptions,
     TrainResult,
@@ -130,9 +130,9 @@ def _members(options: TrainOptions) -> str:
         return ""
     last = options.seed + options.members - 1
     return (
-        f"\n  {options.members} nets trained one after another like this (seeds {options.seed}-{last}, "
-        f"{options.max_minutes / options.members:g} minutes\n  each at most); the model averages "
-        "their outputs."
+        f"\n- Members: {options.members} nets trained one after another like this (seeds "
+        f"{options.seed}-{last}, {options.max_minutes / options.members:g} minutes each at most); "
+        "the model averages their outputs."
     )
 
 
@@ -152,6 +152,36 @@ def _box_loss(options: TrainOptions) -> str:
     return ", edge distances trained on the L1 error of their logs"
 
 
+def _measured(report: EvaluationReport | None) -> str:
+    if report is None:
+        return ""
+    return (
+        f"Scored when training ended, on the held-out pages above (report files in `{HELD_OUT_REPORT}`;\n"
+        "`indexer evaluate --split held-out --model DIR` prints the same table):\n\n"
+    )
+
+
+def _limits(result: TrainResult, data: str) -> str:
+    if not result.held_out_pages:
+        figures = (
+            "- No held-out pages: these weights trained on every document, so they have no figures of\n"
+            "  their own. Fold models of the same recipe (`--hold-out K/N`) measure it."
+        )
+    else:
+        figures = (
+            f"- The figures come from {len(result.held_out_pages)} held-out pages of {data}, the\n"
+            "  collection it trained on; pages unlike them (other scanners, forms, languages) are\n"
+            "  unmeasured."
+        )
+    return (
+        f"{figures}\n"
+        "- One class per box: legible cursive can be called a signature and the reverse; neat\n"
+        "  handwriting in a handwriting font can be taken for print.\n"
+        "- Training is not bitwise reproducible on a CPU (bfloat16, threads), and the time budget may\n"
+        "  stop a slow machine before the step count: the command gives a new draw, not these weights."
+    )
+
+
 def _held_out(hold_out: HoldOut) -> str:
     if hold_out.is_none:
         return "every document trained on"
@@ -163,39 +193,68 @@ def _held_out(hold_out: HoldOut) -> str:
 def model_card(
     options: TrainOptions, result: TrainResult, report: EvaluationReport | None, seconds: float
 ) -> str:
-    """The card's Markdown: data, command, split, options, input size, preprocessing, metrics."""
+    """The card's Markdown: intended use, model, the command, data, inputs and outputs, metrics on
+    the held-out pages, limits. `indexer train-refiner` and `indexer calibrate-detector` add their
+    own sections after it (`put_card_section`)."""
     config = result.config
     metrics = format_report(report) if report is not None else "(no held-out pages)"
+    data = ", ".join(str(d) for d in options.data_dirs)
     return f"""# Handwriting detector `{config.version}`
+
+Finds signatures and handwritten annotations on a scanned page: one box per field, in the page's
+pixels, with its class and a score.
+
+## Intended use
+
+The pipeline's `detect_handwriting` step on rendered contract pages: each box is masked with an
+anchor token before the page OCR and read by the handwriting engine afterwards. Trained and
+measured on scanned contracts; other documents are outside what its figures describe.
+
+## Model
 
 A small fully convolutional net (`indexer.backends.detector.net.build_model`) that marks signature
 and annotation pixels{_design(config)}
 
+- Decoding: {_decoding(config)}
+- Files: {_files(config)}, `{CONFIG_FILE}` (read at load time).
+
+## Reproduce
+
+    {options.command or "(library call)"}
+
 - Trained: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, {result.steps_done} steps in
   {result.seconds:.0f} s (including data loading and synthetic rendering) on a 2-core CPU;
   final smoothed loss {result.final_loss:.4f}.
-- Command: `{options.command or "(library call)"}`
-- Data: {", ".join(str(d) for d in options.data_dirs)}; split by document with
-  `indexer.training.data.splits`, hold-out `{options.hold_out}` ({_held_out(options.hold_out)}):
-  {len(result.train_pages)} training pages, {len(result.held_out_pages)} held-out pages never used in
-  training (documents in `{SPLIT_FILE}`), plus {options.synthetic_pages} synthetic pages
-  (`indexer.training.data.synthetic`, share {options.synthetic_share} of the batches).
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
   class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.{_members(options)}
 - Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
+
+## Data
+
+{data}; split by document with `indexer.training.data.splits`, hold-out `{options.hold_out}`
+({_held_out(options.hold_out)}): {len(result.train_pages)} training pages, {len(result.held_out_pages)} held-out pages never used in
+training (documents in `{SPLIT_FILE}`), plus {options.synthetic_pages} synthetic pages
+(`indexer.training.data.synthetic`, share {options.synthetic_share} of the batches).
+
+## Inputs and outputs
+
 - Input: grey page scaled so its short side is {config.short_side_px} px, padded to a multiple of
-  {config.pad_multiple_px}, normalised as `{config.normalisation}`. Output: softmax over
-  {list(config.class_names)} at 1/{config.output_stride} of the input{_heads(config)}.
-- Decoding: {_decoding(config)}
-- Files: {_files(config)}, `{CONFIG_FILE}` (read at load time).
-- Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
+  {config.pad_multiple_px}, normalised as `{config.normalisation}`.
+- Output: softmax over {list(config.class_names)} at 1/{config.output_stride} of the
+  input{_heads(config)}.
 
 ## Held-out pages (the paper's pixel metric and AP@0.5)
 
-```
+{_measured(report)}```
 {metrics}
 ```
+
+- Inference: {seconds:.3f} s per 1700x2200 page after warm-up (median of 5, this machine).
+
+## Limits
+
+{_limits(result, data)}
 """
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-import cv2
 import numpy as np
 
 from indexer.backends.base import BoxDetector, Detection
@@ -32,7 +31,6 @@ __all__ = [
     "PageScore",
     "ResizedBoxes",
     "average_precision",
-    "draw_boxes",
     "evaluate_assigned",
     "evaluate_detector",
     "evaluate_held_out",
@@ -225,7 +223,7 @@ def evaluate_assigned(
     assigned: Sequence[tuple[LabelledPage, BoxDetector]], *, on_progress: ProgressCallback | None = None
 ) -> EvaluationReport:
     """Score each page with its own detector; AP pools every page's boxes."""
-    from indexer.training.detector.train import read_rgb
+    from indexer.images import read_rgb
 
     found = []
     for index, (page, detector) in enumerate(assigned):
@@ -314,17 +312,3 @@ def _box_plot(report: EvaluationReport, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def draw_boxes(image: np.ndarray, detections: Sequence[Detection], path: Path) -> None:
-    """Write the page (RGB) with its boxes drawn: signatures red, annotations blue."""
-    colours = {HandwritingKind.SIGNATURE: (0, 0, 220), HandwritingKind.ANNOTATION: (220, 80, 0)}  # BGR
-    canvas = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    for d in detections:
-        cv2.rectangle(canvas, (d.box.x0, d.box.y0), (d.box.x1 - 1, d.box.y1 - 1), colours[d.kind], 3)
-        cv2.putText(
-            canvas, f"{d.kind} {d.score:.2f}", (d.box.x0, max(d.box.y0 - 6, 12)),
-            cv2.FONT_HERSHEY_SIMPLEX, 0.6, colours[d.kind], 2,
-        )  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), canvas)

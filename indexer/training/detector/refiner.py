@@ -36,11 +36,13 @@ from indexer.backends.detector.refiner import (
 )
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import InputError
+from indexer.images import read_rgb
 from indexer.model_dirs.detector import CONFIG_FILE
+from indexer.model_dirs.split import stems_trained_on
 from indexer.training.budget import StepBudget, spent_share
 from indexer.training.data.augment import photometric
 from indexer.training.data.voc import LabelledPage
-from indexer.training.detector.train import ProgressCallback, load_pages, pages_trained_on, read_rgb
+from indexer.training.detector.train import ProgressCallback, load_pages
 
 __all__ = ["RefinerOptions", "RefinerResult", "jitter_edges", "make_samples", "train_refiner"]
 
@@ -161,7 +163,7 @@ def train_refiner(options: RefinerOptions, *, on_progress: ProgressCallback | No
 
 def _training_pages(options: RefinerOptions) -> list[LabelledPage]:
     pages = load_pages(options.data_dirs)
-    trained = set(pages_trained_on(options.model_dir, pages))
+    trained = set(stems_trained_on(options.model_dir, [page.stem for page in pages]))
     chosen = [page for page in pages if page.stem in trained and page.boxes]
     if not chosen:
         raise InputError(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from indexer.backends.detector.predictor import TfBoxDetector
+from indexer.images import read_rgb
+from indexer.model_dirs.split import read_split
 from indexer.training.data.splits import document_of
 from indexer.training.data.voc import LabelledPage
 from indexer.training.detector.card import CARD_FILE, put_card_section, timing_s
@@ -17,7 +19,7 @@ from indexer.training.detector.evaluate import (
     write_report,
 )
 from indexer.training.detector.refiner import RefinerOptions, RefinerResult
-from indexer.training.detector.train import ProgressCallback, load_pages, read_rgb, read_split
+from indexer.training.detector.train import ProgressCallback, load_pages
 
 __all__ = ["REFINED_REPORT", "finish_refiner"]
 

@@ -9,7 +9,6 @@ they are evaluated with the paper's metric and the numbers go into the card.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import queue
@@ -20,14 +19,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from indexer.backends.detector.net import build_model
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import InputError
+from indexer.images import read_rgb
 from indexer.model_dirs.detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig
+from indexer.model_dirs.split import write_split
 from indexer.training.budget import StepBudget, spent_share
 from indexer.training.data.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
 from indexer.training.data.synthetic import render_page, scan_effects
@@ -41,18 +41,13 @@ from indexer.training.detector.targets import (
 )
 
 __all__ = [
-    "SPLIT_FILE",
     "TRAINED_DESIGN",
     "ProgressCallback",
-    "SplitRecord",
     "TrainOptions",
     "TrainResult",
     "load_pages",
     "member_weight_names",
-    "pages_trained_on",
-    "read_split",
     "train_detector",
-    "write_split",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,7 +69,6 @@ TRAINED_DESIGN = DetectorConfig(
     test_scales=(0.9, 1.0, 1.1),
 )
 #: Which documents a model trained on and which it held out, written beside its weights.
-SPLIT_FILE = "split.json"
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12
 
@@ -153,18 +147,6 @@ def load_pages(data_dirs: Sequence[Path]) -> list[LabelledPage]:
     """All labelled pages of the given folders, sorted by stem."""
     pages = [page for folder in data_dirs for page in load_labelled_pages(folder)]
     return sorted(pages, key=lambda page: page.stem)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB.
-
-    Raises:
-        InputError: the file is missing or not an image.
-    """
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"cannot read image {path}", path=str(path))
-    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
 def _real_samples(pages: Sequence[LabelledPage]) -> list[PageSample]:
@@ -343,7 +325,12 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
         losses.append(loss)
     config = replace(options.config, weights=names[0], member_weights=tuple(names[1:]))
     config.save(options.out_dir / CONFIG_FILE)
-    write_split(options.out_dir, options.hold_out, train_names, held_out_names)
+    write_split(
+        options.out_dir,
+        str(options.hold_out),
+        train_documents=[document_of(name) for name in train_names],
+        held_out_documents=[document_of(name) for name in held_out_names],
+    )
     seconds = time.monotonic() - started
     loss = float(np.mean(losses))
     log.info("trained %d steps in %.0f s, loss %.4f", steps_done, seconds, loss)
@@ -368,51 +355,3 @@ def member_weight_names(config: DetectorConfig, members: int) -> list[str]:
     """The weight files of `members` nets: the config's name, then `-2`, `-3`, ... before its suffix."""
     stem, dot, suffix = config.weights.partition(".")
     return [config.weights] + [f"{stem}-{index}{dot}{suffix}" for index in range(2, members + 1)]
-
-
-@dataclass(frozen=True, slots=True)
-class SplitRecord:
-    """A model folder's `split.json`: its hold-out rule and the documents on each side."""
-
-    hold_out: str
-    train_documents: frozenset[str]
-    held_out_documents: frozenset[str]
-
-
-def read_split(model_dir: Path) -> SplitRecord | None:
-    """A model folder's `split.json`, or None when it has none (models trained before it existed).
-
-    Raises:
-        InputError: the file is there but is not a split record.
-    """
-    path = Path(model_dir) / SPLIT_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return SplitRecord(
-            str(data["hold_out"]), frozenset(data["train_documents"]), frozenset(data["held_out_documents"])
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(
-            f"{path} is not a split record written by train-detector: {exc!r}", path=str(path)
-        ) from exc
-
-
-def pages_trained_on(model_dir: Path, pages: Sequence[LabelledPage]) -> list[str]:
-    """The stems of `pages` whose documents the model in `model_dir` trained on (per split.json)."""
-    record = read_split(model_dir)
-    trained = record.train_documents if record else frozenset()
-    return [page.stem for page in pages if document_of(page.stem) in trained]
-
-
-def write_split(
-    out_dir: Path, hold_out: HoldOut, train_names: Sequence[str], held_out_names: Sequence[str]
-) -> None:
-    """`split.json`: the hold-out rule and the documents on each side (what `evaluate` checks)."""
-    record = {
-        "hold_out": str(hold_out),
-        "train_documents": sorted({document_of(name) for name in train_names}),
-        "held_out_documents": sorted({document_of(name) for name in held_out_names}),
-    }
-    (out_dir / SPLIT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

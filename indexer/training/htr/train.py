@@ -23,11 +23,7 @@ import numpy as np
 from PIL import Image
 
 from indexer.backends.htr.ctc import (
-    CONFIG_FILE,
-    LEXICON_FILE,
-    WEIGHTS_FILE,
     WIDTH_PER_STEP,
-    HtrConfig,
     build_model,
     load_weights,
     preprocess_batch,
@@ -37,6 +33,7 @@ from indexer.backends.htr.ctc import (
 )
 from indexer.backends.htr.ctc_decode import best_path, labels_to_text
 from indexer.backends.htr.lines import default_splitter
+from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, WEIGHTS_FILE, HtrConfig
 from indexer.training.htr.iam import read_iam_words, split_iam
 from indexer.training.htr.lexicon import build_lexicon
 from indexer.training.htr.metrics import OcrScore, score
