@@ -133,10 +133,10 @@ class HandwritingSettings(BaseModel):
     typed_decoding: bool = True
     #: Nats a typed reading may fall below the free reading and still be chosen; chosen by
     #: cross-validation by document on contracts-dev (models/ppocr/MODEL_CARD.md).
-    typed_margin: float = Field(default=4.0, ge=0)
+    typed_margin: float = Field(default=6.0, ge=0)
     #: The ensemble takes htr's reading of a line when its confidence beats ppocr's by this much
     #: and neither reading is a typed field.
-    ensemble_confidence_offset: float = 0.1
+    ensemble_confidence_offset: float = 0.05
     #: The htr model folder (htr.json + weights); default: the model shipped in the repository.
     htr_model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "htr"
     #: A Hugging Face model id or a local folder; ids are downloaded only with trocr_allow_download.

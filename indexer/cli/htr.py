@@ -19,7 +19,10 @@ __all__ = ["BUILT", "register"]
 #: Names of the commands this module builds (they replace the pending placeholders).
 BUILT: frozenset[str] = frozenset({"ocr-handwriting", "train-htr", "htr-lexicon", "evaluate-ocr"})
 
-_ENGINES_HELP = "Engines to compare, comma-separated (auto, azure, trocr, htr, tesseract)."
+_ENGINES_HELP = (
+    "Engines to compare, comma-separated (auto, azure, trocr, ppocr, ppocr+typed, ensemble, htr, tesseract;"
+    " ppocr+typed and ensemble are scored with settings cross-validated by document)."
+)
 
 
 @handle_errors
@@ -127,7 +130,7 @@ def htr_lexicon(
     ] = None,
 ) -> None:
     """Rebuild a trained model's spelling lexicon (as `train-htr` writes it), without retraining."""
-    from indexer.backends.htr.ctc import LEXICON_FILE
+    from indexer.model_dirs.htr import LEXICON_FILE
     from indexer.training.htr.lexicon import build_lexicon, training_words
 
     if not model_dir.is_dir():
@@ -148,7 +151,7 @@ def evaluate_ocr(
     split: Annotated[str, typer.Option(help="validation, train or all documents.")] = "validation",
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON lines.")] = False,
 ) -> None:
-    """Score engines on labelled crops, side by side with Tesseract (CER, word accuracy, exact)."""
+    """Score engines on labelled crops, side by side with Tesseract (CER, word accuracy, exact, dates)."""
     from indexer.training.htr.evaluate import evaluate_engines
 
     if split not in {"validation", "train", "all"}:
@@ -173,11 +176,13 @@ def evaluate_ocr(
         if as_json:
             typer.echo(json.dumps(row.as_dict()))
     if not as_json:
-        typer.echo(f"{'engine':<12} {'crops':>5} {'CER':>6} {'word acc':>8} {'exact':>5} {'ms/crop':>8}")
+        header = f"{'engine':<12} {'crops':>5} {'CER':>6} {'word acc':>8} {'exact':>5} {'dates':>11}"
+        typer.echo(f"{header} {'ms/crop':>8}")
         for row in rows:
+            dates = f"{row.date_accuracy:.3f} {row.dates[0]}/{row.dates[1]}"
             typer.echo(
                 f"{row.engine:<12} {row.score.crops:>5} {row.score.cer:>6.3f} "
-                f"{row.score.word_accuracy:>8.3f} {row.score.exact:>5} {row.ms_per_crop:>8.1f}"
+                f"{row.score.word_accuracy:>8.3f} {row.score.exact:>5} {dates:>11} {row.ms_per_crop:>8.1f}"
             )
 
 

@@ -85,7 +85,7 @@ def test_evaluate_ocr_prints_each_engine_beside_tesseract(tmp_path: Path) -> Non
     result = runner.invoke(app, [*args, "--engines", "htr", "--split", "all"], env=_env(model))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["engine", "crops", "CER", "word", "acc", "exact", "ms/crop"]
+    assert lines[0].split() == ["engine", "crops", "CER", "word", "acc", "exact", "dates", "ms/crop"]
     assert [line.split()[0] for line in lines[1:]] == ["htr", "tesseract"]
     assert lines[2].split()[1] == "1"
 
