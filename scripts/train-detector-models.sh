@@ -8,7 +8,8 @@
 # About 45-80 minutes on 2 cores, with the machine's speed. The budgets (13 + 5 minutes of
 # training loop per model, plus about a minute of loading and saving) keep each model's training
 # within 20 minutes on a slow machine. It writes to OUT (default build/detector), not to
-# models/detector, whose card also holds notes written by hand: compare, then copy what should ship.
+# models/detector, whose card also holds sections written by hand (cross-validation, limits):
+# compare, then copy what should ship.
 # DATA, OUT, STEPS, REFINER_STEPS, REFINER_SAMPLES and SYNTHETIC_PAGES override the shipped
 # recipe's values (the tests run it with tiny ones).
 set -euo pipefail

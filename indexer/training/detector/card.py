@@ -233,9 +233,10 @@ and annotation pixels{_design(config)}
 ## Data
 
 {data}; split by document with `indexer.training.data.splits`, hold-out `{options.hold_out}`
-({_held_out(options.hold_out)}): {len(result.train_pages)} training pages, {len(result.held_out_pages)} held-out pages never used in
-training (documents in `{SPLIT_FILE}`), plus {options.synthetic_pages} synthetic pages
-(`indexer.training.data.synthetic`, share {options.synthetic_share} of the batches).
+({_held_out(options.hold_out)}): {len(result.train_pages)} training pages,
+{len(result.held_out_pages)} held-out pages never used in training (documents in `{SPLIT_FILE}`),
+plus {options.synthetic_pages} synthetic pages (`indexer.training.data.synthetic`, share
+{options.synthetic_share} of the batches).
 
 ## Inputs and outputs
 
