@@ -101,8 +101,8 @@ def test_the_shipped_model_fits_its_training_pages_at_least_as_well(
 
 @pytest.mark.slow
 def test_cross_validation_meets_the_issue_targets(report: EvaluationReport) -> None:
-    """The shipped folds meet the issue's targets. A second draw of the same recipe did not
-    (MODEL_CARD.md notes), so this guards the shipped draw, not the recipe."""
+    """The shipped folds meet the issue's targets. Other draws of the same recipe did not
+    (MODEL_CARD.md, Limits), so this guards the shipped draw, not the recipe."""
     summary = report.summary()
     for kind in ("signature", "annotation"):
         for metric in ("precision", "recall"):
