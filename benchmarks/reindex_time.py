@@ -17,8 +17,8 @@ from pathlib import Path
 from indexer.artifacts import ArtifactWriter
 from indexer.config import load_settings
 from indexer.document import Box, Document, HandwritingKind, Page, Span, Word
-from indexer.reindex import Reindexer
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
+from indexer.search.reindex import Reindexer
 
 WORDS_PER_LINE = 12
 LINES = 25

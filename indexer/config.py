@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from indexer.errors import ConfigError
+from indexer.resources import resource_dir
 
 __all__ = [
     "ArtifactSettings",
@@ -128,7 +129,7 @@ class HandwritingSettings(BaseModel):
     #: auto: Azure when its endpoint and key are set, else TrOCR when its model is local, else ppocr.
     engine: Literal["auto", "azure", "trocr", "ppocr", "ensemble", "htr", "tesseract"] = "auto"
     #: The ppocr engine's word lexicon (built without any labelled crop, so no figure is fitted to it).
-    ppocr_lexicon: Path = Path(__file__).resolve().parents[1] / "models" / "ppocr" / "lexicon.txt"
+    ppocr_lexicon: Path = resource_dir("models") / "ppocr" / "lexicon.txt"
     #: Decode ppocr's lines as dates, amounts, zip codes and phones when their grammar fits.
     typed_decoding: bool = True
     #: Nats a typed reading may fall below the free reading and still be chosen; chosen by
@@ -138,7 +139,7 @@ class HandwritingSettings(BaseModel):
     #: and neither reading is a typed field.
     ensemble_confidence_offset: float = 0.05
     #: The htr model folder (htr.json + weights); default: the model shipped in the repository.
-    htr_model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "htr"
+    htr_model_dir: Path = resource_dir("models") / "htr"
     #: A Hugging Face model id or a local folder; ids are downloaded only with trocr_allow_download.
     trocr_model: str = "microsoft/trocr-base-handwritten"
     trocr_allow_download: bool = False
@@ -293,7 +294,7 @@ class DetectorSettings(BaseModel):
 
     engine: Literal["fcn", "tfod"] = "fcn"
     #: The FCN's folder (weights + detector.json); default: the model shipped in the repository.
-    model_dir: Path = Path(__file__).resolve().parents[1] / "models" / "detector"
+    model_dir: Path = resource_dir("models") / "detector"
     #: Overrides the threshold saved with the model; None keeps it.
     score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     #: Move the boxes' edges with the box refiner the model folder names, if it names one.

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from indexer import bench
+from indexer import pipeline_timing as bench
 from indexer.cli import app
 from indexer.config import Settings
 from indexer.errors import InputError

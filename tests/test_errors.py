@@ -53,3 +53,10 @@ def test_pipeline_names_the_step_and_page_of_an_engine_failure() -> None:
         assert error.is_transient
     else:
         raise AssertionError("the failure was swallowed")
+
+
+def test_the_public_api_is_what_init_lists() -> None:
+    import indexer
+
+    for name in indexer.__all__:
+        assert getattr(indexer, name) is not None, name

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from indexer.cli import app
 from indexer.errors import ClusterUnavailableError, ConfigError, IndexingError, InputError
-from indexer.kibana import SAVED_OBJECTS, import_saved_objects, read_saved_objects
+from indexer.search.kibana import SAVED_OBJECTS, import_saved_objects, read_saved_objects
 
 MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contracts-v1.json"
 

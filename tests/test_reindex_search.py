@@ -16,9 +16,9 @@ from indexer.artifacts import ArtifactWriter
 from indexer.cli import app
 from indexer.config import Settings
 from indexer.document import Box, Document, HandwritingKind, Page, Placement, Span, Word
-from indexer.reindex import Reindexer
 from indexer.search import alias_indices, ensure_alias, index_documents, load_mapping
 from indexer.search.carry import reshape
+from indexer.search.reindex import Reindexer
 
 DOCUMENTS = 30
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli import detector, htr, ingest, kibana, pending, search, watch
+from indexer.cli import detector, entities, htr, ingest, kibana, pending, search, watch
 from indexer.cli import es as es_commands
 from indexer.cli.common import STATE
 from indexer.logs import configure_logging
@@ -41,7 +41,7 @@ def _root(
 
 app.add_typer(es_commands.app, name="es")
 # Each command module adds what it builds; the rest stay as "not built yet" placeholders.
-_COMMAND_MODULES = (detector, htr, ingest, kibana, search, watch)
+_COMMAND_MODULES = (detector, htr, entities, ingest, kibana, search, watch)
 for _module in _COMMAND_MODULES:
     _module.register(app)
 pending.register(app, built=frozenset().union(*(module.BUILT for module in _COMMAND_MODULES)))

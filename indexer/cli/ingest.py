@@ -85,7 +85,7 @@ def bench(
     max_pages: Annotated[int, typer.Option(help="Stop after this many pages.")] = 10,
 ) -> None:
     """Seconds per page of each processor (median) against plain `tesseract` on the same pages."""
-    from indexer.bench import run_bench
+    from indexer.pipeline_timing import run_bench
 
     report = run_bench(settings(), path, max_pages=max_pages)
     typer.echo(report.table())

@@ -159,7 +159,7 @@ def reindex(
     Pages that cannot be rebuilt (artifacts or source gone) are carried over from the old index.
     """
     from indexer.errors import ConfigError
-    from indexer.reindex import Reindexer
+    from indexer.search.reindex import Reindexer
 
     if from_source and from_artifacts:
         raise ConfigError("choose one of --from-source and --from-artifacts")

@@ -16,13 +16,14 @@ from typing import Any
 import httpx
 
 from indexer.errors import ClusterError, ClusterUnavailableError, ConfigError, IndexingError, InputError
+from indexer.resources import resource_dir
 
 __all__ = ["SAVED_OBJECTS", "ImportResult", "import_saved_objects", "read_saved_objects"]
 
 log = logging.getLogger(__name__)
 
 #: The objects shipped in the repository.
-SAVED_OBJECTS = Path(__file__).resolve().parents[1] / "kibana" / "saved_objects.ndjson"
+SAVED_OBJECTS = resource_dir("kibana") / "saved_objects.ndjson"
 _REQUIRED_KEYS = ("type", "id", "attributes", "references")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from indexer.errors import ConfigError
+from indexer.resources import resource_dir
 
 __all__ = [
     "MAPPINGS_DIR",
@@ -30,7 +31,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
+MAPPINGS_DIR = resource_dir("mappings")
 _MAPPING_FILE = re.compile(r"^contracts-v(?P<version>\d+)\.json$")
 _TEMPLATE_PRIORITY = 200
 _FIRST_INDEX_STAMP = "initial"  # the alias's first index; reindexing makes stamped ones

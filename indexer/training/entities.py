@@ -19,8 +19,8 @@ from indexer.processors.entities import ENTITY_KEYS, EntityExtractor
 
 __all__ = ["DEFAULT_CASES", "EntityCase", "Score", "comparable", "evaluate", "load_cases", "total"]
 
-#: The table shipped with the tests.
-DEFAULT_CASES = Path(__file__).resolve().parents[2] / "tests" / "data" / "entity_cases.json"
+#: The table shipped with the package (hand-written strings and the entities they hold).
+DEFAULT_CASES = Path(__file__).resolve().parent / "entity_cases.json"
 _PUNCTUATION = re.compile(r"[^\w\s-]")
 
 

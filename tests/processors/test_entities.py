@@ -11,8 +11,8 @@ from elasticsearch import Elasticsearch
 from indexer.config import EntitySettings, Settings
 from indexer.document import Box, Document, HandwritingKind, Page, Placement, Span, Word
 from indexer.processors.entities import ENTITY_KEYS, EntityExtractor, ExtractEntities
-from indexer.processors.entity_eval import DEFAULT_CASES, EntityCase, comparable, evaluate, load_cases, total
 from indexer.search import ensure_alias, index_documents, load_mapping
+from indexer.training.entities import DEFAULT_CASES, EntityCase, comparable, evaluate, load_cases, total
 from tests.conftest import CONTRACTS_DEV
 
 CASES = load_cases(DEFAULT_CASES)

@@ -7,7 +7,7 @@ import numpy as np
 from indexer.backends.tesseract import TesseractOcr
 from indexer.config import TesseractSettings
 from indexer.document import Box, HandwritingKind, Span, Word
-from indexer.processors.lost_rows import reread_lost_rows, unread_spans
+from indexer.processors.ocr_print.lost_rows import reread_lost_rows, unread_spans
 
 
 def _span(anchor: str, box: Box) -> Span:

@@ -8,7 +8,7 @@ from indexer.backends.base import PrintedOcr, PrintedOcrResult, SparseTextReader
 from indexer.document import Page, Span
 from indexer.errors import ProcessingError
 from indexer.processors.anchor import TOKEN_PATTERN, AnchorPainter
-from indexer.processors.lost_rows import reread_lost_rows
+from indexer.processors.ocr_print.lost_rows import reread_lost_rows
 
 __all__ = ["OcrPrinted", "colliding_spans"]
 
