@@ -122,7 +122,9 @@ def build_pipeline(
             max_retries=settings.anchors.max_retries,
             reread_lost_rows=settings.anchors.reread_lost_rows,
         ),
-        "ocr_handwriting": lambda: OcrHandwriting(engines["ocr_handwriting"]),
+        "ocr_handwriting": lambda: OcrHandwriting(
+            engines["ocr_handwriting"], batch_size=settings.handwriting.batch_size
+        ),
         "merge_text": lambda: MergeText(settings.merge),
         "extract_entities": lambda: ExtractEntities(settings.entities),
     }

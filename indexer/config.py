@@ -330,7 +330,6 @@ class Settings(BaseSettings):
     detector: DetectorSettings = DetectorSettings()
     watch: WatchSettings = WatchSettings()
     entities: EntitySettings = EntitySettings()
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def journal_path(self) -> Path:

@@ -11,13 +11,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from indexer.document import Document, Page
 from indexer.errors import IndexerError, ProcessingError
 
-__all__ = ["PageProcessor", "PageSink", "PageSource", "Pipeline", "PipelineRun"]
+__all__ = ["PageProcessor", "PageSink", "PageSource", "Pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +38,6 @@ class PageSink(Protocol):
     """Receives each finished page (e.g. writes its artifacts) before its images are dropped."""
 
     def __call__(self, document: Document, page: Page) -> None: ...
-
-
-@dataclass(slots=True)
-class PipelineRun:
-    """What one document's run produced, with per-processor seconds per page."""
-
-    document: Document
-    timings_s: dict[str, list[float]] = field(default_factory=dict)
 
 
 class PageSource(Protocol):
@@ -114,9 +105,8 @@ class Pipeline:
             log.debug("page %d: %s took %.3f s", page.number, processor.name, elapsed)
         return page
 
-    def run(self, document: Document, *, on_page: Callable[[Page], None] | None = None) -> PipelineRun:
+    def run(self, document: Document, *, on_page: Callable[[Page], None] | None = None) -> None:
         """Render and process every page of `document`; pages are appended without their images."""
-        run = PipelineRun(document=document)
         document.pages = []
         for page in self.source.pages(document):
             page = self.run_page(page)
@@ -125,8 +115,5 @@ class Pipeline:
             page.image = None
             page.masked_image = None
             document.pages.append(page)
-            for name, seconds in page.timings_s.items():
-                run.timings_s.setdefault(name, []).append(seconds)
             if on_page is not None:
                 on_page(page)
-        return run

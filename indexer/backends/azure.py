@@ -129,11 +129,8 @@ class AzureReadOcr:
             for w in page.get("words", [])
             if (box := _polygon_box(w.get("polygon", []), image.shape)) is not None
         ]
-        handwritten = _handwritten_boxes(result, page, image.shape)
-        log.debug("azure read %d words, %d handwritten lines (dpi %d)", len(words), len(handwritten), dpi)
-        return PrintedOcrResult(
-            words=words, text=str(result.get("content", "")), handwritten_boxes=handwritten
-        )
+        log.debug("azure read %d words (dpi %d)", len(words), dpi)
+        return PrintedOcrResult(words=words, text=str(result.get("content", "")))
 
     def analyze(self, image: np.ndarray) -> dict[str, Any]:
         """Submit one image and poll until done: the `analyzeResult` object.
@@ -249,25 +246,3 @@ def _polygon_box(polygon: Sequence[float], shape: tuple[int, ...]) -> Box | None
     x0, y0 = max(0, int(min(xs))), max(0, int(min(ys)))
     x1, y1 = min(shape[1], int(np.ceil(max(xs)))), min(shape[0], int(np.ceil(max(ys))))
     return Box(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
-
-
-def _handwritten_boxes(
-    result: dict[str, Any], page: dict[str, Any], shape: tuple[int, ...]
-) -> tuple[Box, ...]:
-    """Boxes of the lines whose span lies inside a handwritten style span."""
-    spans = [
-        (int(span["offset"]), int(span["offset"]) + int(span["length"]))
-        for style in result.get("styles", [])
-        if style.get("isHandwritten")
-        for span in style.get("spans", [])
-    ]
-    boxes: list[Box] = []
-    for line in page.get("lines", []):
-        for line_span in line.get("spans", []):
-            start, end = int(line_span["offset"]), int(line_span["offset"]) + int(line_span["length"])
-            if any(low <= start and end <= high for low, high in spans):
-                box = _polygon_box(line.get("polygon", []), shape)
-                if box is not None:
-                    boxes.append(box)
-                break
-    return tuple(boxes)

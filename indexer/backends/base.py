@@ -73,8 +73,6 @@ class PrintedOcrResult:
 
     words: list[Word]
     text: str
-    #: Optional: boxes of words the OCR engine itself classed as handwriting (Azure `styles`).
-    handwritten_boxes: tuple[Box, ...] = ()
 
 
 @runtime_checkable

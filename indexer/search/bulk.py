@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -35,8 +35,6 @@ def write_actions(
     client: Elasticsearch,
     actions: Iterable[dict[str, Any]],
     es: ElasticSettings,
-    *,
-    on_item: Callable[[str], None] | None = None,
 ) -> int:
     """Send bulk actions; retry 429s with backoff; raise every per-item failure.
 
@@ -64,8 +62,6 @@ def write_actions(
             # Deleting a page that is already gone is what we wanted.
             if ok or (operation == "delete" and result.get("status") == 404):
                 accepted += 1
-                if on_item is not None:
-                    on_item(str(result.get("_id")))
             else:
                 failures.append(result)
     if failures:
@@ -91,10 +87,9 @@ def index_documents(
     es: ElasticSettings,
     *,
     alias: str | None = None,
-    on_item: Callable[[str], None] | None = None,
 ) -> int:
     """Index every page of `documents` through the alias (or another index, for reindexing)."""
-    return write_actions(client, _page_actions(documents, alias or es.alias), es, on_item=on_item)
+    return write_actions(client, _page_actions(documents, alias or es.alias), es)
 
 
 def delete_document_pages(

@@ -277,10 +277,9 @@ def test_missing_endpoint_or_key_is_a_config_error() -> None:
         AzureReadOcr(AzureSettings())
 
 
-def test_read_page_gives_words_and_handwritten_lines(fake_azure: FakeAzure) -> None:
+def test_read_page_gives_words_with_boxes(fake_azure: FakeAzure) -> None:
     with AzureReadOcr(azure_settings(fake_azure.endpoint)) as azure:
         result = azure.read_page(_crop(300), dpi=200)
     assert result.text == "crop 300"
     assert [word.text for word in result.words] == ["crop", "300"]
     assert result.words[0].box.as_tuple() == (2, 2, 298, 38)
-    assert [box.as_tuple() for box in result.handwritten_boxes] == [(2, 2, 298, 38)]

@@ -91,12 +91,6 @@ class TfBoxDetector:
         self._predict = _load_predictor(weights, config, threads)
         self.refiner = BoxRefiner(model_dir, config.refiner) if config.refiner and use_refiner else None
 
-    def __enter__(self) -> TfBoxDetector:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
     def outputs(
         self, image: np.ndarray, test_scales: tuple[float, ...] | None = None
     ) -> tuple[np.ndarray, float]:

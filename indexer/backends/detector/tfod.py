@@ -62,12 +62,6 @@ class TfodBoxDetector:
         self.score_threshold = score_threshold
         self.version = saved_model.name
 
-    def __enter__(self) -> TfodBoxDetector:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
     def _run(self, image: np.ndarray) -> dict[str, np.ndarray]:
         tensor = self._tf.convert_to_tensor(image[None], dtype=self._tf.uint8)
         try:
