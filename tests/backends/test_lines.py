@@ -133,7 +133,6 @@ def test_the_recognizer_reads_all_lines_in_one_batch_and_joins_them_in_order() -
     assert recognizer.recognize([]) == []
 
 
-@pytest.mark.skipif(not CONTRACTS_DEV.is_dir(), reason="needs ../shared/data/contracts-dev")
 def test_real_crops_of_several_written_lines_are_split(tesseract: TesseractCropRecognizer) -> None:
     crops = {
         crop.text: pixels

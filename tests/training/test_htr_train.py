@@ -48,7 +48,6 @@ def test_validate_counts_the_sources_without_training(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(not CONTRACTS_DEV.is_dir(), reason="needs ../shared/data/contracts-dev")
 def test_labelled_crops_of_several_lines_are_left_out_of_training(tmp_path: Path) -> None:
     options = TrainOptions(
         output_dir=tmp_path / "out",
