@@ -20,6 +20,7 @@ __all__ = [
     "best_path",
     "ctc_log_likelihood",
     "labels_to_text",
+    "log_add",
     "prefix_beam_search",
 ]
 
@@ -60,7 +61,8 @@ def best_path(probabilities: np.ndarray, *, blank_index: int) -> Decoded:
     return Decoded(tuple(labels), min(max(confidence, 0.0), 1.0), tuple(steps))
 
 
-def _log_add(a: float, b: float) -> float:
+def log_add(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) without leaving log space."""
     if a == -math.inf:
         return b
     if b == -math.inf:
@@ -87,26 +89,26 @@ def prefix_beam_search(
         candidates = np.flatnonzero(probabilities[t] >= prune)
         following: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
         for prefix, (p_blank, p_label) in beams.items():
-            p_total = _log_add(p_blank, p_label)
+            p_total = log_add(p_blank, p_label)
             for index in candidates.tolist():
                 p = float(log_probs[t, index])
                 if index == blank_index:
                     entry = following[prefix]
-                    entry[0] = _log_add(entry[0], p_total + p)
+                    entry[0] = log_add(entry[0], p_total + p)
                     continue
                 extended = (*prefix, index)
                 entry = following[extended]
                 if prefix and prefix[-1] == index:
                     # A repeat only extends after a blank; otherwise it collapses into the prefix.
-                    entry[1] = _log_add(entry[1], p_blank + p)
+                    entry[1] = log_add(entry[1], p_blank + p)
                     same = following[prefix]
-                    same[1] = _log_add(same[1], p_label + p)
+                    same[1] = log_add(same[1], p_label + p)
                 else:
-                    entry[1] = _log_add(entry[1], p_total + p)
-        ranked = sorted(following.items(), key=lambda item: _log_add(*item[1]), reverse=True)
+                    entry[1] = log_add(entry[1], p_total + p)
+        ranked = sorted(following.items(), key=lambda item: log_add(*item[1]), reverse=True)
         beams = {prefix: (scores[0], scores[1]) for prefix, scores in ranked[:beam_width]}
-    prefix, (p_blank, p_label) = max(beams.items(), key=lambda item: _log_add(*item[1]))
-    confidence = math.exp(_log_add(p_blank, p_label) / steps)
+    prefix, (p_blank, p_label) = max(beams.items(), key=lambda item: log_add(*item[1]))
+    confidence = math.exp(log_add(p_blank, p_label) / steps)
     return Decoded(prefix, min(max(confidence, 0.0), 1.0))
 
 

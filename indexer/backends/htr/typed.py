@@ -22,7 +22,7 @@ import numpy as np
 import regex
 from rapidfuzz.distance import Levenshtein
 
-from indexer.backends.htr.ctc_decode import best_path, ctc_log_likelihood
+from indexer.backends.htr.ctc_decode import best_path, ctc_log_likelihood, log_add
 from indexer.backends.htr.grammar import GRAMMARS, FieldType, Grammar
 
 __all__ = ["FieldType", "TypedCandidates", "TypedDecoder", "TypedReading", "constrained_beam_search"]
@@ -89,12 +89,12 @@ def constrained_beam_search(
         top = np.argpartition(-log_probs[t], count - 1)[:count].tolist()
         following: dict[str, list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
         for prefix, (p_blank, p_label) in beams.items():
-            total = _log_add(p_blank, p_label)
+            total = log_add(p_blank, p_label)
             entry = following[prefix]
-            entry[0] = _log_add(entry[0], total + row[blank_index])
+            entry[0] = log_add(entry[0], total + row[blank_index])
             last = last_class[prefix]
             if last >= 0:  # the last label held for another step collapses into the prefix
-                entry[1] = _log_add(entry[1], p_label + row[last])
+                entry[1] = log_add(entry[1], p_label + row[last])
             for index in top:
                 if index == blank_index:
                     continue
@@ -104,14 +104,14 @@ def constrained_beam_search(
                 # A repeated label only starts a new character after a blank.
                 source = p_blank if index == last else total
                 grown = following[extended]
-                grown[1] = _log_add(grown[1], source + row[index])
+                grown[1] = log_add(grown[1], source + row[index])
                 last_class[extended] = index
-        ranked = sorted(following.items(), key=lambda item: _log_add(*item[1]), reverse=True)
+        ranked = sorted(following.items(), key=lambda item: log_add(*item[1]), reverse=True)
         beams = {prefix: scores for prefix, scores in ranked[:beam_width]}
     valid = [prefix for prefix in beams if grammar.accepts(prefix)]
     if not valid:
         return None
-    return max(valid, key=lambda prefix: _log_add(*beams[prefix]))
+    return max(valid, key=lambda prefix: log_add(*beams[prefix]))
 
 
 class TypedDecoder:
@@ -224,15 +224,6 @@ def _worth_trying(free: str, types: Sequence[FieldType]) -> tuple[FieldType, ...
 def _is_month_like(word: str) -> bool:
     """A month name or abbreviation, or one edit from one (`lugust`, `tuly`, `0ct` is not a word)."""
     return any(Levenshtein.distance(word, month, score_cutoff=1) <= 1 for month in _MONTH_WORDS)
-
-
-def _log_add(a: float, b: float) -> float:
-    if a == -math.inf:
-        return b
-    if b == -math.inf:
-        return a
-    high, low = (a, b) if a > b else (b, a)
-    return high + math.log1p(math.exp(low - high))
 
 
 def _per_step(log_likelihood: float, steps: int) -> float:
