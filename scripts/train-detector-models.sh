@@ -16,19 +16,16 @@ set -euo pipefail
 
 DATA=${DATA:-../shared/data/contracts-dev}
 OUT=${OUT:-build/detector}
-STEPS=${STEPS:-3000}
-REFINER_STEPS=${REFINER_STEPS:-1500}
-REFINER_SAMPLES=${REFINER_SAMPLES:-24000}
-SYNTHETIC_PAGES=${SYNTHETIC_PAGES:-120}
 INDEXER=${INDEXER:-.venv/bin/indexer}
+# The shipped recipe is the commands' defaults (`indexer train-detector --help`); only overrides
+# are passed on.
+detector_flags=(${STEPS:+--steps "$STEPS"} ${SYNTHETIC_PAGES:+--synthetic-pages "$SYNTHETIC_PAGES"})
+refiner_flags=(${REFINER_STEPS:+--steps "$REFINER_STEPS"} ${REFINER_SAMPLES:+--samples "$REFINER_SAMPLES"})
 
-# train FOLDER HOLD_OUT: the detector (the card's command) and then its refiner.
+# train FOLDER HOLD_OUT: the detector (its card spells out every option) and then its refiner.
 train() {
-  "$INDEXER" train-detector --data "$DATA" --out "$1" --steps "$STEPS" --batch-size 8 \
-    --synthetic-pages "$SYNTHETIC_PAGES" --max-minutes 13 --seed 1234 --stem strided --box-head \
-    --output-stride 2 --compute-dtype bfloat16 --short-side 576 --crop 320 --hold-out "$2"
-  "$INDEXER" train-refiner --model "$1" --data "$DATA" --steps "$REFINER_STEPS" --max-minutes 5 \
-    --seed 1 --samples "$REFINER_SAMPLES"
+  "$INDEXER" train-detector --data "$DATA" --out "$1" --hold-out "$2" "${detector_flags[@]}"
+  "$INDEXER" train-refiner --model "$1" --data "$DATA" "${refiner_flags[@]}"
 }
 
 folds=()

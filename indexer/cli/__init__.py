@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli import detector, entities, htr, ingest, kibana, pending, search, watch
+from indexer.cli import detector, detector_training, entities, htr, ingest, kibana, pending, search, watch
 from indexer.cli import es as es_commands
-from indexer.cli.common import STATE
+from indexer.cli.common import ELASTICSEARCH, STATE
 from indexer.logs import configure_logging
 
 __all__ = ["app", "main"]
@@ -39,9 +39,10 @@ def _root(
     STATE.config_file = config
 
 
-app.add_typer(es_commands.app, name="es")
-# Each command module adds what it builds; the rest stay as "not built yet" placeholders.
-_COMMAND_MODULES = (detector, htr, entities, ingest, kibana, search, watch)
+app.add_typer(es_commands.app, name="es", rich_help_panel=ELASTICSEARCH)
+# Each command module adds what it builds; the rest stay as "not built yet" placeholders. `--help`
+# lists the commands in this order, in panels by what users do first (`common.DAILY_USE`, ...).
+_COMMAND_MODULES = (watch, ingest, search, detector, detector_training, htr, entities, kibana)
 for _module in _COMMAND_MODULES:
     _module.register(app)
 pending.register(app, built=frozenset().union(*(module.BUILT for module in _COMMAND_MODULES)))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.text import Text
@@ -16,9 +16,14 @@ from indexer.config import Settings, load_settings
 from indexer.errors import ExitCode, IndexerError
 from indexer.logs import console
 
-__all__ = ["STATE", "handle_errors", "settings"]
+__all__ = ["DAILY_USE", "ELASTICSEARCH", "MODELS", "STATE", "handle_errors", "progress_callback", "settings"]
 
 log = logging.getLogger("indexer.cli")
+
+#: The `indexer --help` panels, in the order they appear: what users do first comes first.
+DAILY_USE = "Daily use"
+MODELS = "Models"
+ELASTICSEARCH = "Elasticsearch and Kibana"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,6 +41,19 @@ STATE = _GlobalOptions()
 def settings() -> Settings:
     """Load the settings once per command, from `--config` and the environment."""
     return load_settings(STATE.config_file)
+
+
+def progress_callback(bar: Any) -> Callable[[str, int, int, str], None]:
+    """An `on_progress(stage, done, total, message)` for the library that draws one task per stage
+    on `bar` (from `logs.progress()`)."""
+    tasks: dict[str, Any] = {}
+
+    def on_progress(stage: str, done: int, total: int, message: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, description=f"{stage} {message}".strip())
+
+    return on_progress
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:

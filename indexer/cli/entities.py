@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli.common import handle_errors, settings
+from indexer.cli.common import MODELS, handle_errors, settings
 
 __all__ = ["BUILT", "register"]
 
@@ -49,4 +49,4 @@ def evaluate_entities(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("evaluate-entities")(evaluate_entities)
+    app.command("evaluate-entities", rich_help_panel=MODELS)(evaluate_entities)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli.common import handle_errors, settings
+from indexer.cli.common import MODELS, handle_errors, settings
 from indexer.errors import ConfigError, InputError
 from indexer.logs import progress
 
@@ -188,7 +188,7 @@ def evaluate_ocr(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `indexer` app."""
-    app.command("ocr-handwriting")(ocr_handwriting)
-    app.command("train-htr")(train_htr)
-    app.command("htr-lexicon")(htr_lexicon)
-    app.command("evaluate-ocr")(evaluate_ocr)
+    app.command("ocr-handwriting", rich_help_panel=MODELS)(ocr_handwriting)
+    app.command("train-htr", rich_help_panel=MODELS)(train_htr)
+    app.command("htr-lexicon", rich_help_panel=MODELS)(htr_lexicon)
+    app.command("evaluate-ocr", rich_help_panel=MODELS)(evaluate_ocr)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from indexer.cli.common import handle_errors, settings
+from indexer.cli.common import DAILY_USE, MODELS, handle_errors, settings
 from indexer.errors import ExitCode
 from indexer.logs import console, progress
 
@@ -92,6 +92,6 @@ def bench(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest")(ingest)
-    app.command("pipeline")(pipeline)
-    app.command("bench")(bench)
+    app.command("ingest", rich_help_panel=DAILY_USE)(ingest)
+    app.command("pipeline", rich_help_panel=MODELS)(pipeline)
+    app.command("bench", rich_help_panel=MODELS)(bench)

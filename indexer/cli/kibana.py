@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli.common import handle_errors, settings
+from indexer.cli.common import ELASTICSEARCH, handle_errors, settings
 
 __all__ = ["BUILT", "register"]
 
@@ -51,4 +51,4 @@ def kibana_setup(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("kibana-setup")(kibana_setup)
+    app.command("kibana-setup", rich_help_panel=ELASTICSEARCH)(kibana_setup)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from indexer.cli.common import handle_errors, settings
+from indexer.cli.common import DAILY_USE, handle_errors, settings
 from indexer.logs import progress
 
 __all__ = ["BUILT", "register"]
@@ -193,5 +193,5 @@ def reindex(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("search")(search)
-    app.command("reindex")(reindex)
+    app.command("search", rich_help_panel=DAILY_USE)(search)
+    app.command("reindex", rich_help_panel=DAILY_USE)(reindex)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from indexer.cli.common import STATE, handle_errors, settings
+from indexer.cli.common import DAILY_USE, STATE, handle_errors, settings
 
 if TYPE_CHECKING:
     from indexer.watch.journal import Journal
@@ -104,5 +104,5 @@ def _print_folder(name: str, journal: Journal) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("watch")(watch)
-    app.command("status")(status)
+    app.command("watch", rich_help_panel=DAILY_USE)(watch)
+    app.command("status", rich_help_panel=DAILY_USE)(status)

@@ -62,7 +62,7 @@ class DetectorConfig:
     pad_px: int = 0
     # The defaults of `stem` and `box_head` are the fcn-v1 design, because config files written
     # before these fields existed describe it. What `indexer train-detector` trains by default is
-    # `detector_train.TRAINED_DESIGN`.
+    # `indexer.training.detector.options.TRAINED_DESIGN`.
     #: "full" runs a convolution at the input resolution first; with "strided" the first
     #: convolution already halves the page (a cheaper step).
     stem: str = "full"

@@ -14,12 +14,34 @@ from indexer.cli.pending import PENDING_COMMANDS
 REQUIRED_COMMANDS = ("es", "ingest", "watch", "reindex", "search", "detect")
 
 
+#: `indexer --help`'s panels in order, each with commands it must list (in this order).
+HELP_PANELS = {
+    "Daily use": ("watch", "ingest", "search", "reindex"),
+    "Models": ("detect", "evaluate", "train-detector", "train-refiner", "calibrate-detector", "train-htr"),
+    "Elasticsearch and Kibana": ("kibana-setup", "es"),
+}
+
+
 def test_help_lists_the_product_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
 
     assert result.exit_code == 0
     for command in REQUIRED_COMMANDS:
         assert f" {command} " in result.output
+
+
+def test_help_groups_commands_by_what_users_do_first() -> None:
+    """GIVEN the app WHEN `indexer --help` is shown THEN daily use comes first, then models, then
+    Elasticsearch, each panel holding its own commands."""
+    output = CliRunner().invoke(app, ["--help"], terminal_width=120).output
+    starts = [output.index(f"─ {title} ─") for title in HELP_PANELS]
+
+    assert starts == sorted(starts)
+    ends = [*starts[1:], len(output)]
+    for (title, commands), start, end in zip(HELP_PANELS.items(), starts, ends, strict=True):
+        panel = output[start:end]
+        places = [panel.index(f"│ {command} ") for command in commands]
+        assert places == sorted(places), title
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

@@ -14,13 +14,9 @@ from indexer.config import DetectorSettings
 from indexer.errors import InputError
 from indexer.model_dirs.calibration import read_calibration
 from indexer.training.data.voc import load_labelled_pages
-from indexer.training.detector.calibrate import (
-    Decoding,
-    DecodingGrid,
-    best_decoding,
-    calibrate_decoding,
-)
+from indexer.training.detector.calibrate import best_decoding, calibrate_decoding
 from indexer.training.detector.evaluate import median_mean
+from indexer.training.detector.options import Decoding, DecodingGrid
 from tests.conftest import CONTRACTS_DEV
 
 SHIPPED = DetectorSettings().model_dir

@@ -13,8 +13,9 @@ from indexer.model_dirs.detector import DetectorConfig
 from indexer.model_dirs.split import SPLIT_FILE, SplitRecord, document_of, read_split, write_split
 from indexer.training.data.splits import HoldOut
 from indexer.training.data.voc import LabelledBox
+from indexer.training.detector.options import TrainOptions
 from indexer.training.detector.targets import SampleSource, page_sample
-from indexer.training.detector.train import TrainOptions, _fit, _Prefetcher, member_weight_names
+from indexer.training.detector.train import _fit, _Prefetcher, member_weight_names
 
 
 def test_prefetched_batches_come_in_the_order_they_were_drawn() -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from indexer.backends.detector.refiner import RefinerConfig, apply_offsets
 from indexer.errors import InputError
+from indexer.training.detector.options import RefinerOptions
 from indexer.training.detector.refiner import (
-    RefinerOptions,
     _learning_rate,
     _no_move_loss,
     jitter_edges,

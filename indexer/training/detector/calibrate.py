@@ -21,12 +21,11 @@ refiner run per combination.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,85 +46,23 @@ from indexer.training.detector.evaluate import (
     median_mean,
     score_detections,
 )
+from indexer.training.detector.options import Decoding, DecodingGrid
 
 if TYPE_CHECKING:
     from indexer.training.detector.train import ProgressCallback
 
 __all__ = [
     "Calibration",
-    "Decoding",
-    "DecodingGrid",
     "FoldChoice",
     "apply_calibration",
     "best_decoding",
     "calibrate_decoding",
     "format_calibration",
-    "share_text",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Written beside `detector.json` in every folder whose decoding a calibration set.
-
-
-@dataclass(frozen=True, slots=True)
-class Decoding:
-    """One combination of the decoding settings (`DetectorConfig` fields of the same names);
-    the defaults are the net's plain decoding."""
-
-    annotation_prior: float = 1.0
-    test_scales: tuple[float, ...] = (1.0,)
-    class_overlap_share: float | None = None
-    merge_share: float | None = None
-
-    def applied_to(self, config: DetectorConfig) -> DetectorConfig:
-        return replace(config, **asdict(self))
-
-    def change(self) -> tuple[float, int, bool, bool]:
-        """How far this is from the plain decoding, to break ties towards the smallest change."""
-        return (
-            abs(self.annotation_prior - 1.0),
-            len(self.test_scales),
-            self.class_overlap_share is not None,
-            self.merge_share is not None,
-        )
-
-    def cells(self) -> list[str]:
-        """The settings as table cells, in field order."""
-        return [
-            f"{self.annotation_prior:g}",
-            "/".join(f"{scale:g}" for scale in self.test_scales),
-            share_text(self.class_overlap_share),
-            share_text(self.merge_share),
-        ]
-
-    def record(self) -> dict[str, object]:
-        """The settings as JSON values, keyed as in `detector.json`."""
-        return {**asdict(self), "test_scales": list(self.test_scales)}
-
-
-@dataclass(frozen=True, slots=True)
-class DecodingGrid:
-    """The values tried per setting; every combination of them is scored.
-
-    The two shares default to 0.5 alone: they exist for the pipeline (overlapping boxes would get
-    overlapping anchor tokens), so turning them off is not a choice to make on the pixel metric.
-    """
-
-    priors: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 3.0)
-    test_scales: tuple[tuple[float, ...], ...] = ((1.0,), (0.9, 1.0, 1.1))
-    class_overlap_shares: tuple[float | None, ...] = (0.5,)
-    merge_shares: tuple[float | None, ...] = (0.5,)
-
-    def combinations(self) -> list[Decoding]:
-        """Every combination, and the plain decoding (the baseline) even when the grid lacks it."""
-        found = [
-            Decoding(prior, scales, overlap, merge)
-            for prior, scales, overlap, merge in itertools.product(
-                self.priors, self.test_scales, self.class_overlap_shares, self.merge_shares
-            )
-        ]
-        return list(dict.fromkeys([Decoding(), *found]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,11 +187,6 @@ def apply_calibration(calibration: Calibration, shipped: Sequence[Path], command
 
 def _scores(scores: dict[Decoding, float]) -> list[dict[str, object]]:
     return [{**decoding.record(), "score": round(value, 6)} for decoding, value in scores.items()]
-
-
-def share_text(share: float | None) -> str:
-    """A share as a table cell or CLI value: "none" when the rule is off."""
-    return "none" if share is None else f"{share:g}"
 
 
 def _write(model_dir: Path, decoding: Decoding, record: dict[str, object], table: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +21,8 @@ from indexer.training.detector.evaluate import (
     format_report,
     write_report,
 )
-from indexer.training.detector.train import (
-    CLASS_WEIGHTS,
-    ProgressCallback,
-    TrainOptions,
-    TrainResult,
-    load_pages,
-)
+from indexer.training.detector.options import TrainOptions
+from indexer.training.detector.train import CLASS_WEIGHTS, ProgressCallback, TrainResult, load_pages
 
 __all__ = ["CARD_FILE", "finish_training", "model_card", "put_card_section", "timing_s"]
 
@@ -220,7 +216,7 @@ and annotation pixels{_design(config)}
 
 ## Reproduce
 
-    {options.command or "(library call)"}
+    {shlex.join(options.to_argv())}
 
 - Trained: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}, {result.steps_done} steps in
   {result.seconds:.0f} s (including data loading and synthetic rendering) on a 2-core CPU;

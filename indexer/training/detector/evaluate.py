@@ -19,6 +19,8 @@ import numpy as np
 
 from indexer.backends.base import BoxDetector, Detection
 from indexer.document import Box, HandwritingKind
+from indexer.errors import InputError
+from indexer.model_dirs.split import read_split, stems_trained_on
 from indexer.training.data.splits import document_of, is_validation_document
 from indexer.training.data.voc import LabelledBox, LabelledPage
 
@@ -26,14 +28,17 @@ if TYPE_CHECKING:
     from indexer.training.detector.train import ProgressCallback
 
 __all__ = [
+    "SPLITS",
     "EvaluationReport",
     "PageDetections",
     "PageScore",
     "ResizedBoxes",
     "average_precision",
+    "check_split",
     "evaluate_assigned",
     "evaluate_detector",
     "evaluate_held_out",
+    "evaluate_split",
     "format_report",
     "median_mean",
     "page_scores",
@@ -48,6 +53,8 @@ KINDS = (HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION)
 METRICS = ("precision", "recall")
 IOU_THRESHOLD = 0.5
 _STAT_NAMES = ("min", "q1", "median", "q3", "max")
+#: `evaluate --split` choices: the fixed split's pages, or the documents each model held out.
+SPLITS = ("validation", "train", "all", "held-out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +192,68 @@ def select_pages(pages: Sequence[LabelledPage], split: str) -> list[LabelledPage
         return list(pages)
     want_validation = split == "validation"
     return [page for page in pages if is_validation_document(document_of(page.stem)) == want_validation]
+
+
+def check_split(split: str, *, models: int) -> None:
+    """Raises InputError for a split not in `SPLITS`, or for several models on any split but
+    `held-out` (only held-out pages are pooled over models)."""
+    if split not in SPLITS:
+        raise InputError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if models > 1 and split != "held-out":
+        raise InputError("several --model folders are pooled only with --split held-out")
+
+
+def evaluate_split(
+    detectors: Sequence[tuple[BoxDetector, Path | None]],
+    pages: Sequence[LabelledPage],
+    split: str,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> EvaluationReport:
+    """Score the detectors, each given with its model folder (None: no `split.json` to read).
+
+    `held-out` scores each page with the model that never trained on its document (from the
+    folders' `split.json`); any other split scores the one detector on `select_pages` and warns
+    when it trained on some of them.
+
+    Raises:
+        InputError: `check_split` refuses the split, or a folder has no (or a broken) `split.json`.
+    """
+    check_split(split, models=len(detectors))
+    if split == "held-out":
+        models = [(detector, _held_out_documents(folder)) for detector, folder in detectors]
+        return evaluate_held_out(models, pages, on_progress=on_progress)
+    detector, folder = detectors[0]
+    chosen = select_pages(pages, split)
+    _warn_if_trained_on(folder, chosen)
+    return evaluate_assigned([(page, detector) for page in chosen], on_progress=on_progress)
+
+
+def _held_out_documents(model_dir: Path | None) -> frozenset[str]:
+    """The documents a trained model never saw, from its split.json."""
+    record = None if model_dir is None else read_split(model_dir)
+    if record is None:
+        raise InputError(
+            f"{model_dir} has no split.json, so its held-out documents are unknown; "
+            "use --split validation for models trained before split.json existed"
+        )
+    return record.held_out_documents
+
+
+def _warn_if_trained_on(model_dir: Path | None, chosen: Sequence[LabelledPage]) -> None:
+    """Say so when the chosen pages include documents the model trained on (then it is fit, not skill)."""
+    if model_dir is None:
+        return
+    seen = stems_trained_on(model_dir, [page.stem for page in chosen])
+    if seen:
+        log.warning(
+            "%s trained on %d of these %d pages (split.json): the figures show how well it fits them, "
+            "not how it does on new documents; for those, evaluate models trained with --hold-out "
+            "on the documents they held out (--split held-out)",
+            model_dir,
+            len(seen),
+            len(chosen),
+        )
 
 
 def evaluate_detector(

@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ import numpy as np
 from indexer.backends.detector.refiner import (
     REFINER_CONFIG_FILE,
     Edges,
-    RefinerConfig,
     box_edges,
     build_refiner,
     cut_context,
@@ -42,45 +41,16 @@ from indexer.model_dirs.split import stems_trained_on
 from indexer.training.budget import StepBudget, spent_share
 from indexer.training.data.augment import photometric
 from indexer.training.data.voc import LabelledPage
+from indexer.training.detector.options import RefinerOptions
 from indexer.training.detector.train import ProgressCallback, load_pages
 
-__all__ = ["RefinerOptions", "RefinerResult", "jitter_edges", "make_samples", "train_refiner"]
+__all__ = ["RefinerResult", "jitter_edges", "make_samples", "train_refiner"]
 
 log = logging.getLogger(__name__)
 
 #: A trained refiner's loss should be well under that of moving nothing (about a fifth of it in
 #: the cross-validation runs); above this share of it, training is reported as failed.
 _LEARNED_SHARE = 0.7
-
-
-@dataclass(slots=True)
-class RefinerOptions:
-    """Everything that decides a refiner's training run."""
-
-    model_dir: Path
-    data_dirs: list[Path]
-    steps: int = 1500
-    batch_size: int = 64
-    #: Jittered cuts drawn once before training (uint8, 16 KB each).
-    samples: int = 24000
-    learning_rate: float = 2e-3
-    warmup_steps: int = 100
-    #: Each edge moves by a normal draw with this standard deviation: the share of the box's width
-    #: (left, right) or height (top, bottom) plus a few pixels. The detector's edges are off by
-    #: about 3% of a signature's width and 8% of its height (median absolute error); the jitter
-    #: is wider so that the refiner also learns to pull in badly placed edges.
-    jitter_x: float = 0.07
-    jitter_y: float = 0.15
-    jitter_x_px: float = 4.0
-    jitter_y_px: float = 3.0
-    seed: int = 1
-    max_minutes: float = 5.0
-    threads: int = 2
-    config: RefinerConfig = field(default_factory=RefinerConfig)
-
-    def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.samples < self.batch_size:
-            raise InputError("the refiner needs at least one step and at least one batch of samples")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ section about it to the model folder's `MODEL_CARD.md`."""
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 
 from indexer.backends.detector.predictor import TfBoxDetector
@@ -18,7 +19,8 @@ from indexer.training.detector.evaluate import (
     score_detections,
     write_report,
 )
-from indexer.training.detector.refiner import RefinerOptions, RefinerResult
+from indexer.training.detector.options import RefinerOptions
+from indexer.training.detector.refiner import RefinerResult
 from indexer.training.detector.train import ProgressCallback, load_pages
 
 __all__ = ["REFINED_REPORT", "finish_refiner"]
@@ -30,7 +32,6 @@ REFINED_REPORT = "held_out_refined"
 def finish_refiner(
     options: RefinerOptions,
     result: RefinerResult,
-    command: str,
     *,
     on_progress: ProgressCallback | None = None,
 ) -> str:
@@ -44,7 +45,7 @@ def finish_refiner(
     seconds = timing_s(refined)
     if reports:
         write_report(reports[1], options.model_dir / REFINED_REPORT)
-    put_card_section(options.model_dir / CARD_FILE, _section(options, result, command, reports, seconds))
+    put_card_section(options.model_dir / CARD_FILE, _section(options, result, reports, seconds))
     if not reports:
         return "no held-out pages"
     return "without the refiner:\n" + format_report(reports[0]) + "\n\nwith it:\n" + format_report(reports[1])
@@ -68,7 +69,6 @@ def _held_out_reports(
 def _section(
     options: RefinerOptions,
     result: RefinerResult,
-    command: str,
     reports: list[EvaluationReport],
     seconds: float,
 ) -> str:
@@ -87,7 +87,7 @@ A second stage that moves the {" and ".join(config.moved_edges)} edges of each d
 
 - Trained: {trained}, {result.steps_done} steps in {result.seconds:.0f} s on a {options.threads}-core CPU;
   final smoothed loss {result.final_loss:.4f} (moving no edge would score {result.no_move_loss:.4f}).
-- Command: `{command}`
+- Command: `{shlex.join(options.to_argv())}`
 - Data: {options.samples} cuts of the {result.boxes} labelled boxes on the detector's
   {result.train_pages} training pages with handwriting (its `split.json`): each of a box chosen at
   random, its edges moved at random (normal, standard deviation {options.jitter_x:g} of the width +

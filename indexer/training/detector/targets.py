@@ -21,19 +21,17 @@ import numpy as np
 
 from indexer.backends.detector.net import preprocess
 from indexer.document import Box, HandwritingKind
-from indexer.errors import InputError
 from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.augment import photometric, rotate_pair, rotation_matrix
 from indexer.training.data.voc import LabelledBox
+from indexer.training.detector.options import check_box_loss
 
 __all__ = [
-    "BOX_LOSSES",
     "BOX_LOSS_WEIGHT",
     "CLASS_INDEX",
     "PageSample",
     "SampleSource",
     "box_targets",
-    "check_box_loss",
     "detector_loss",
     "paint_instances",
     "weighted_cross_entropy",
@@ -49,8 +47,6 @@ _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywh
 #: Weight of the kernel and edge-distance terms against the class cross-entropy; at 1 the box
 #: terms take capacity from the class features, and signatures and annotations get confused.
 BOX_LOSS_WEIGHT = 0.5
-#: How the edge distances are trained: "l1" on each log distance, or "iou" of the whole box.
-BOX_LOSSES = ("l1", "iou")
 
 
 @dataclass(slots=True)
@@ -236,7 +232,7 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_lo
     for the whole box, where the L1 term treats its four edges apart.
 
     Raises:
-        InputError: `box_loss` is not one of `BOX_LOSSES`.
+        InputError: `box_loss` is not one of `options.BOX_LOSSES`.
     """
     import tensorflow as tf
 
@@ -262,12 +258,6 @@ def detector_loss(config: DetectorConfig, class_weights: Sequence[float], box_lo
         return class_loss + BOX_LOSS_WEIGHT * (bce + (1.0 - dice) + distance_loss)
 
     return loss
-
-
-def check_box_loss(box_loss: str) -> None:
-    """Raises InputError unless `box_loss` is one of `BOX_LOSSES`."""
-    if box_loss not in BOX_LOSSES:
-        raise InputError(f"the box loss must be one of {', '.join(BOX_LOSSES)}, not {box_loss!r}")
 
 
 def _log_l1_loss(predicted: Any, target: Any) -> Any:

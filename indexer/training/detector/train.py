@@ -26,24 +26,22 @@ from indexer.backends.tf_runtime import load_tensorflow
 from indexer.document import Box
 from indexer.errors import InputError
 from indexer.images import read_rgb
-from indexer.model_dirs.detector import COMPUTE_DTYPES, CONFIG_FILE, DetectorConfig
+from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
 from indexer.model_dirs.split import write_split
 from indexer.training.budget import StepBudget, spent_share
-from indexer.training.data.splits import VALIDATION_HOLD_OUT, HoldOut, document_of, split_by_document
+from indexer.training.data.splits import document_of, split_by_document
 from indexer.training.data.synthetic import render_page, scan_effects
 from indexer.training.data.voc import LabelledBox, LabelledPage, load_labelled_pages
+from indexer.training.detector.options import TrainOptions
 from indexer.training.detector.targets import (
     PageSample,
     SampleSource,
-    check_box_loss,
     detector_loss,
     page_sample,
 )
 
 __all__ = [
-    "TRAINED_DESIGN",
     "ProgressCallback",
-    "TrainOptions",
     "TrainResult",
     "load_pages",
     "member_weight_names",
@@ -55,75 +53,8 @@ log = logging.getLogger(__name__)
 #: on_progress(stage, done, total, message)
 ProgressCallback = Callable[[str, int, int, str], None]
 CLASS_WEIGHTS = (1.0, 1.0, 1.0)
-#: The design trained unless told otherwise: the shipped model's (models/detector/MODEL_CARD.md).
-#: `DetectorConfig`'s own defaults stay fcn-v1, which is what config files written before the
-#: box head existed describe. Output stride 2, not 4, because its box edges fit the labels
-#: better in cross-validation.
-TRAINED_DESIGN = DetectorConfig(
-    version="fcn-v2",
-    stem="strided",
-    box_head=True,
-    output_stride=2,
-    merge_share=0.5,
-    class_overlap_share=0.5,
-    test_scales=(0.9, 1.0, 1.1),
-)
-#: Which documents a model trained on and which it held out, written beside its weights.
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12
-
-
-@dataclass(slots=True)
-class TrainOptions:
-    """Everything that decides a training run (and is written into the model card).
-
-    Raises (on construction):
-        InputError: an unknown compute dtype, an EMA momentum outside (0, 1), or a crop the net
-            cannot take.
-    """
-
-    data_dirs: list[Path]
-    out_dir: Path
-    steps: int = 3000
-    batch_size: int = 8
-    crop_px: int = 320
-    synthetic_pages: int = 120
-    synthetic_share: float = 0.35
-    learning_rate: float = 3e-3
-    seed: int = 1234
-    #: With the refiner's 5 minutes, detector and refiner train within 20 minutes even on a machine
-    #: too slow to reach their step counts.
-    max_minutes: float = 13.0
-    threads: int = 2
-    #: "float32", or "bfloat16" for bfloat16 maths on float32 weights (`build_model`).
-    compute_dtype: str = "bfloat16"
-    #: Keep an exponential moving average of the weights with this momentum and save it instead
-    #: of the last weights (None: the last weights).
-    ema_momentum: float | None = None
-    #: The edge-distance loss: "l1" (each log distance) or "iou" (the whole box; `detector_loss`).
-    box_loss: str = "l1"
-    #: Nets to train, one after another with seeds `seed`, `seed + 1`, ..., each for `steps` steps
-    #: and an equal share of `max_minutes`; the model averages their outputs (`member_weights`).
-    members: int = 1
-    #: The documents never trained on (and scored in the card).
-    hold_out: HoldOut = VALIDATION_HOLD_OUT
-    config: DetectorConfig = TRAINED_DESIGN
-    command: str = ""
-
-    def __post_init__(self) -> None:
-        if self.compute_dtype not in COMPUTE_DTYPES:
-            choices = ", ".join(COMPUTE_DTYPES)
-            raise InputError(f"the compute dtype must be one of {choices}, not {self.compute_dtype!r}")
-        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
-            raise InputError(
-                f"the EMA momentum must lie between 0 and 1 (e.g. 0.995), not {self.ema_momentum}"
-            )
-        check_box_loss(self.box_loss)
-        if self.members < 1:
-            raise InputError(f"the number of member nets must be at least 1, not {self.members}")
-        multiple = self.config.pad_multiple_px
-        if self.crop_px <= 0 or self.crop_px % multiple:
-            raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
 
 
 @dataclass(slots=True)
