@@ -19,7 +19,6 @@ __all__ = [
     "IndexerError",
     "IndexingError",
     "InputError",
-    "NotBuiltError",
     "ProcessingError",
 ]
 
@@ -35,7 +34,6 @@ class ExitCode:
     PROCESSING = 5
     CLUSTER = 6
     INDEXING = 7
-    NOT_BUILT = 8
 
 
 class IndexerError(Exception):
@@ -64,12 +62,6 @@ class DependencyError(IndexerError):
     """A program, package or model file is missing; the message names what to install."""
 
     exit_code = ExitCode.DEPENDENCY
-
-
-class NotBuiltError(IndexerError):
-    """A command that exists in the CLI but whose capability is not built yet."""
-
-    exit_code = ExitCode.NOT_BUILT
 
 
 class InputError(IndexerError):

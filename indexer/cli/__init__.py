@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli import detector, detector_training, entities, htr, ingest, kibana, pending, search, watch
+from indexer.cli import detector, detector_training, entities, htr, ingest, kibana, search, watch
 from indexer.cli import es as es_commands
 from indexer.cli.common import ELASTICSEARCH, STATE
 from indexer.logs import configure_logging
@@ -45,7 +45,6 @@ app.add_typer(es_commands.app, name="es", rich_help_panel=ELASTICSEARCH)
 _COMMAND_MODULES = (watch, ingest, search, detector, detector_training, htr, entities, kibana)
 for _module in _COMMAND_MODULES:
     _module.register(app)
-pending.register(app, built=frozenset().union(*(module.BUILT for module in _COMMAND_MODULES)))
 
 
 def main() -> None:

@@ -17,12 +17,9 @@ if TYPE_CHECKING:
     from indexer.backends.base import BoxDetector
     from indexer.config import DetectorSettings
 
-__all__ = ["BUILT", "register"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
-
-#: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"detect", "evaluate"})
 
 #: `--model` of `detect`.
 ModelOption = Annotated[

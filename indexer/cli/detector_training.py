@@ -25,10 +25,8 @@ from indexer.training.detector.options import (
     share_text,
 )
 
-__all__ = ["BUILT", "register"]
+__all__ = ["register"]
 
-#: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"train-detector", "train-refiner", "calibrate-detector"})
 #: The values `calibrate-detector` tries when not told (for its help).
 _GRID = DecodingGrid()
 

@@ -10,9 +10,7 @@ import typer
 
 from indexer.cli.common import MODELS, handle_errors, settings
 
-__all__ = ["BUILT", "register"]
-
-BUILT = frozenset({"evaluate-entities"})
+__all__ = ["register"]
 
 
 @handle_errors

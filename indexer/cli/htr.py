@@ -14,10 +14,7 @@ from indexer.cli.common import MODELS, handle_errors, settings
 from indexer.errors import ConfigError, InputError
 from indexer.logs import progress
 
-__all__ = ["BUILT", "register"]
-
-#: Names of the commands this module builds (they replace the pending placeholders).
-BUILT: frozenset[str] = frozenset({"ocr-handwriting", "train-htr", "htr-lexicon", "evaluate-ocr"})
+__all__ = ["register"]
 
 _ENGINES_HELP = (
     "Engines to compare, comma-separated (auto, azure, trocr, ppocr, ppocr+typed, ensemble, htr, tesseract;"

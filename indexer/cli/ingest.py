@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from indexer.api import IngestOutcome
     from indexer.document import Page
 
-__all__ = ["BUILT", "register"]
-
-BUILT = frozenset({"ingest", "pipeline", "bench"})
+__all__ = ["register"]
 
 
 @handle_errors

@@ -9,9 +9,7 @@ import typer
 
 from indexer.cli.common import ELASTICSEARCH, handle_errors, settings
 
-__all__ = ["BUILT", "register"]
-
-BUILT = frozenset({"kibana-setup"})
+__all__ = ["register"]
 
 
 @handle_errors

@@ -12,9 +12,8 @@ from rich.text import Text
 from indexer.cli.common import DAILY_USE, handle_errors, settings
 from indexer.logs import progress
 
-__all__ = ["BUILT", "register"]
+__all__ = ["register"]
 
-BUILT = frozenset({"search", "reindex"})
 _MATCH_STYLE = "bold yellow"
 _HANDWRITING_STYLE = "italic cyan underline"
 

@@ -17,9 +17,8 @@ from indexer.cli.common import DAILY_USE, STATE, handle_errors, settings
 if TYPE_CHECKING:
     from indexer.watch.journal import Journal
 
-__all__ = ["BUILT", "register"]
+__all__ = ["register"]
 
-BUILT = frozenset({"watch", "status"})
 _LATEST_FAILURES = 10
 
 

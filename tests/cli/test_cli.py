@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from indexer.cli import app
-from indexer.cli.pending import PENDING_COMMANDS
 
 REQUIRED_COMMANDS = ("es", "ingest", "watch", "reindex", "search", "detect")
 
@@ -52,31 +51,6 @@ def test_help_does_not_import_heavy_libraries() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == ""
-
-
-def test_a_command_not_built_yet_says_so_and_fails() -> None:
-    """The placeholder mechanism, on an app of its own (every real command is built by now)."""
-    import typer
-
-    from indexer.cli import pending
-    from indexer.errors import ExitCode
-
-    other = typer.Typer()
-    other.command("noop")(lambda: None)
-    pending.register(other, built=frozenset(PENDING_COMMANDS) - {"detect"})
-
-    result = CliRunner().invoke(other, ["detect"])
-
-    assert result.exit_code == ExitCode.NOT_BUILT
-    assert "not built yet" in result.output
-
-
-def test_every_product_command_is_built() -> None:
-    from indexer.cli import _COMMAND_MODULES
-
-    built = frozenset().union(*(module.BUILT for module in _COMMAND_MODULES))
-
-    assert set(PENDING_COMMANDS) <= built
 
 
 def test_es_commands_refuse_an_external_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
