@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli.common import MODELS, handle_errors, settings
+from indexer.cli.common import MODELS, handle_errors, progress_callback, settings
 from indexer.errors import ConfigError, InputError
 from indexer.logs import progress
+from indexer.training.htr.options import TrainOptions
 
 __all__ = ["register"]
 
@@ -67,7 +68,9 @@ def train_htr(
     ] = None,
     real_copies: Annotated[int, typer.Option(help="Augmented copies of each real training crop.")] = 40,
     epochs: Annotated[int, typer.Option(min=1)] = 10,
-    budget_s: Annotated[float, typer.Option(help="Stop training after this many seconds.")] = 1800.0,
+    max_minutes: Annotated[
+        float, typer.Option(help="Stop training once this many minutes are spent.")
+    ] = TrainOptions.max_minutes,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     learning_rate: Annotated[float, typer.Option()] = 1e-3,
     seed: Annotated[int, typer.Option()] = 0,
@@ -77,19 +80,19 @@ def train_htr(
     ] = False,
 ) -> None:
     """Train the CNN + BiLSTM + CTC recognizer (`htr`)."""
-    from indexer.training.htr.train import TrainOptions, train_htr, validate_data
+    from indexer.training.htr.train import train_htr, validate_data
 
     if not (iam or synthetic or transcriptions):
         raise ConfigError("give at least one of --iam DIR, --synthetic N, --transcriptions FILE")
     options = TrainOptions(
-        output_dir=output,
+        out_dir=output,
         synthetic=synthetic,
         iam_dir=iam,
         transcriptions=transcriptions,
         images_dir=images,
         real_copies=real_copies,
         epochs=epochs,
-        budget_s=budget_s,
+        max_minutes=max_minutes,
         batch_size=batch_size,
         learning_rate=learning_rate,
         seed=seed,
@@ -101,13 +104,7 @@ def train_htr(
             typer.echo(f"{name}\t{count}")
         return
     with progress() as bar:
-        task = bar.add_task("train-htr", total=None)
-        result = train_htr(
-            options,
-            on_progress=lambda done, total, text: bar.update(
-                task, completed=done, total=total, description=text
-            ),
-        )
+        result = train_htr(options, on_progress=progress_callback(bar))
     typer.echo(
         f"trained on {result.samples} samples, {result.steps} steps, {result.seconds:.0f} s -> {output}"
     )
@@ -158,16 +155,13 @@ def evaluate_ocr(
         names.append("tesseract")
     config = settings()
     with progress() as bar:
-        task = bar.add_task("evaluate-ocr", total=None)
         rows = evaluate_engines(
             config,
             transcriptions=transcriptions,
             images_dir=images,
             engines=names,
             split=split,
-            on_progress=lambda done, total, text: bar.update(
-                task, completed=done, total=total, description=text
-            ),
+            on_progress=progress_callback(bar),
         )
     for row in rows:
         if as_json:

@@ -10,8 +10,9 @@ import pytest
 
 from indexer.backends.htr.ctc import CtcRecognizer
 from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, HtrConfig
+from indexer.training.htr.options import TrainOptions
 from indexer.training.htr.text import VOCABULARY
-from indexer.training.htr.train import TrainOptions, train_htr, validate_data
+from indexer.training.htr.train import train_htr, validate_data
 from tests.training.test_htr_data import CONTRACTS_DEV, write_iam
 
 _TINY = HtrConfig(vocabulary=VOCABULARY, conv_filters=(4, 8, 8, 8, 8), lstm_units=16)
@@ -21,7 +22,7 @@ _TINY = HtrConfig(vocabulary=VOCABULARY, conv_filters=(4, 8, 8, 8, 8), lstm_unit
 def test_few_step_training_saves_a_loadable_model(tmp_path: Path) -> None:
     iam = write_iam(tmp_path / "iam", [f"word{i}" for i in range(20)])
     options = TrainOptions(
-        output_dir=tmp_path / "model",
+        out_dir=tmp_path / "model",
         synthetic=48,
         iam_dir=iam,
         epochs=2,
@@ -30,7 +31,7 @@ def test_few_step_training_saves_a_loadable_model(tmp_path: Path) -> None:
         command="indexer train-htr --synthetic 48",
     )
     progress: list[tuple[int, int]] = []
-    result = train_htr(options, on_progress=lambda done, total, _: progress.append((done, total)))
+    result = train_htr(options, on_progress=lambda stage, done, total, _: progress.append((done, total)))
     assert result.steps == progress[-1][0] > 0
     assert result.data["synthetic"] == 48 and result.data["iam"] == 20
     saved = json.loads((tmp_path / "model" / CONFIG_FILE).read_text())
@@ -42,7 +43,7 @@ def test_few_step_training_saves_a_loadable_model(tmp_path: Path) -> None:
 
 def test_validate_counts_the_sources_without_training(tmp_path: Path) -> None:
     iam = write_iam(tmp_path / "iam", [f"w{i}" for i in range(20)])
-    counts = validate_data(TrainOptions(output_dir=tmp_path / "out", synthetic=10, iam_dir=iam, config=_TINY))
+    counts = validate_data(TrainOptions(out_dir=tmp_path / "out", synthetic=10, iam_dir=iam, config=_TINY))
     assert counts["iam"] == 20 and counts["synthetic"] == 10
     assert counts["train"] + counts["holdout"] <= 30
     assert not (tmp_path / "out").exists()
@@ -50,7 +51,7 @@ def test_validate_counts_the_sources_without_training(tmp_path: Path) -> None:
 
 def test_labelled_crops_of_several_lines_are_left_out_of_training(tmp_path: Path) -> None:
     options = TrainOptions(
-        output_dir=tmp_path / "out",
+        out_dir=tmp_path / "out",
         transcriptions=CONTRACTS_DEV / "transcriptions.json",
         real_copies=0,
         config=_TINY,

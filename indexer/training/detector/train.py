@@ -39,6 +39,7 @@ from indexer.training.detector.targets import (
     detector_loss,
     page_sample,
 )
+from indexer.training.progress import ProgressCallback
 
 __all__ = [
     "ProgressCallback",
@@ -50,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: on_progress(stage, done, total, message)
-ProgressCallback = Callable[[str, int, int, str], None]
 CLASS_WEIGHTS = (1.0, 1.0, 1.0)
 #: Synthetic ground truth is tight around the ink; real labels are loose, so pad to match.
 _SYNTHETIC_PAD_PX = 12

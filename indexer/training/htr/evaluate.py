@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,12 @@ from indexer.training.htr.typed_cv import (
     settings_grid,
     typed_text,
 )
+from indexer.training.progress import ProgressCallback
 
 __all__ = ["CROSS_VALIDATED", "EngineResult", "evaluate_engines", "load_split", "run_recognizer"]
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int, str], None]
 #: Rows whose settings (typed margin, ensemble offset) are cross-validated by document.
 CROSS_VALIDATED = ("ppocr+typed", "ensemble")
 
@@ -104,7 +104,7 @@ def evaluate_engines(
     rows: list[EngineResult] = []
     for done, engine in enumerate(engines):
         if on_progress is not None:
-            on_progress(done, len(engines), engine)
+            on_progress("engines", done, len(engines), engine)
         if engine in CROSS_VALIDATED:
             # Their settings were chosen on these crops: each crop is read with the settings
             # chosen on the other documents.
@@ -131,7 +131,7 @@ def evaluate_engines(
         rows.append(_row(label, predictions, references, ms_per_crop))
         log.info("%s: %s", label, rows[-1].as_dict())
     if on_progress is not None:
-        on_progress(len(engines), len(engines), "done")
+        on_progress("engines", len(engines), len(engines), "done")
     return rows
 
 

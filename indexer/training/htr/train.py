@@ -14,9 +14,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,42 +33,21 @@ from indexer.backends.htr.ctc import (
 from indexer.backends.htr.ctc_decode import best_path, labels_to_text
 from indexer.backends.htr.lines import default_splitter
 from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, WEIGHTS_FILE, HtrConfig
+from indexer.training.budget import spent_share
 from indexer.training.htr.iam import read_iam_words, split_iam
 from indexer.training.htr.lexicon import build_lexicon
 from indexer.training.htr.metrics import OcrScore, score
+from indexer.training.htr.options import TrainOptions
 from indexer.training.htr.synthetic import SyntheticGenerator, augment
-from indexer.training.htr.text import VOCABULARY
 from indexer.training.htr.transcriptions import load_transcriptions, read_crops
+from indexer.training.progress import ProgressCallback
 
-__all__ = ["Sample", "TrainOptions", "TrainResult", "train_htr", "validate_data"]
+__all__ = ["Sample", "TrainResult", "train_htr", "validate_data"]
 
 log = logging.getLogger(__name__)
 
-#: (step, total steps, message); total is an estimate when training runs on a time budget.
-ProgressCallback = Callable[[int, int, str], None]
 _SYNTHETIC_HOLDOUT_SHARE = 0.03
 _LOG_EVERY_STEPS = 100
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """What to train on and for how long."""
-
-    output_dir: Path
-    synthetic: int = 0
-    iam_dir: Path | None = None
-    transcriptions: Path | None = None
-    images_dir: Path | None = None
-    real_copies: int = 40
-    epochs: int = 10
-    budget_s: float = 1800.0
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    seed: int = 0
-    config: HtrConfig = field(default_factory=lambda: HtrConfig(vocabulary=VOCABULARY))
-    #: A saved model to start from (fine-tuning); its htr.json replaces `config`.
-    init_dir: Path | None = None
-    command: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +229,7 @@ def _train_step_function(model: Any, optimizer: Any) -> Any:
 
 
 def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = None) -> TrainResult:
-    """Train, keep the best weights on the holdout, and save the model to `options.output_dir`."""
+    """Train, keep the best weights on the holdout, and save the model to `options.out_dir`."""
     import keras
 
     started = time.perf_counter()
@@ -281,17 +259,17 @@ def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = N
         losses: list[float] = []
         for batch in _batches(train, options.batch_size, rng):
             elapsed = time.perf_counter() - train_started
-            fraction = min(1.0, max(step / total, elapsed / options.budget_s))
+            fraction = spent_share(step, elapsed, total, options.max_minutes)
             optimizer.learning_rate.assign(
                 options.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
             )
             losses.append(float(step_function(*_arrays(batch, config))))
             step += 1
             if on_progress is not None:
-                on_progress(step, total, f"epoch {epoch + 1} loss {np.mean(losses[-50:]):.3f}")
+                on_progress("training", step, total, f"epoch {epoch + 1} loss {np.mean(losses[-50:]):.3f}")
             if step % _LOG_EVERY_STEPS == 0:
                 log.info("step %d/%d: loss %.3f, %.0f s", step, total, np.mean(losses[-50:]), elapsed)
-            if elapsed > options.budget_s:
+            if elapsed > options.max_minutes * 60:
                 break
         held = _evaluate(model, holdout or validation, config)
         real = _evaluate(model, validation, config)
@@ -305,7 +283,7 @@ def train_htr(options: TrainOptions, *, on_progress: ProgressCallback | None = N
         )
         if held is not None and (best is None or held.cer <= best[0]):
             best = (held.cer, model.get_weights())
-        if time.perf_counter() - train_started > options.budget_s:
+        if time.perf_counter() - train_started > options.max_minutes * 60:
             break
     if best is not None:
         model.set_weights(best[1])
@@ -334,9 +312,9 @@ def _save(model: Any, options: TrainOptions, result: TrainResult, words: list[st
         "validation_cer_best_path": round(result.validation.cer, 4) if result.validation else None,
     }
     config = dataclasses.replace(options.config, metadata=metadata)
-    save_model(model, config, options.output_dir)
-    build_lexicon(words).save(options.output_dir / LEXICON_FILE)
-    log.info("saved the htr model to %s", options.output_dir)
+    save_model(model, config, options.out_dir)
+    build_lexicon(words).save(options.out_dir / LEXICON_FILE)
+    log.info("saved the htr model to %s", options.out_dir)
 
 
 def validate_data(options: TrainOptions) -> dict[str, int]:
