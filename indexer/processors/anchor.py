@@ -124,12 +124,43 @@ def _without_rules_beside(
 
 
 class AnchorPainter:
-    """Chooses tokens and paints them into a copy of the page."""
+    """Owns the anchor tokens of a page: chooses them, replaces those that collide with printed
+    numbers, and paints them into a copy of the page (the only place span tokens are set)."""
 
     def __init__(self, settings: AnchorSettings) -> None:
         self._settings = settings
         self._font_path = font_path(settings.font)
         self._rng = np.random.default_rng(settings.seed)
+
+    def assign(self, page: Page) -> None:
+        """Give every span of the page a fresh token and paint the masked page.
+
+        Sets each span's `anchor` and `anchor_box` and the page's `masked_image`.
+        """
+        for span, token in zip(page.spans, self.new_tokens(len(page.spans)), strict=True):
+            span.anchor = token
+        self._repaint(page)
+
+    def reassign(self, page: Page, spans: Sequence[Span], *, seen: Iterable[str]) -> np.ndarray:
+        """New tokens for `spans` (their tokens collided with print), avoiding every token in use and
+        every token-like number `seen` on the page.
+
+        Returns:
+            The masked page, painted again (also in `page.masked_image`).
+        """
+        in_use = {span.anchor for span in page.spans if span.anchor}
+        for span, token in zip(spans, self.new_tokens(len(spans), avoid=in_use | set(seen)), strict=True):
+            span.anchor = token
+        return self._repaint(page)
+
+    def _repaint(self, page: Page) -> np.ndarray:
+        if page.image is None:
+            raise ProcessingError("the page has no image to mask", page=page.number)
+        masked, blanked = self._paint(page.image, page.spans, dpi=page.dpi)
+        for span, area in zip(page.spans, blanked, strict=True):
+            span.anchor_box = area
+        page.masked_image = masked
+        return masked
 
     def new_tokens(self, count: int, *, avoid: Iterable[str] = ()) -> list[str]:
         """`count` distinct tokens `8ddd8`, none of them in `avoid`.
@@ -156,19 +187,23 @@ class AnchorPainter:
             font = _font(self._font_path, size)
         return font
 
-    def paint(self, image: np.ndarray, spans: Sequence[Span], *, dpi: int) -> np.ndarray:
-        """A copy of `image` with every span's box blanked and its anchor token drawn in it.
+    def _paint(
+        self, image: np.ndarray, spans: Sequence[Span], *, dpi: int
+    ) -> tuple[np.ndarray, list[Box | None]]:
+        """A copy of `image` with every span's box blanked and its anchor token drawn in it, and the
+        area blanked for each span (None for a span without a token).
 
-        A token wider or taller than its box (initials) blanks the area under the token as well;
-        each span's `anchor_box` records the blanked area.
+        A token wider or taller than its box (initials) blanks the area under the token as well.
         """
         boxes = [span.box for span in spans]
         papers = [background_colour(image, box) for box in boxes]
         masked = Image.fromarray(_without_rules_beside(image, boxes, papers, dpi=dpi))
         draw = ImageDraw.Draw(masked)
         height, width = image.shape[:2]
+        areas: list[Box | None] = []
         for span, paper in zip(spans, papers, strict=True):
             if span.anchor is None:
+                areas.append(None)
                 continue
             box = span.box
             font = self._token_font(box, span.anchor, dpi)
@@ -181,9 +216,9 @@ class AnchorPainter:
                 min(max(box.y1, int(text_box[3])) + _MASK_MARGIN_PX, height),
             )
             draw.rectangle((blanked.x0, blanked.y0, blanked.x1 - 1, blanked.y1 - 1), fill=paper)
-            span.anchor_box = blanked
+            areas.append(blanked)
             draw.text(origin, span.anchor, font=font, fill=_INK, anchor="ms")
-        return np.asarray(masked)
+        return np.asarray(masked), areas
 
 
 class MaskWithAnchors:
@@ -200,7 +235,5 @@ class MaskWithAnchors:
     def __call__(self, page: Page) -> Page:
         if page.image is None:
             raise ProcessingError("the page has no image to mask", processor=self.name, page=page.number)
-        for span, token in zip(page.spans, self.painter.new_tokens(len(page.spans)), strict=True):
-            span.anchor = token
-        page.masked_image = self.painter.paint(page.image, page.spans, dpi=page.dpi)
+        self.painter.assign(page)
         return page

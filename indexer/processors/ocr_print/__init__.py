@@ -57,18 +57,14 @@ class OcrPrinted:
             if not colliding or page.image is None:
                 break
             seen_numbers = {match for word in result.words for match in TOKEN_PATTERN.findall(word.text)}
-            in_use = {span.anchor for span in page.spans if span.anchor}
-            fresh = self._painter.new_tokens(len(colliding), avoid=seen_numbers | in_use)
             log.info(
                 "page %d: tokens %s also appear in the printed text; retry %d with fresh tokens",
                 page.number,
                 ", ".join(str(span.anchor) for span in colliding),
                 attempt,
             )
-            for span, token in zip(colliding, fresh, strict=True):
-                span.anchor = token
-            page.masked_image = self._painter.paint(page.image, page.spans, dpi=page.dpi)
-            result = self._ocr.read_page(page.masked_image, dpi=page.dpi)
+            masked = self._painter.reassign(page, colliding, seen=seen_numbers)
+            result = self._ocr.read_page(masked, dpi=page.dpi)
         page.words = result.words
         if self._reader is not None and page.masked_image is not None:
             page.words = reread_lost_rows(
