@@ -172,6 +172,7 @@ def test_train_then_evaluate_a_few_steps(
     assert {"per_image.csv", "summary.json", "boxplot.png"} <= {p.name for p in report_dir.iterdir()}
 
 
+@pytest.mark.slow
 def test_training_several_member_nets_writes_a_model_that_averages_them(
     tiny_labelled_set: Path, tmp_path: Path
 ) -> None:
