@@ -49,15 +49,8 @@ from benchmarks.chaos_tools import (
     wait_until,
 )
 from indexer.errors import ExitCode
-from tests.hostile import (
-    backdate,
-    daemon_problems,
-    index_problems,
-    indexed_pages,
-    ingest_problems,
-    is_settled,
-    write_hostile_inputs,
-)
+from tests.hostile import backdate, write_hostile_inputs
+from tests.hostile.checks import daemon_problems, index_problems, indexed_pages, ingest_problems, is_settled
 
 NO_MODEL_PIPELINE = '["mask_with_anchors", "ocr_printed", "merge_text"]'
 HTTP_PORT, TRANSPORT_PORT = 9251, 9351

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from elasticsearch import exceptions as es_errors
 
 from benchmarks.common import MemorySampler
 from tests.factories import DPI
+from tests.watch.processes import start_watch
 
 __all__ = ["Daemon", "RunMemory", "drop", "journal_rows", "make_pdfs", "pages_per_file", "wait_until"]
 
@@ -57,14 +57,7 @@ class Daemon:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "indexer.cli", "-v", "watch", str(self.folder)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_watch(self.folder, self.env, self.log)
 
     @property
     def is_alive(self) -> bool:

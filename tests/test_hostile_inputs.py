@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from indexer.cli import app
 from indexer.config import Settings
 from indexer.errors import ExitCode
-from tests.hostile import index_problems, indexed_pages, ingest_problems, write_hostile_inputs
+from tests.hostile import write_hostile_inputs
+from tests.hostile.checks import index_problems, indexed_pages, ingest_problems
 
 NO_MODEL_PIPELINE = '["mask_with_anchors", "ocr_printed", "merge_text"]'
 

@@ -15,32 +15,10 @@ from pathlib import Path
 from tests.factories import synthetic_pages
 from tests.hostile.bad import BAD
 from tests.hostile.case import Expectation, HostileCase, Material
-from tests.hostile.checks import (
-    daemon_problems,
-    failure_reason,
-    index_problems,
-    indexed_pages,
-    ingest_problems,
-    is_settled,
-    logged_refusal,
-    quarantine_reason,
-)
 from tests.hostile.good import GOOD
 
-__all__ = [
-    "Expectation",
-    "HostileCase",
-    "backdate",
-    "daemon_problems",
-    "failure_reason",
-    "index_problems",
-    "indexed_pages",
-    "ingest_problems",
-    "is_settled",
-    "logged_refusal",
-    "quarantine_reason",
-    "write_hostile_inputs",
-]
+# What became of each case is checked by `tests.hostile.checks`.
+__all__ = ["Expectation", "HostileCase", "backdate", "write_hostile_inputs"]
 
 #: Distinct generated pages the good files are drawn from (each good file has its own bytes).
 _SOURCE_PAGES = 4

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from elasticsearch import Elasticsearch
 from indexer.config import Settings
 from indexer.watch.journal import FileState, Journal
 from tests.factories import synthetic_pages, write_empty_file, write_scanned_pdf, write_truncated_pdf
+from tests.watch.processes import start_watch
 
 WAIT_S = 240.0
 NO_MODEL_PIPELINE = '["mask_with_anchors", "ocr_printed", "merge_text"]'
@@ -59,14 +59,7 @@ class Daemon:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "indexer.cli", "-v", "watch", str(self.inbox)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_watch(self.inbox, self.env, self.log)
 
     @property
     def is_alive(self) -> bool:

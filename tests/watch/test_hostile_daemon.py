@@ -13,15 +13,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from indexer.config import Settings
-from tests.hostile import (
-    HostileCase,
-    backdate,
-    daemon_problems,
-    index_problems,
-    indexed_pages,
-    is_settled,
-    write_hostile_inputs,
-)
+from tests.hostile import HostileCase, backdate, write_hostile_inputs
+from tests.hostile.checks import daemon_problems, index_problems, indexed_pages, is_settled
 from tests.watch.test_daemon import WAIT_S, Daemon, wait_for
 
 #: The files were dropped long ago: a damaged file is then bad for good, not still being written.
