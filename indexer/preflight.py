@@ -95,7 +95,11 @@ def _check_recognizer(settings: Settings) -> None:
                 f"the TrOCR model {model} is not available locally; download it by name or choose "
                 "another INDEXER_HANDWRITING__ENGINE"
             )
-    if engine == "htr":
+    if engine in ("ppocr", "ensemble"):
+        from indexer.backends.htr.ppocr import find_model
+
+        find_model()
+    if engine in ("htr", "ensemble"):
         from indexer.model_dirs.htr import CONFIG_FILE, WEIGHTS_FILE
 
         folder = settings.handwriting.htr_model_dir
