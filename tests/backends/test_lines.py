@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from indexer.backends.base import Recognition
+from indexer.backends.htr.grammar import FieldType
 from indexer.backends.htr.lines import LineSplitOptions, LineSplitter, LineSplittingRecognizer, find_bands
 from indexer.backends.tesseract_crop import TesseractCropRecognizer
 from indexer.training.htr.evaluate import load_split
@@ -131,6 +132,41 @@ def test_the_recognizer_reads_all_lines_in_one_batch_and_joins_them_in_order() -
     assert 0.5 <= first.confidence <= 0.7  # the length-weighted mean of the first two lines
     assert all(h < 130 for h in heights)
     assert recognizer.recognize([]) == []
+
+
+class _HintedHeights(_Heights):
+    """Like `_Heights`, and keeps the type hint each line was read with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hints: list[FieldType | None] = []
+
+    def recognize(
+        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[FieldType | None] | None = None
+    ) -> list[Recognition]:
+        self.hints += list(type_hints) if type_hints is not None else [None] * len(crops)
+        return super().recognize(crops)
+
+
+def test_each_line_is_read_with_its_crops_type_hint_when_the_engine_takes_hints() -> None:
+    """GIVEN an address crop of two lines and a date crop of one WHEN read with hints
+    THEN both address lines carry the address crop's hint and the date line the date's;
+    an engine without hints is called as before."""
+    two_lines = _page(130)
+    _write(two_lines, 10, "841 Bishop Street", font=HAND_FONT, size=40)
+    _write(two_lines, 75, "Honolulu HI 96813", font=HAND_FONT, size=40)
+    one_line = _page(60)
+    _write(one_line, 5, "7/15/2011", font=HAND_FONT, size=40)
+    crops = [_array(two_lines), _array(one_line)]
+    hinted = _HintedHeights()
+
+    LineSplittingRecognizer(hinted, LineSplitter()).recognize(crops, type_hints=[None, FieldType.DATE])
+    plain = LineSplittingRecognizer(_Heights(), LineSplitter()).recognize(
+        crops, type_hints=[None, FieldType.DATE]
+    )
+
+    assert hinted.hints == [None, None, FieldType.DATE]
+    assert len(plain) == 2
 
 
 def test_real_crops_of_several_written_lines_are_split(tesseract: TesseractCropRecognizer) -> None:

@@ -15,6 +15,7 @@ How a band is judged printed (the crop's main band, the tallest, is always kept)
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -25,6 +26,7 @@ import numpy as np
 
 from indexer.backends.base import HandwritingRecognizer, Recognition
 from indexer.backends.htr.crops import is_blank_crop, to_grey
+from indexer.backends.htr.grammar import FieldType
 from indexer.errors import DependencyError
 
 __all__ = ["LineSplitOptions", "LineSplitter", "LineSplittingRecognizer", "default_splitter", "find_bands"]
@@ -220,15 +222,28 @@ class LineSplittingRecognizer:
             if isinstance(self.inner, AbstractContextManager):
                 stack.push(self.inner)
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
-        """One `Recognition` per crop, in order; lines are read as one batch by the inner engine."""
+    def recognize(
+        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[FieldType | None] | None = None
+    ) -> list[Recognition]:
+        """One `Recognition` per crop, in order; lines are read as one batch by the inner engine.
+
+        Args:
+            type_hints: per crop, the field type its label gives (a date, an amount, ...); each of
+                the crop's lines is read with it when the inner engine takes hints (`ppocr` does).
+        """
         lines: list[np.ndarray] = []
         owners: list[int] = []
         for index, crop in enumerate(crops):
             for line in self.splitter.split(crop):
                 lines.append(line)
                 owners.append(index)
-        readings = self.inner.recognize(lines) if lines else []
+        if not lines:
+            readings: list[Recognition] = []
+        elif type_hints is not None and _takes_type_hints(self.inner):
+            line_hints = [type_hints[owner] for owner in owners]
+            readings = self.inner.recognize(lines, type_hints=line_hints)  # type: ignore[call-arg]
+        else:
+            readings = self.inner.recognize(lines)
         grouped: list[list[Recognition]] = [[] for _ in crops]
         for owner, reading in zip(owners, readings, strict=True):
             grouped[owner].append(reading)
@@ -241,6 +256,10 @@ class LineSplittingRecognizer:
         weights = [len(part.text) for part in read]
         confidence = sum(w * part.confidence for w, part in zip(weights, read, strict=True)) / sum(weights)
         return Recognition(" ".join(part.text for part in read), confidence, read[0].engine)
+
+
+def _takes_type_hints(recognizer: HandwritingRecognizer) -> bool:
+    return "type_hints" in inspect.signature(recognizer.recognize).parameters
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:
