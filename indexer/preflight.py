@@ -47,21 +47,9 @@ def _check_detector(settings: Settings) -> None:
                 "set INDEXER_DETECTOR__TFOD_SAVED_MODEL"
             )
         return
-    from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
+    from indexer.model_dirs.detector import load_detector_dir
 
-    config_path = config.model_dir / CONFIG_FILE
-    if not config_path.is_file():
-        raise DependencyError(
-            f"detector config {config_path} is missing; set INDEXER_DETECTOR__MODEL_DIR to a model "
-            "folder or train one with `indexer train-detector`"
-        )
-    loaded = DetectorConfig.load(config_path)
-    for name in (loaded.weights, *loaded.member_weights):
-        if not (config.model_dir / name).is_file():
-            raise DependencyError(
-                f"detector weights {config.model_dir / name} are missing; "
-                "retrain with `indexer train-detector`"
-            )
+    load_detector_dir(config.model_dir)
 
 
 def _check_printed_ocr(settings: Settings) -> None:
@@ -100,11 +88,6 @@ def _check_recognizer(settings: Settings) -> None:
 
         find_model()
     if engine in ("htr", "ensemble"):
-        from indexer.model_dirs.htr import CONFIG_FILE, WEIGHTS_FILE
+        from indexer.model_dirs.htr import check_htr_dir
 
-        folder = settings.handwriting.htr_model_dir
-        if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
-            raise DependencyError(
-                f"the htr model is missing in {folder} (expected {CONFIG_FILE} and {WEIGHTS_FILE}); "
-                "set INDEXER_HANDWRITING__HTR_MODEL_DIR or run `indexer train-htr`"
-            )
+        check_htr_dir(settings.handwriting.htr_model_dir)

@@ -13,9 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from indexer.document import HandwritingKind
-from indexer.errors import ConfigError
+from indexer.errors import ConfigError, DependencyError
 
-__all__ = ["CLASS_NAMES", "COMPUTE_DTYPES", "CONFIG_FILE", "OUTPUT_STRIDES", "STEMS", "DetectorConfig"]
+__all__ = [
+    "CLASS_NAMES",
+    "COMPUTE_DTYPES",
+    "CONFIG_FILE",
+    "OUTPUT_STRIDES",
+    "STEMS",
+    "DetectorConfig",
+    "load_detector_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +150,25 @@ class DetectorConfig:
 
     def save(self, path: Path, *, extra: dict[str, Any] | None = None) -> None:
         path.write_text(json.dumps({**asdict(self), **(extra or {})}, indent=2) + "\n", encoding="utf-8")
+
+
+def load_detector_dir(model_dir: Path) -> tuple[DetectorConfig, list[Path]]:
+    """A detector folder's config and the weight files of its nets, all checked to be there.
+
+    Raises:
+        DependencyError: the config or a weight file is missing.
+    """
+    config_path = model_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise DependencyError(
+            f"detector config {config_path} is missing; set INDEXER_DETECTOR__MODEL_DIR to a model "
+            "folder or train one with `indexer train-detector`"
+        )
+    config = DetectorConfig.load(config_path)
+    weights = [model_dir / name for name in (config.weights, *config.member_weights)]
+    for path in weights:
+        if not path.is_file():
+            raise DependencyError(
+                f"detector weights {path} are missing; retrain with `indexer train-detector`"
+            )
+    return config, weights

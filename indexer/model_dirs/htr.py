@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIG_FILE", "LEXICON_FILE", "WEIGHTS_FILE", "HtrConfig"]
+from indexer.errors import DependencyError
+
+__all__ = ["CONFIG_FILE", "LEXICON_FILE", "WEIGHTS_FILE", "HtrConfig", "check_htr_dir"]
 
 CONFIG_FILE = "htr.json"
 WEIGHTS_FILE = "htr.weights.npz"
@@ -48,3 +50,16 @@ class HtrConfig:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def check_htr_dir(model_dir: Path) -> None:
+    """Raise when the folder lacks `htr.json` or the weights.
+
+    Raises:
+        DependencyError: naming the files and how to get them.
+    """
+    if not (model_dir / CONFIG_FILE).is_file() or not (model_dir / WEIGHTS_FILE).is_file():
+        raise DependencyError(
+            f"the htr model is missing in {model_dir} (expected {CONFIG_FILE} and {WEIGHTS_FILE}); "
+            "set INDEXER_HANDWRITING__HTR_MODEL_DIR or run `indexer train-htr`"
+        )

@@ -51,7 +51,7 @@ from indexer.backends.detector.net import build_model, preprocess, resize_factor
 from indexer.backends.detector.refiner import BoxRefiner
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import BackendError, DependencyError, InputError
-from indexer.model_dirs.detector import CONFIG_FILE, DetectorConfig
+from indexer.model_dirs.detector import DetectorConfig, load_detector_dir
 
 __all__ = ["PageReading", "TfBoxDetector"]
 
@@ -75,19 +75,12 @@ class TfBoxDetector:
         score_threshold: float | None = None,
         use_refiner: bool = True,
     ) -> None:
-        config_path = model_dir / CONFIG_FILE
-        if not config_path.is_file():
-            raise DependencyError(
-                f"detector config {config_path} is missing; set detector.model_dir or train one "
-                "with `indexer train-detector`"
-            )
-        config = DetectorConfig.load(config_path)
+        config, weights = load_detector_dir(model_dir)
         if score_threshold is not None:
             overrides = {"score_threshold": score_threshold, "annotation_threshold": None}
             config = DetectorConfig(**{**asdict(config), **overrides})
         self.config = config
         self.version = config.version
-        weights = [model_dir / name for name in (config.weights, *config.member_weights)]
         self._predict = _load_predictor(weights, config, threads)
         self.refiner = BoxRefiner(model_dir, config.refiner) if config.refiner and use_refiner else None
 
@@ -177,11 +170,6 @@ def _checked_grey(image: np.ndarray) -> np.ndarray:
 def _load_predictor(weights: list[Path], config: DetectorConfig, threads: int) -> Any:
     """One compiled function: a (1, h, w, 1) batch -> the mean of the outputs of the nets whose
     weights are listed (one net: its outputs)."""
-    for path in weights:
-        if not path.is_file():
-            raise DependencyError(
-                f"detector weights {path} are missing; retrain with `indexer train-detector`"
-            )
     tf = load_tensorflow(threads=threads, inter_op_threads=1)
     models = []
     for path in weights:

@@ -23,7 +23,7 @@ from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, labels_to_
 from indexer.backends.htr.spelling import Lexicon, SpellingCorrector
 from indexer.backends.tf_runtime import load_tensorflow
 from indexer.errors import BackendError, DependencyError
-from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, WEIGHTS_FILE, HtrConfig
+from indexer.model_dirs.htr import CONFIG_FILE, LEXICON_FILE, WEIGHTS_FILE, HtrConfig, check_htr_dir
 
 __all__ = [
     "CtcRecognizer",
@@ -186,13 +186,8 @@ class CtcRecognizer:
     def __init__(
         self, model_dir: Path, *, beam_width: int = 1, use_lexicon: bool = True, threads: int = 0
     ) -> None:
-        config_path = model_dir / CONFIG_FILE
-        weights_path = model_dir / WEIGHTS_FILE
-        if not config_path.is_file() or not weights_path.is_file():
-            raise DependencyError(
-                f"the htr model is missing in {model_dir} (expected {CONFIG_FILE} and {WEIGHTS_FILE}); "
-                "set INDEXER_HANDWRITING__HTR_MODEL_DIR or run `indexer train-htr`"
-            )
+        check_htr_dir(model_dir)
+        config_path, weights_path = model_dir / CONFIG_FILE, model_dir / WEIGHTS_FILE
         self.config = HtrConfig.load(config_path)
         self.version = str(self.config.metadata.get("version", "unversioned"))
         self._beam_width = beam_width
