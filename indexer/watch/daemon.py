@@ -51,6 +51,11 @@ _REASON_ADVICE = {
 }
 
 
+def _backoff_s(attempts: int, first_s: float, cap_s: float) -> float:
+    """The wait before the next try: `first_s`, doubling with each attempt, at most `cap_s`."""
+    return min(first_s * 2.0 ** max(attempts - 1, 0), cap_s)
+
+
 class WatchDaemon:
     """Watches one folder until `stop()` (or SIGTERM/SIGINT, which the CLI turns into `stop()`).
 
@@ -291,7 +296,7 @@ class WatchDaemon:
         if outcome.kind == "ok":
             self._indexed(entry.path, outcome.document_id or entry.sha256, entry.indexed_sha256)
         elif outcome.kind == "transient":
-            delay = min(self.watch.retry_initial_s * 2 ** max(entry.attempts - 1, 0), self.watch.retry_max_s)
+            delay = _backoff_s(entry.attempts, self.watch.retry_initial_s, self.watch.retry_max_s)
             self._retry(entry, outcome.message, delay)
         elif outcome.kind == "changed" or (
             outcome.kind == "incomplete" and not entry.identity.matches(Path(entry.path))
@@ -300,9 +305,7 @@ class WatchDaemon:
             self._tracker.observe(Path(entry.path))
             self._retry(entry, outcome.message, self.watch.settle_s + self.watch.retry_initial_s)
         elif outcome.kind == "incomplete" and self._is_recent(entry):
-            delay = min(
-                self.watch.incomplete_retry_s * 2 ** max(entry.attempts - 1, 0), self.watch.incomplete_grace_s
-            )
+            delay = _backoff_s(entry.attempts, self.watch.incomplete_retry_s, self.watch.incomplete_grace_s)
             self._retry(
                 entry, f"{outcome.message}; it was modified recently, so it may still be copying", delay
             )
