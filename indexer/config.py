@@ -27,6 +27,7 @@ from indexer.errors import ConfigError
 from indexer.resources import resource_dir
 
 __all__ = [
+    "ApiSettings",
     "ArtifactSettings",
     "AzureSettings",
     "DetectorSettings",
@@ -34,6 +35,7 @@ __all__ = [
     "EntitySettings",
     "HandwritingSettings",
     "NodeSettings",
+    "OutputSettings",
     "Settings",
     "default_cache_dir",
     "default_state_dir",
@@ -306,6 +308,24 @@ class DetectorSettings(BaseModel):
     threads: int = Field(default=2, ge=1)
 
 
+class ApiSettings(BaseModel):
+    """`indexer serve`: the REST API and the review page."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: Every route needs it in the `X-API-Key` header; without it only loopback addresses are served.
+    key: SecretStr | None = None
+    #: Where uploads go; default: the inbox `indexer serve` is given (the watched folder).
+    upload_dir: Path | None = None
+
+
+class OutputSettings(BaseModel):
+    """Files written beside the artifacts for people to open."""
+
+    #: `searchable.pdf`: the page images with an invisible text layer, handwriting included.
+    searchable_pdf: bool = False
+
+
 class Settings(BaseSettings):
     """All of `indexer`'s configuration; build it with `load_settings()`."""
 
@@ -330,6 +350,8 @@ class Settings(BaseSettings):
     detector: DetectorSettings = DetectorSettings()
     watch: WatchSettings = WatchSettings()
     entities: EntitySettings = EntitySettings()
+    api: ApiSettings = ApiSettings()
+    output: OutputSettings = OutputSettings()
 
     @property
     def journal_path(self) -> Path:
@@ -338,6 +360,11 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.artifacts.dir or self.state_dir / "artifacts"
+
+    @property
+    def corrections_dir(self) -> Path:
+        """Corrections made in the review app: crops with their corrected text (`train-htr --corrections`)."""
+        return self.state_dir / "corrections"
 
     @property
     def node_home_dir(self) -> Path:
