@@ -4,7 +4,8 @@ Nothing is downloaded: the model and its character list (the ONNX file's `charac
 come from the installed `rapidocr` package, pinned in pyproject.toml, and are run with
 `onnxruntime` directly. Split as preprocessor (`preprocess_crop`: RapidOCR's own resizing),
 model (`_Session`) and decoder (best path, then `indexer.backends.htr.typed` and the htr
-lexicon). `read` exposes each crop's per-step class probabilities for other decoders.
+lexicon). `read` exposes each crop's per-step class probabilities for other decoders, with the
+printed captions a loose box took in already blanked (`indexer.backends.htr.captions`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 from indexer.backends.base import Recognition
+from indexer.backends.htr.captions import blank_captions
 from indexer.backends.htr.crops import is_blank_crop, to_grey
 from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, labels_to_text
 from indexer.backends.htr.spelling import Lexicon, SpellingCorrector
@@ -33,8 +35,10 @@ __all__ = [
     "ENGINE",
     "INPUT_HEIGHT",
     "MODEL_FILE",
+    "SPACE_BOOST",
     "PpOcrReading",
     "PpOcrRecognizer",
+    "boost_spaces",
     "find_model",
     "preprocess_crop",
 ]
@@ -55,6 +59,10 @@ WIDTH_PER_STEP = 8
 KEPT_CHARACTERS = frozenset(chr(code) for code in range(32, 127))
 #: Crops with less ink than this share of dark pixels are read as empty.
 _MIN_INK_SHARE = 0.002
+#: Nats added to the space's log-probability at every step before a free reading: the model,
+#: trained mostly on print, runs handwritten words together (`BabetteSylvester`). Chosen by
+#: cross-validation by document on contracts-dev (`indexer.training.htr.typed_cv`).
+SPACE_BOOST = 1.5
 
 
 def find_model() -> Path:
@@ -140,6 +148,8 @@ class PpOcrRecognizer:
         threads: ONNX Runtime intra-op threads (0: its default, every core).
         typed: the grammar decoder for dates, amounts, zip codes and phones; None reads freely.
         lexicon: word correction for text (never for typed readings or tokens holding digits).
+        space_boost: nats added to the space's log-probability in free readings (`SPACE_BOOST`).
+        drop_captions: blank parenthesised printed captions (`blank_captions`) before decoding.
 
     Raises:
         DependencyError: rapidocr or onnxruntime is missing.
@@ -154,6 +164,8 @@ class PpOcrRecognizer:
         threads: int = 0,
         typed: TypedDecoder | None = None,
         lexicon: Lexicon | None = None,
+        space_boost: float = SPACE_BOOST,
+        drop_captions: bool = True,
     ) -> None:
         path = model_path or find_model()
         if not path.is_file():
@@ -162,6 +174,8 @@ class PpOcrRecognizer:
         self.vocabulary = self._session.vocabulary
         self.version = f"PP-OCRv6_rec_small (rapidocr {_package_version()})"
         self.typed = typed
+        self.space_boost = space_boost
+        self.drop_captions = drop_captions
         self._corrector = SpellingCorrector(lexicon) if lexicon is not None else None
 
     def __enter__(self) -> PpOcrRecognizer:
@@ -171,7 +185,10 @@ class PpOcrRecognizer:
         self._session = None
 
     def read(self, crops: Sequence[np.ndarray]) -> list[PpOcrReading | None]:
-        """The per-step probabilities of each crop, in order; None for an empty or blank crop."""
+        """The per-step probabilities of each crop, in order; None for an empty or blank crop.
+
+        With `drop_captions`, the steps of parenthesised printed captions are blanks.
+        """
         readings: list[PpOcrReading | None] = [None] * len(crops)
         inputs: dict[int, tuple[np.ndarray, int]] = {}
         for row, crop in enumerate(crops):
@@ -185,7 +202,10 @@ class PpOcrRecognizer:
         for rows in by_width.values():
             probabilities = self._run(np.stack([inputs[row][0] for row in rows]))
             for row, matrix in zip(rows, probabilities, strict=True):
-                readings[row] = PpOcrReading(matrix[: inputs[row][1]])
+                kept = matrix[: inputs[row][1]]
+                if self.drop_captions:
+                    kept = blank_captions(kept, self.vocabulary, blank_index=0)
+                readings[row] = PpOcrReading(kept)
         return readings
 
     def recognize(
@@ -208,11 +228,20 @@ class PpOcrRecognizer:
 
     def decode(self, reading: PpOcrReading, *, type_hint: FieldType | None = None) -> Recognition:
         """Text and confidence of one crop: a typed reading when it is likely enough, else free text."""
-        probabilities = reading.probabilities
         if self.typed is not None:
-            typed = self.typed.decode(probabilities, type_hint=type_hint)
+            typed = self.typed.decode(reading.probabilities, type_hint=type_hint)
             if typed.field_type is not None:
                 return Recognition(typed.text, typed.confidence, ENGINE)
+        return self.read_freely(reading)
+
+    def read_freely(self, reading: PpOcrReading, *, space_boost: float | None = None) -> Recognition:
+        """The free reading of one crop: best path with boosted spaces, then the lexicon.
+
+        Args:
+            space_boost: nats added to the space's log-probability; default `self.space_boost`.
+        """
+        boost = self.space_boost if space_boost is None else space_boost
+        probabilities = boost_spaces(reading.probabilities, self.vocabulary, boost)
         decoded = best_path(probabilities, blank_index=0)
         text = " ".join(labels_to_text(decoded.labels, self.vocabulary, blank_index=0).split())
         if self._corrector is not None and text:
@@ -241,6 +270,20 @@ class PpOcrRecognizer:
             time.perf_counter() - started,
         )
         return out
+
+
+def boost_spaces(probabilities: np.ndarray, vocabulary: str, boost: float) -> np.ndarray:
+    """(time, classes) probabilities with the space's multiplied by exp(`boost`), renormalised.
+
+    Class 0 is the blank and class i the (i-1)-th character of `vocabulary`; without a space in
+    the vocabulary, or with no boost, the input is returned as it is.
+    """
+    if boost == 0 or " " not in vocabulary:
+        return probabilities
+    boosted = probabilities.copy()
+    boosted[:, vocabulary.index(" ") + 1] *= math.exp(boost)
+    total: np.ndarray = boosted.sum(axis=1, keepdims=True)
+    return np.asarray(boosted / np.maximum(total, 1e-12), np.float32)
 
 
 def _has_ink(crop: np.ndarray) -> bool:

@@ -177,7 +177,7 @@ def _cross_validated(
             lines,
             references,
             images,
-            read=lambda line, s: ensemble_text(line, s[0], s[1]),
+            read=lambda line, s: ensemble_text(line, s[0], s[1], s[2]),
             grid=settings_grid(ensemble=True),
         )
     else:
@@ -185,7 +185,7 @@ def _cross_validated(
             lines,
             references,
             images,
-            read=lambda line, s: typed_text(line, s[0]),
+            read=lambda line, s: typed_text(line, s[0], s[1]),
             grid=settings_grid(ensemble=False),
         )
     log.info("%s: settings per fold %s, on all documents %s", engine, result.chosen, result.chosen_on_all)

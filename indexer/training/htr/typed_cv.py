@@ -1,6 +1,7 @@
 """Honest figures for ppocr's typed decoding and the ensemble: settings chosen by cross-validation.
 
-The typed margin (and the ensemble's confidence offset) are chosen by looking at labelled crops,
+The typed margin, the space boost of free readings (and the ensemble's confidence offset) are
+chosen by looking at labelled crops,
 so each crop is scored with the setting that was best on the other documents' crops (K folds by
 document, `indexer.training.data.splits.cross_validation_folds`). Every line is read once; the
 settings only change which of its readings is kept, so the search is cheap.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from indexer.backends.base import HandwritingRecognizer, Recognition
 from indexer.backends.htr.ensemble import choose_reading
 from indexer.backends.htr.grammar import parse_date
 from indexer.backends.htr.lines import LineSplitter
-from indexer.backends.htr.ppocr import PpOcrReading, PpOcrRecognizer
+from indexer.backends.htr.ppocr import PpOcrRecognizer
 from indexer.backends.htr.typed import TypedCandidates, TypedDecoder, choose
 from indexer.training.data.splits import cross_validation_folds, document_of
 from indexer.training.htr.metrics import edit_distance, normalise
@@ -27,6 +28,7 @@ from indexer.training.htr.metrics import edit_distance, normalise
 __all__ = [
     "MARGINS",
     "OFFSETS",
+    "SPACE_BOOSTS",
     "CrossValidated",
     "LineEvidence",
     "collect_lines",
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 MARGINS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 #: Ensemble confidence offsets tried (htr's confidence minus ppocr's).
 OFFSETS = (-0.1, 0.0, 0.05, 0.1, 0.2, 0.3, 1.1)
+#: Space boosts of ppocr's free readings tried (nats; `indexer.backends.htr.ppocr.SPACE_BOOST`).
+SPACE_BOOSTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,8 @@ class LineEvidence:
     """Everything the settings choose between on one line."""
 
     candidates: TypedCandidates
-    #: ppocr's free reading after the lexicon, with its confidence.
-    free: Recognition
+    #: ppocr's free reading after the lexicon, with its confidence, per space boost.
+    free: Mapping[float, Recognition]
     #: htr's reading of the line, when the ensemble is scored.
     htr: Recognition | None = None
 
@@ -84,31 +88,25 @@ def collect_lines(
             if reading is None:
                 continue
             candidates = decoder.candidates(reading.probabilities)
-            evidence.append(LineEvidence(candidates, _free_reading(ppocr, reading), other))
+            free = {boost: ppocr.read_freely(reading, space_boost=boost) for boost in SPACE_BOOSTS}
+            evidence.append(LineEvidence(candidates, free, other))
         out.append(evidence)
     return out
 
 
-def _free_reading(ppocr: PpOcrRecognizer, reading: PpOcrReading) -> Recognition:
-    typed, ppocr.typed = ppocr.typed, None
-    try:
-        return ppocr.decode(reading)
-    finally:
-        ppocr.typed = typed
-
-
-def typed_text(line: LineEvidence, margin: float) -> Recognition:
-    """ppocr's reading of a line under the margin: the typed one, or the free one with the lexicon."""
+def typed_text(line: LineEvidence, margin: float, space_boost: float) -> Recognition:
+    """ppocr's reading of a line under the settings: the typed one, or the free one with the lexicon."""
+    free = line.free[space_boost]
     if margin < 0:
-        return line.free
+        return free
     chosen = choose(line.candidates, margin)
     if chosen.field_type is None:
-        return line.free
-    return Recognition(chosen.text, chosen.confidence, line.free.engine)
+        return free
+    return Recognition(chosen.text, chosen.confidence, free.engine)
 
 
-def ensemble_text(line: LineEvidence, margin: float, offset: float) -> Recognition:
-    primary = typed_text(line, margin)
+def ensemble_text(line: LineEvidence, margin: float, space_boost: float, offset: float) -> Recognition:
+    primary = typed_text(line, margin, space_boost)
     if line.htr is None:
         return primary
     return choose_reading(primary, line.htr, confidence_offset=offset)
@@ -168,7 +166,7 @@ def date_accuracy(predictions: Sequence[str], references: Sequence[str]) -> tupl
 
 
 def settings_grid(*, ensemble: bool) -> list[tuple[float, ...]]:
-    """The grid searched: margins alone, or margins by offsets for the ensemble."""
+    """The grid searched: (margin, space boost), with the offset as a third value for the ensemble."""
     if not ensemble:
-        return [(margin,) for margin in MARGINS]
-    return list(itertools.product(MARGINS, OFFSETS))
+        return list(itertools.product(MARGINS, SPACE_BOOSTS))
+    return list(itertools.product(MARGINS, SPACE_BOOSTS, OFFSETS))

@@ -13,6 +13,7 @@ from indexer.backends.htr.ppocr import (
     MIN_INPUT_WIDTH,
     WIDTH_PER_STEP,
     PpOcrRecognizer,
+    boost_spaces,
     find_model,
     preprocess_crop,
 )
@@ -85,3 +86,31 @@ def test_typed_decoding_reads_through_the_engine(recognizer: PpOcrRecognizer) ->
     assert typed.recognize([_writing("3/13/13", 150)])[0].text == "3/13/13"
     with pytest.raises(ValueError, match="type_hints"):
         typed.recognize([_writing("3/13/13", 150)], type_hints=[])
+
+
+def test_a_space_boost_separates_words_the_model_runs_together() -> None:
+    """GIVEN a step where the space is the runner-up to the blank
+    WHEN spaces are boosted by 1.5 nats
+    THEN the space wins that step, and the rows still sum to one."""
+    vocabulary = "ab "
+    probabilities = np.array(
+        [[0.05, 0.9, 0.0, 0.05], [0.7, 0.0, 0.0, 0.3], [0.05, 0.0, 0.9, 0.05]], np.float32
+    )
+
+    boosted = boost_spaces(probabilities, vocabulary, 1.5)
+
+    assert boosted.argmax(axis=1).tolist() == [1, 3, 2]
+    np.testing.assert_allclose(boosted.sum(axis=1), 1.0, atol=1e-6)
+    assert boost_spaces(probabilities, vocabulary, 0.0) is probabilities
+    assert boost_spaces(probabilities, "ab", 1.5) is probabilities
+
+
+def test_a_printed_caption_beside_the_writing_is_not_read(recognizer: PpOcrRecognizer) -> None:
+    """GIVEN a line holding a parenthesised caption, then a zip code
+    WHEN it is read, with and without caption dropping
+    THEN the caption is gone only with it."""
+    crop = _writing("(Address) 96813", 300)
+    keeping = PpOcrRecognizer(threads=1, drop_captions=False)
+
+    assert recognizer.recognize([crop])[0].text == "96813"
+    assert "Address" in keeping.recognize([crop])[0].text
