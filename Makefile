@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml scripts/install-system.sh
 run: install
 	$(BIN)/indexer es start
 	mkdir -p $(INBOX)
-	$(BIN)/indexer -v watch $(INBOX)
+	# The review page and API (the URL is printed), with the watch daemon on the same inbox.
+	$(BIN)/indexer -v serve --watch --inbox $(INBOX)
 
 lint: install
 	$(BIN)/ruff format --check indexer tests benchmarks

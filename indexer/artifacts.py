@@ -4,7 +4,9 @@
 page (boxes, tokens, OCR words, handwriting texts, placements, engine versions) and
 `page-0001.jpg` a downscaled image. With `viz`, `page-0001-boxes.jpg` shows the boxes, one colour
 per kind (the seed paper's Figure 3), and `page-0001-anchors.jpg` the page with the tokens in
-place (its Figure 4).
+place (its Figure 4). `corrections.json` keeps the readings people corrected in the review app;
+it survives a re-ingest (which rewrites the pages) and is applied whenever the document is loaded,
+so `indexer reindex` keeps every correction.
 """
 
 from __future__ import annotations
@@ -14,21 +16,37 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from indexer.document import Document, HandwritingKind, Page
+from indexer.document import Box, Document, HandwritingKind, Page
 
-__all__ = ["ArtifactWriter", "iter_artifact_documents", "load_document", "page_stem"]
+__all__ = [
+    "CORRECTED_ENGINE",
+    "ArtifactWriter",
+    "SpanCorrection",
+    "iter_artifact_documents",
+    "load_corrections",
+    "load_document",
+    "page_stem",
+    "save_correction",
+    "write_page",
+]
 
 log = logging.getLogger(__name__)
 
 KIND_COLOURS = {HandwritingKind.SIGNATURE: (220, 40, 40), HandwritingKind.ANNOTATION: (30, 90, 230)}
 _JPEG_QUALITY = 80
 _BOX_LINE_PX = 4
+CORRECTIONS_FILE = "corrections.json"
+#: The `engine` of a span whose reading a person corrected.
+CORRECTED_ENGINE = "correction"
+#: A correction follows its box: after a re-ingest, a span with the same id must still overlap it this much.
+_SAME_BOX_IOU = 0.5
 
 
 def page_stem(number: int) -> str:
@@ -71,7 +89,7 @@ class ArtifactWriter:
     def __call__(self, document: Document, page: Page) -> None:
         folder = self.folder(document)
         stem = page_stem(page.number)
-        _write_json(folder / f"{stem}.json", page.to_dict())
+        write_page(folder, page)
         if page.image is not None:
             _downscaled(page.image, self._max_side_px).save(folder / f"{stem}.jpg", quality=_JPEG_QUALITY)
             if self._viz:
@@ -87,13 +105,90 @@ class ArtifactWriter:
             Image.fromarray(page.masked_image).save(folder / f"{stem}-anchors.jpg", quality=_JPEG_QUALITY)
 
 
+def write_page(folder: Path, page: Page) -> None:
+    """Write (or replace, atomically) one page's JSON in a document's artifact folder."""
+    _write_json(folder / f"{page_stem(page.number)}.json", page.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCorrection:
+    """A reading a person corrected: which span, its box, the new text and kind, who and when."""
+
+    page: int
+    span_id: str
+    box: Box
+    text: str
+    kind: HandwritingKind
+    who: str
+    when: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.page}:{self.span_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "kind": self.kind.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpanCorrection:
+        return cls(
+            page=int(data["page"]),
+            span_id=str(data["span_id"]),
+            box=Box.from_dict(data["box"]),
+            text=str(data["text"]),
+            kind=HandwritingKind(data["kind"]),
+            who=str(data["who"]),
+            when=str(data["when"]),
+        )
+
+
+def load_corrections(folder: Path) -> dict[str, SpanCorrection]:
+    """The corrections kept in a document's artifact folder, by `page:span id` (the latest wins)."""
+    path = folder / CORRECTIONS_FILE
+    if not path.is_file():
+        return {}
+    items = json.loads(path.read_text()).get("corrections", [])
+    return {correction.key: correction for correction in map(SpanCorrection.from_dict, items)}
+
+
+def save_correction(folder: Path, correction: SpanCorrection) -> None:
+    """Keep a correction in the document's artifact folder, replacing an earlier one of that span."""
+    kept = load_corrections(folder)
+    kept[correction.key] = correction
+    _write_json(folder / CORRECTIONS_FILE, {"corrections": [item.to_dict() for item in kept.values()]})
+
+
+def _apply_corrections(document: Document, corrections: dict[str, SpanCorrection]) -> None:
+    for page in document.pages:
+        for span in page.spans:
+            correction = corrections.get(f"{page.number}:{span.id}")
+            if correction is None:
+                continue
+            if span.box.iou(correction.box) < _SAME_BOX_IOU:
+                # The page was detected again and this id now names another box.
+                log.warning(
+                    "%s page %d: the correction of %s no longer matches a box; it is not applied",
+                    document.filename,
+                    page.number,
+                    span.id,
+                )
+                continue
+            span.text, span.kind = correction.text, correction.kind
+            span.confidence, span.engine = 1.0, CORRECTED_ENGINE
+
+
 def load_document(folder: Path) -> Document:
-    """A document and its pages, read back from an artifact folder."""
+    """A document and its pages, read back from an artifact folder, with its corrections applied.
+
+    The pages' merged text is as stored: run the model-free processors to place corrected texts.
+    """
     data = json.loads((folder / "document.json").read_text())
     data["pages"] = [
         json.loads(path.read_text()) for path in sorted(folder.glob("page-[0-9][0-9][0-9][0-9].json"))
     ]
-    return Document.from_dict(data)
+    document = Document.from_dict(data)
+    _apply_corrections(document, load_corrections(folder))
+    return document
 
 
 def iter_artifact_documents(root: Path) -> Iterator[Path]:

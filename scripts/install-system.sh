@@ -10,6 +10,7 @@ PACKAGES=(
   fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-humor-sans  # handwriting fonts (pages and HTR)
   fonts-bwht fonts-dancingscript fonts-kristi fonts-ecolier-court fonts-rufscript  # more hands (HTR)
   fonts-comic-neue fonts-kaushanscript fonts-yusei-magic fonts-klee fonts-seto fonts-havana
+  chromium chromium-driver                       # the review page's browser test (headless, Selenium)
 )
 
 missing=()
