@@ -66,6 +66,13 @@ def train_htr(
     images: Annotated[
         Path | None, typer.Option(help="Page images of the transcriptions (default: ./images).")
     ] = None,
+    corrections: Annotated[
+        Path | None,
+        typer.Option(
+            help="Corrections made in the review app (<state dir>/corrections), as labelled lines "
+            "(split by document like --transcriptions)."
+        ),
+    ] = None,
     real_copies: Annotated[int, typer.Option(help="Augmented copies of each real training crop.")] = 40,
     epochs: Annotated[int, typer.Option(min=1)] = 10,
     max_minutes: Annotated[
@@ -80,10 +87,25 @@ def train_htr(
     ] = False,
 ) -> None:
     """Train the CNN + BiLSTM + CTC recognizer (`htr`)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from indexer.training.htr.corrections import read_corrections, write_transcriptions
     from indexer.training.htr.train import train_htr, validate_data
 
-    if not (iam or synthetic or transcriptions):
-        raise ConfigError("give at least one of --iam DIR, --synthetic N, --transcriptions FILE")
+    if not (iam or synthetic or transcriptions or corrections):
+        raise ConfigError(
+            "give at least one of --iam DIR, --synthetic N, --transcriptions FILE, --corrections DIR"
+        )
+    if corrections is not None:
+        # Training reads labelled crops as transcriptions: the corrections join them there.
+        labelled = Path(tempfile.mkdtemp(prefix="indexer-corrections-"))
+        atexit.register(shutil.rmtree, labelled, ignore_errors=True)
+        transcriptions = write_transcriptions(
+            read_corrections(corrections), labelled, transcriptions=transcriptions, images_dir=images
+        )
+        images = labelled / "images"
     options = TrainOptions(
         out_dir=output,
         synthetic=synthetic,
