@@ -20,6 +20,7 @@ from indexer.errors import ConfigError
 from indexer.search.reindex import Reindexer
 from indexer.server import check_bind
 from indexer.server.pdf import searchable_pdf
+from indexer.training.htr.corrections import read_corrections
 from tests.factories import synthetic_pages, write_scanned_pdf
 from tests.server.conftest import Served, ServerThread, served_settings
 
@@ -252,3 +253,37 @@ def test_serving_beyond_loopback_needs_a_key(es_settings: Settings, monkeypatch:
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == ConfigError.exit_code
     assert "refusing to serve on 0.0.0.0" in result.output
+
+
+def test_train_htr_reads_the_corrections_as_labelled_lines(served: Served, tmp_path: Path) -> None:
+    """GIVEN corrections made through the API (an annotation and a signature)
+    WHEN `indexer train-htr --corrections DIR --validate` reads the store
+    THEN the annotation is a labelled line (training or validation, by its document) and the
+    signature, which has no reading, is not."""
+    annotation = served.annotation(page=2, index=0)
+    signature = next(span for span in served.document.pages[1].spans if span.is_signature)
+    base = f"/api/documents/{served.document.id}/pages/2/handwriting"
+    with served.http() as http:
+        assert http.patch(f"{base}/{annotation.id}", json={"text": "paid in full"}).status_code == 200
+        assert http.patch(f"{base}/{signature.id}", json={"kind": "signature"}).status_code == 200
+
+    lines = read_corrections(served.settings.corrections_dir)
+    assert ("paid in full", served.document.id) in {(line.text, line.document_id) for line in lines}
+    assert all(line.text for line in lines)
+    result = CliRunner().invoke(
+        app,
+        [
+            "train-htr",
+            "--corrections",
+            str(served.settings.corrections_dir),
+            "--validate",
+            "--output",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    counts = dict(line.split("\t") for line in result.output.splitlines() if "\t" in line)
+    # Each training crop comes with its augmented copies (--real-copies, 40 by default).
+    trained = int(counts["real_train_samples"]) // 41
+    held_out = int(counts["real_validation_crops"]) + int(counts["real_crops_of_several_lines"])
+    assert trained + held_out == len(lines) >= 1
