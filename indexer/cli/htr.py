@@ -19,7 +19,7 @@ __all__ = ["register"]
 
 _ENGINES_HELP = (
     "Engines to compare, comma-separated (auto, azure, trocr, ppocr, ppocr+typed, ensemble, htr, tesseract;"
-    " ppocr+typed and ensemble are scored with settings cross-validated by document)."
+    " ppocr, ppocr+typed and ensemble are scored with settings cross-validated by document)."
 )
 
 

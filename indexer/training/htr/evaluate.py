@@ -34,8 +34,8 @@ __all__ = ["CROSS_VALIDATED", "EngineResult", "evaluate_engines", "load_split", 
 
 log = logging.getLogger(__name__)
 
-#: Rows whose settings (typed margin, ensemble offset) are cross-validated by document.
-CROSS_VALIDATED = ("ppocr+typed", "ensemble")
+#: Rows whose settings (space boost, typed margin, ensemble offset) are cross-validated by document.
+CROSS_VALIDATED = ("ppocr", "ppocr+typed", "ensemble")
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,6 @@ def evaluate_engines(
             predictions, ms_per_crop = _cross_validated(settings, labelled, engine)
             rows.append(_row(engine, predictions, references, ms_per_crop))
             continue
-        if engine == "ppocr":
-            # The engine alone: typed decoding is its own row.
-            off = settings.handwriting.model_copy(update={"typed_decoding": False})
-            recognizer = build_recognizer(settings.model_copy(update={"handwriting": off}), engine=engine)
-            recognizer.recognize(crops[:1])
-            results, ms_per_crop = run_recognizer(
-                recognizer, crops, batch_size=settings.handwriting.batch_size
-            )
-            rows.append(_row(engine, tuple(r.text for r in results), references, ms_per_crop))
-            continue
         name = resolve_engine(settings, engine=engine)
         recognizer = build_recognizer(settings, engine=name)
         # One warm-up call, so model loading and graph building are not counted as reading time.
@@ -150,7 +140,7 @@ def _row(
 def _cross_validated(
     settings: Settings, labelled: list[tuple[LabelledCrop, np.ndarray]], engine: str
 ) -> tuple[tuple[str, ...], float]:
-    """Held-out readings of `ppocr+typed` or `ensemble`, and the reading time per crop."""
+    """Held-out readings of `ppocr`, `ppocr+typed` or `ensemble`, and the reading time per crop."""
     from indexer.backends.htr.lines import LineSplitOptions, default_splitter
 
     crops = [pixels for _, pixels in labelled]
@@ -178,15 +168,16 @@ def _cross_validated(
             references,
             images,
             read=lambda line, s: ensemble_text(line, s[0], s[1], s[2]),
-            grid=settings_grid(ensemble=True),
+            grid=settings_grid(engine),
         )
     else:
+        # `ppocr` is the engine without typed decoding: its grid's margins are negative.
         result = cross_validate(
             lines,
             references,
             images,
             read=lambda line, s: typed_text(line, s[0], s[1]),
-            grid=settings_grid(ensemble=False),
+            grid=settings_grid(engine),
         )
     log.info("%s: settings per fold %s, on all documents %s", engine, result.chosen, result.chosen_on_all)
     return result.predictions, ms_per_crop

@@ -165,8 +165,16 @@ def date_accuracy(predictions: Sequence[str], references: Sequence[str]) -> tupl
     return right, total
 
 
-def settings_grid(*, ensemble: bool) -> list[tuple[float, ...]]:
-    """The grid searched: (margin, space boost), with the offset as a third value for the ensemble."""
-    if not ensemble:
+def settings_grid(engine: str) -> list[tuple[float, ...]]:
+    """The settings searched for an engine's row.
+
+    `ppocr` (free readings): (-1, space boost); `ppocr+typed`: (margin, space boost); `ensemble`:
+    (margin, space boost, confidence offset). A negative margin turns typed decoding off.
+    """
+    if engine == "ppocr":
+        return [(-1.0, boost) for boost in SPACE_BOOSTS]
+    if engine == "ppocr+typed":
         return list(itertools.product(MARGINS, SPACE_BOOSTS))
-    return list(itertools.product(MARGINS, SPACE_BOOSTS, OFFSETS))
+    if engine == "ensemble":
+        return list(itertools.product(MARGINS, SPACE_BOOSTS, OFFSETS))
+    raise ValueError(f"no settings are cross-validated for {engine!r}")
