@@ -70,10 +70,14 @@ def _downscaled(image: np.ndarray, max_side_px: int) -> Image.Image:
 class ArtifactWriter:
     """A page sink that writes each finished page's JSON and pictures."""
 
-    def __init__(self, root: Path, *, max_side_px: int, viz: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, max_side_px: int, viz: bool = False, searchable_pdf: bool = False
+    ) -> None:
         self.root = root
         self._max_side_px = max_side_px
         self._viz = viz
+        #: Write `searchable.pdf` once the last page is written (INDEXER_OUTPUT__SEARCHABLE_PDF).
+        self._searchable_pdf = searchable_pdf
 
     def folder(self, document: Document) -> Path:
         return self.root / document.id
@@ -94,6 +98,20 @@ class ArtifactWriter:
             _downscaled(page.image, self._max_side_px).save(folder / f"{stem}.jpg", quality=_JPEG_QUALITY)
             if self._viz:
                 self._write_viz(folder, stem, page, page.image)
+        if self._searchable_pdf and page.number == document.page_count:
+            self._write_searchable_pdf(folder)
+
+    def _write_searchable_pdf(self, folder: Path) -> None:
+        # Imported here: reportlab is needed only when the PDF is asked for.
+        from indexer.errors import InputError
+        from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
+
+        document = load_document(folder)
+        try:
+            (folder / SEARCHABLE_PDF_NAME).write_bytes(searchable_pdf(document, folder))
+        except InputError as exc:
+            # The pages are indexed all the same; only the extra file is missing.
+            log.warning("%s: no searchable PDF: %s", document.filename, exc.message)
 
     def _write_viz(self, folder: Path, stem: str, page: Page, image: np.ndarray) -> None:
         boxes = Image.fromarray(image.copy())

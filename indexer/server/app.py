@@ -21,6 +21,7 @@ from elasticsearch import Elasticsearch
 from fastapi import APIRouter, Depends, FastAPI, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.middleware.base import RequestResponseEndpoint
 
@@ -34,7 +35,7 @@ from indexer.search.query import PageQuery, parse_entity_filter, split_highlight
 from indexer.server.corrections import correct_span, model_free_processors
 from indexer.server.errors import RequestError, install_error_handlers
 from indexer.server.pages import find_page, load_indexed_document, page_image_jpeg, page_json
-from indexer.server.pdf import searchable_pdf
+from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
 from indexer.server.uploads import document_status, inbox_statuses, store_upload
 
 __all__ = ["ServerContext", "check_bind", "create_app"]
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_KEY_HEADER = "X-API-Key"
-SEARCHABLE_PDF_NAME = "searchable.pdf"
 #: A request body this much over the file limit is refused before it is read (multipart overhead).
 _UPLOAD_SLACK_BYTES = 1 << 20
 _MAX_PAGE_SIZE = 100
@@ -266,7 +266,8 @@ def create_app(settings: Settings, *, inbox: Path, client: Elasticsearch | None 
         yield
         context.close()
 
-    app = FastAPI(
+    # The OpenAPI page at /docs with Swagger UI's files served by the app itself, not a CDN.
+    app = FastAPIOffline(
         title="contract-indexer",
         summary="Search contract pages, review their handwriting, correct readings.",
         version="1",

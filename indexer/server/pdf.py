@@ -23,10 +23,12 @@ from indexer.artifacts import page_stem
 from indexer.document import Box, Document, Page
 from indexer.errors import InputError
 
-__all__ = ["searchable_pdf"]
+__all__ = ["SEARCHABLE_PDF_NAME", "searchable_pdf"]
 
 log = logging.getLogger(__name__)
 
+#: The file written beside a document's artifacts when INDEXER_OUTPUT__SEARCHABLE_PDF is true.
+SEARCHABLE_PDF_NAME = "searchable.pdf"
 _POINTS_PER_INCH = 72
 #: A Unicode font with every Latin glyph; only its metrics matter, the text is never painted.
 _FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -87,6 +87,22 @@ def _known_upload(settings: Settings, document_id: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def _in_inbox(settings: Settings, inbox: Path, document_id: str) -> Path | None:
+    """A file with these bytes that the daemon knows in the inbox (dropped there, not uploaded)."""
+    if not settings.journal_path.is_file():
+        return None
+    journal = Journal(settings.journal_path, folder=inbox.resolve())
+    try:
+        live = [
+            Path(entry.path)
+            for entry in journal.entries()
+            if entry.sha256 == document_id and entry.state not in (FileState.REMOVED, FileState.QUARANTINED)
+        ]
+    finally:
+        journal.close()
+    return next((path for path in live if path.is_file()), None)
+
+
 def _target(inbox: Path, name: str, document_id: str) -> Path:
     target = inbox / name
     if target.exists():
@@ -125,7 +141,7 @@ def store_upload(settings: Settings, inbox: Path, filename: str, stream: IO[byte
         if size == 0:
             raise RequestError(f"{name} is empty (0 bytes)")
         document_id = digest.hexdigest()
-        earlier = _known_upload(settings, document_id)
+        earlier = _known_upload(settings, document_id) or _in_inbox(settings, inbox, document_id)
         if earlier is not None:
             log.info("upload of %s: the same bytes are already in the inbox as %s", name, earlier.name)
             return StoredUpload(document_id, earlier, is_new=False)

@@ -7,20 +7,23 @@ import io
 import json
 from pathlib import Path
 
+import httpx
 import pypdfium2
 import pytest
 from PIL import Image
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from indexer.artifacts import load_document
+from indexer.artifacts import ArtifactWriter, load_document
 from indexer.cli import app
 from indexer.config import Settings
 from indexer.errors import ConfigError
+from indexer.hashing import FileIdentity
 from indexer.search.reindex import Reindexer
 from indexer.server import check_bind
-from indexer.server.pdf import searchable_pdf
+from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
 from indexer.training.htr.corrections import read_corrections
+from indexer.watch.journal import Journal
 from tests.factories import synthetic_pages, write_scanned_pdf
 from tests.server.conftest import Served, ServerThread, served_settings
 
@@ -200,20 +203,23 @@ def test_upload_queues_once_per_content_and_refuses_bad_files(served: Served) ->
 
 
 def test_uploads_over_the_size_limit_are_refused(served: Served, tmp_path: Path) -> None:
+    """Over the limit by a little: refused while it is streamed; by more than the multipart
+    slack (1 MB): refused from its Content-Length before it is read. Nothing stays in the inbox."""
     settings = served_settings(served.settings, tmp_path, served.settings.es.alias)
     settings = settings.model_copy(update={"input": settings.input.model_copy(update={"max_file_mb": 0.001})})
-    with ServerThread(settings, tmp_path / "inbox", served.es) as server:
-        import httpx
+    with (
+        ServerThread(settings, tmp_path / "inbox", served.es) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        streamed = http.post("/api/documents", files={"file": ("big.pdf", b"%PDF-" + b"0" * 5000)})
+        declared = http.post("/api/documents", files={"file": ("huge.pdf", b"%PDF-" + b"0" * 1_200_000)})
 
-        with httpx.Client(base_url=server.url) as http:
-            small_limit = http.post("/api/documents", files={"file": ("big.pdf", b"%PDF-" + b"0" * 5000)})
-    assert small_limit.status_code == 413 and "INDEXER_INPUT__MAX_FILE_MB" in small_limit.json()["reason"]
+    for answer in (streamed, declared):
+        assert answer.status_code == 413 and "INDEXER_INPUT__MAX_FILE_MB" in answer.json()["reason"]
     assert not any((tmp_path / "inbox").iterdir())
 
 
 def test_an_api_key_guards_every_api_route(served: Served, tmp_path: Path) -> None:
-    import httpx
-
     settings = served_settings(
         served.settings, tmp_path, served.settings.es.alias, key=SecretStr("s3cret-key")
     )
@@ -287,3 +293,52 @@ def test_train_htr_reads_the_corrections_as_labelled_lines(served: Served, tmp_p
     trained = int(counts["real_train_samples"]) // 41
     held_out = int(counts["real_validation_crops"]) + int(counts["real_crops_of_several_lines"])
     assert trained + held_out == len(lines) >= 1
+
+
+def test_the_openapi_page_loads_nothing_from_a_cdn(served: Served) -> None:
+    with served.http() as http:
+        page = http.get("/docs")
+        schema = http.get("/openapi.json").json()
+        script = http.get("/static-offline-docs/swagger-ui-bundle.js")
+
+    assert page.status_code == 200 and "/static-offline-docs/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and script.status_code == 200
+    assert {
+        "/api/documents",
+        "/api/documents/{document_id}",
+        "/api/documents/{document_id}/pages/{number}",
+        "/api/documents/{document_id}/pages/{number}/image",
+        "/api/documents/{document_id}/pages/{number}/handwriting/{span_id}",
+        "/api/documents/{document_id}/pdf",
+        "/api/search",
+    } <= set(schema["paths"])
+
+
+def test_an_upload_of_bytes_already_dropped_in_the_inbox_is_not_copied(
+    served: Served, tmp_path: Path
+) -> None:
+    settings = served_settings(served.settings, tmp_path, served.settings.es.alias)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    dropped = write_scanned_pdf(inbox / "scanner-0001.pdf", synthetic_pages(1, seed=5), seed=5)
+    journal = Journal(settings.journal_path, folder=inbox.resolve())
+    journal.enqueue(str(dropped.resolve()), FileIdentity.of(dropped))
+    journal.close()
+    with ServerThread(settings, inbox, served.es) as server, httpx.Client(base_url=server.url) as http:
+        answer = http.post("/api/documents", files={"file": ("lease.pdf", dropped.read_bytes())})
+
+    assert answer.status_code == 202
+    assert answer.json() == {"id": hashlib.sha256(dropped.read_bytes()).hexdigest(), "status": "queued"}
+    assert [path.name for path in inbox.iterdir()] == ["scanner-0001.pdf"]
+
+
+def test_the_artifact_writer_leaves_a_searchable_pdf_when_asked(served: Served, tmp_path: Path) -> None:
+    """INDEXER_OUTPUT__SEARCHABLE_PDF: the writer makes the PDF once the last page is written."""
+    document = load_document(served.settings.artifacts_dir / served.document.id)
+    writer = ArtifactWriter(tmp_path, max_side_px=500, searchable_pdf=True)
+    writer.start(document)
+    for page in document.pages:
+        writer(document, page)
+
+    texts = _pdf_text((tmp_path / document.id / SEARCHABLE_PDF_NAME).read_bytes())
+    assert len(texts) == 2 and served.annotation(page=2, index=1).text in texts[1]
