@@ -29,6 +29,7 @@ __all__ = [
     "CORRECTED_ENGINE",
     "ArtifactWriter",
     "SpanCorrection",
+    "apply_corrections",
     "iter_artifact_documents",
     "load_corrections",
     "load_document",
@@ -176,7 +177,12 @@ def save_correction(folder: Path, correction: SpanCorrection) -> None:
     _write_json(folder / CORRECTIONS_FILE, {"corrections": [item.to_dict() for item in kept.values()]})
 
 
-def _apply_corrections(document: Document, corrections: dict[str, SpanCorrection]) -> None:
+def apply_corrections(document: Document, corrections: dict[str, SpanCorrection]) -> list[Page]:
+    """Set the corrected texts and kinds on the document's spans; return the pages that changed.
+
+    Their merged text is left as it was: run the model-free processors on those pages.
+    """
+    changed: list[Page] = []
     for page in document.pages:
         for span in page.spans:
             correction = corrections.get(f"{page.number}:{span.id}")
@@ -193,6 +199,9 @@ def _apply_corrections(document: Document, corrections: dict[str, SpanCorrection
                 continue
             span.text, span.kind = correction.text, correction.kind
             span.confidence, span.engine = 1.0, CORRECTED_ENGINE
+            if not changed or changed[-1] is not page:
+                changed.append(page)
+    return changed
 
 
 def load_document(folder: Path) -> Document:
@@ -205,7 +214,7 @@ def load_document(folder: Path) -> Document:
         json.loads(path.read_text()) for path in sorted(folder.glob("page-[0-9][0-9][0-9][0-9].json"))
     ]
     document = Document.from_dict(data)
-    _apply_corrections(document, load_corrections(folder))
+    apply_corrections(document, load_corrections(folder))
     return document
 
 

@@ -26,6 +26,8 @@ from indexer.server import create_app
 from tests.factories import Oracle, OracleDetector, OracleRecognizer, synthetic_pages, write_scanned_pdf
 
 START_TIMEOUT_S = 30.0
+#: The seed of the served document's pages (a test ingests them again with the same oracle).
+INGEST_SEED = 321
 #: The steps these tests need; the models' steps get oracles.
 PROCESSORS = [
     "detect_handwriting",
@@ -118,7 +120,7 @@ def ingested(
 ) -> tuple[Settings, Document, Path]:
     root = tmp_path_factory.mktemp("served")
     settings = served_settings(es_settings, root, module_alias)
-    pages = synthetic_pages(2, seed=321)
+    pages = synthetic_pages(2, seed=INGEST_SEED)
     inbox = root / "inbox"
     inbox.mkdir()
     pdf = write_scanned_pdf(root / "lease.pdf", pages, seed=322)

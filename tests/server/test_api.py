@@ -14,6 +14,7 @@ from PIL import Image
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from indexer.api import Ingestor, build_pipeline
 from indexer.artifacts import ArtifactWriter, load_document
 from indexer.cli import app
 from indexer.config import Settings
@@ -24,8 +25,8 @@ from indexer.server import check_bind
 from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
 from indexer.training.htr.corrections import read_corrections
 from indexer.watch.journal import Journal
-from tests.factories import synthetic_pages, write_scanned_pdf
-from tests.server.conftest import Served, ServerThread, served_settings
+from tests.factories import Oracle, OracleDetector, OracleRecognizer, synthetic_pages, write_scanned_pdf
+from tests.server.conftest import INGEST_SEED, Served, ServerThread, served_settings
 
 
 def _pdf_text(data: bytes) -> list[str]:
@@ -342,3 +343,28 @@ def test_the_artifact_writer_leaves_a_searchable_pdf_when_asked(served: Served, 
 
     texts = _pdf_text((tmp_path / document.id / SEARCHABLE_PDF_NAME).read_bytes())
     assert len(texts) == 2 and served.annotation(page=2, index=1).text in texts[1]
+
+
+@pytest.mark.slow
+def test_a_correction_outlives_a_re_ingest_of_the_same_file(served: Served, tmp_path: Path) -> None:
+    """GIVEN a corrected span WHEN the same file is ingested again (its pages rewritten with the
+    machine reading) THEN the artifacts still load with the correction, and `reindex` from
+    them puts it back in search."""
+    span = served.annotation(page=2, index=2)
+    with served.http() as http:
+        path = f"/api/documents/{served.document.id}/pages/2/handwriting/{span.id}"
+        assert http.patch(path, json={"text": "Marigold Oyelaran"}).status_code == 200
+    oracle = Oracle(synthetic_pages(2, seed=INGEST_SEED))
+    pipeline = build_pipeline(
+        served.settings, detector=OracleDetector(oracle), recognizer=OracleRecognizer(oracle)
+    )
+    with Ingestor(served.settings, pipeline=pipeline, client=served.es) as ingestor:
+        again = ingestor.ingest(Path(served.document.path))
+    assert next(item for item in again.pages[1].spans if item.id == span.id).text == span.text
+
+    reloaded = load_document(served.settings.artifacts_dir / served.document.id)
+    assert next(item for item in reloaded.pages[1].spans if item.id == span.id).text == "Marigold Oyelaran"
+    Reindexer(served.settings).run()
+    with served.http() as http:
+        hits = http.get("/api/search", params={"q": "Oyelaran"}).json()["hits"]
+    assert [(hit["document_id"], hit["page"]) for hit in hits] == [(served.document.id, 2)]
