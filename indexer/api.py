@@ -22,6 +22,7 @@ from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.detect import DetectHandwriting
 from indexer.processors.entities import ExtractEntities
+from indexer.processors.fields import ExtractFields, FindLabels
 from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
@@ -125,8 +126,10 @@ def build_pipeline(
         "ocr_handwriting": lambda: OcrHandwriting(
             engines["ocr_handwriting"], batch_size=settings.handwriting.batch_size
         ),
+        "find_labels": FindLabels,
         "merge_text": lambda: MergeText(settings.merge),
         "extract_entities": lambda: ExtractEntities(settings.entities),
+        "extract_fields": ExtractFields,
     }
     unknown = [name for name in names if name not in factories]
     if unknown:

@@ -237,9 +237,11 @@ class PipelineSettings(BaseModel):
         "detect_handwriting",
         "mask_with_anchors",
         "ocr_printed",
+        "find_labels",
         "ocr_handwriting",
         "merge_text",
         "extract_entities",
+        "extract_fields",
     ]
 
 

@@ -8,7 +8,8 @@ Coordinates everywhere are rendered-page pixels with the origin at the top left;
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,11 @@ import numpy as np
 __all__ = [
     "Box",
     "Document",
+    "Field",
+    "FieldType",
     "HandwritingKind",
+    "KindSource",
+    "Label",
     "Page",
     "Placement",
     "Span",
@@ -30,6 +35,29 @@ class HandwritingKind(enum.StrEnum):
 
     SIGNATURE = "signature"
     ANNOTATION = "annotation"
+
+
+class FieldType(enum.StrEnum):
+    """What a handwritten field holds, as its printed label (or its reading) tells."""
+
+    DATE = "date"
+    AMOUNT = "amount"
+    NAME = "name"
+    TITLE = "title"
+    ADDRESS = "address"
+    ZIP = "zip"
+    PHONE = "phone"
+    SIGNATURE = "signature"
+    TEXT = "text"
+
+
+class KindSource(enum.StrEnum):
+    """Which decided a span's kind: the detector's class, the printed label beside the box, or a
+    person's correction (which nothing recomputed later overrides)."""
+
+    DETECTOR = "detector"
+    LABEL = "label"
+    PERSON = "person"
 
 
 class Placement(enum.StrEnum):
@@ -150,6 +178,29 @@ class Word:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The printed words that name a handwriting field (`Date:`, `[TITLE]`, `Signature of Owner`).
+
+    `side` is where they are from the box: `left` on its line, `above` or `below` in its cell.
+    """
+
+    text: str
+    box: Box
+    side: str
+    #: The median height of its words: the size of the page's print there.
+    line_height: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Label:
+        return cls(
+            text=str(data["text"]),
+            box=Box.from_dict(data["box"]),
+            side=str(data["side"]),
+            line_height=int(data.get("line_height", 0)),
+        )
+
+
 @dataclass(slots=True)
 class Span:
     """One handwriting box: where it is, what it says, and how it was put back into the text."""
@@ -169,10 +220,21 @@ class Span:
     start: int | None = None
     end: int | None = None
     entities: dict[str, Any] = field(default_factory=dict)
+    #: The printed label beside the box and the field type it names, when one was found.
+    label: Label | None = None
+    field_type: FieldType | None = None
+    #: The detector's class (the prior) and which of detector or label set `kind`.
+    detected_kind: HandwritingKind | None = None
+    kind_source: KindSource = KindSource.DETECTOR
 
     def __post_init__(self) -> None:
         self.kind = HandwritingKind(self.kind)
         self.placement = Placement(self.placement)
+        self.kind_source = KindSource(self.kind_source)
+        if self.field_type is not None:
+            self.field_type = FieldType(self.field_type)
+        if self.detected_kind is not None:
+            self.detected_kind = HandwritingKind(self.detected_kind)
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"span {self.id}: confidence {self.confidence} is not in [0, 1]")
 
@@ -182,10 +244,40 @@ class Span:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values = {f.name: data[f.name] for f in dataclass_fields(cls) if f.name in data}
         values["box"] = Box.from_dict(data["box"])
         if data.get("anchor_box"):
             values["anchor_box"] = Box.from_dict(data["anchor_box"])
+        if data.get("label"):
+            values["label"] = Label.from_dict(data["label"])
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class Field:
+    """One handwritten form field of a page: its label, its type and its value, normalised.
+
+    `value` is the normalised text form (an ISO date, a plain number, a name as written with its
+    spacing cleaned); `value_date` and `value_number` hold it typed for range queries.
+    """
+
+    span_id: str
+    type: FieldType
+    label: str
+    value_text: str
+    value: str | None
+    box: Box
+    confidence: float
+    value_date: str | None = None
+    value_number: float | None = None
+
+    def __post_init__(self) -> None:
+        self.type = FieldType(self.type)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Field:
+        values = {f.name: data[f.name] for f in dataclass_fields(cls) if f.name in data}
+        values["box"] = Box.from_dict(data["box"])
         return cls(**values)
 
 
@@ -199,6 +291,8 @@ class Page:
     height: int
     spans: list[Span] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
+    #: The page's handwritten form fields, one per span (filled by `ExtractFields`).
+    fields: list[Field] = field(default_factory=list)
     printed_text: str = ""
     content: str = ""
     #: Engine name -> version, e.g. {"tesseract": "5.3.0", "detector": "fcn-v1"}.
@@ -218,20 +312,26 @@ class Page:
         return "\n".join(span.text for span in self.spans if not span.is_signature and span.text)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _TRANSIENT_PAGE_FIELDS}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in dataclass_fields(self)
+            if f.name not in _TRANSIENT_PAGE_FIELDS
+        }
         data["spans"] = [asdict(span) for span in self.spans]
         data["words"] = [asdict(word) for word in self.words]
+        data["fields"] = [asdict(item) for item in self.fields]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Page:
         values = {
             f.name: data[f.name]
-            for f in fields(cls)
+            for f in dataclass_fields(cls)
             if f.name in data and f.name not in _TRANSIENT_PAGE_FIELDS
         }
         values["spans"] = [Span.from_dict(item) for item in data.get("spans", [])]
         values["words"] = [Word.from_dict(item) for item in data.get("words", [])]
+        values["fields"] = [Field.from_dict(item) for item in data.get("fields", [])]
         return cls(**values)
 
 

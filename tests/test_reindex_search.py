@@ -126,7 +126,9 @@ def test_reindex_moves_every_page_and_searches_never_fail(
     assert failures == []
     assert searches > 0
     assert alias_indices(es_client, alias) == [result.new_index]
-    assert result.new_index != old_index and result.new_index.startswith(f"{alias}-v1-")
+    assert result.new_index != old_index and result.new_index.startswith(
+        f"{alias}-v{load_mapping().version}-"
+    )
     assert not es_client.indices.exists(index=old_index)
     assert es_client.count(index=alias)["count"] == 2 * DOCUMENTS
     assert result.documents == DOCUMENTS and result.pages == 2 * DOCUMENTS

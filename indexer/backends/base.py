@@ -6,6 +6,7 @@ Images are numpy arrays: RGB pages are (height, width, 3) uint8, crops may be gr
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -22,6 +23,7 @@ __all__ = [
     "PrintedOcrResult",
     "Recognition",
     "SparseTextReader",
+    "takes_type_hints",
 ]
 
 
@@ -65,6 +67,12 @@ class HandwritingRecognizer(Protocol):
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         """One `Recognition` per crop; an empty or blank crop gives empty text."""
         ...
+
+
+def takes_type_hints(recognizer: HandwritingRecognizer) -> bool:
+    """Whether the recognizer's `recognize` takes `type_hints=` (one field type or None per crop):
+    engines with typed decoding do, and then read a crop labelled `Date:` under a date grammar."""
+    return "type_hints" in inspect.signature(recognizer.recognize).parameters
 
 
 @dataclass(frozen=True, slots=True)

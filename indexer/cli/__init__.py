@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from indexer.cli import detector, detector_training, entities, htr, ingest, kibana, search, serve, watch
+from indexer.cli import (
+    detector,
+    detector_training,
+    entities,
+    fields,
+    htr,
+    ingest,
+    kibana,
+    search,
+    serve,
+    watch,
+)
 from indexer.cli import es as es_commands
 from indexer.cli.common import ELASTICSEARCH, STATE
 from indexer.logs import configure_logging
@@ -42,7 +53,18 @@ def _root(
 app.add_typer(es_commands.app, name="es", rich_help_panel=ELASTICSEARCH)
 # Each command module adds what it builds; the rest stay as "not built yet" placeholders. `--help`
 # lists the commands in this order, in panels by what users do first (`common.DAILY_USE`, ...).
-_COMMAND_MODULES = (watch, serve, ingest, search, detector, detector_training, htr, entities, kibana)
+_COMMAND_MODULES = (
+    watch,
+    serve,
+    ingest,
+    search,
+    detector,
+    detector_training,
+    htr,
+    entities,
+    fields,
+    kibana,
+)
 for _module in _COMMAND_MODULES:
     _module.register(app)
 

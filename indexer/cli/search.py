@@ -39,6 +39,13 @@ def search(
             help="TYPE:VALUE, e.g. date:2011-01-01..2011-12-31, amount:1000.., zip:20852 (repeatable)."
         ),
     ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A handwritten form field TYPE:VALUE, e.g. date:2011-01-01..2011-12-31, title:member, "
+            "amount:1000.., signature:* (repeatable; each may be met by a different field)."
+        ),
+    ] = None,
     size: Annotated[int, typer.Option(help="Number of pages to show.")] = 10,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per hit, with highlights.")
@@ -48,7 +55,7 @@ def search(
     from indexer.errors import ConfigError
     from indexer.search import connect
     from indexer.search.client import translate_errors
-    from indexer.search.query import PageQuery, parse_entity_filter
+    from indexer.search.query import PageQuery, parse_entity_filter, parse_field_filter
 
     if kind not in (None, "signature", "annotation"):
         raise ConfigError(f"--kind {kind!r}: use signature or annotation")
@@ -57,6 +64,7 @@ def search(
         handwriting_only=handwriting_only,
         kind=kind,
         entities=[parse_entity_filter(item) for item in entity or []],
+        fields=[parse_field_filter(item) for item in field or []],
         size=size,
     )
     loaded = settings()
@@ -100,6 +108,17 @@ def _inner_spans(hit: dict[str, Any]) -> list[dict[str, Any]]:
     return spans
 
 
+def _matched_fields(hit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The form fields that met the `--field` filters (their inner hits)."""
+    from indexer.search.query import FIELD_HITS_PREFIX
+
+    matched = []
+    for name, inner in sorted(hit.get("inner_hits", {}).items()):
+        if name.startswith(FIELD_HITS_PREFIX):
+            matched += [item.get("_source", {}) for item in inner.get("hits", {}).get("hits", [])]
+    return matched
+
+
 def _hit_json(hit: dict[str, Any]) -> dict[str, Any]:
     source = hit["_source"]
     return {
@@ -112,6 +131,7 @@ def _hit_json(hit: dict[str, Any]) -> dict[str, Any]:
             name: [_as_html(part) for part in parts] for name, parts in hit.get("highlight", {}).items()
         },
         "handwriting": [{**span, "text": _as_html(span["text"])} for span in _inner_spans(hit)],
+        "fields": _matched_fields(hit),
     }
 
 
@@ -133,6 +153,13 @@ def _print_hit(console: Console, hit: dict[str, Any]) -> None:
         entities = {key: value for key, value in span.get("entities", {}).items() if value and key != "raw"}
         label = Text(f"  ✍ {span.get('kind', '')}: ", style=_HANDWRITING_STYLE)
         console.print(label.append(_as_text(span["text"])).append(f"  {entities}" if entities else ""))
+    for item in _matched_fields(hit):
+        named = f" ({item['label']})" if item.get("label") else ""
+        console.print(
+            Text(f"  ▸ {item.get('type')}{named}: ", style=_HANDWRITING_STYLE).append(
+                f"{item.get('value')}  [read: {item.get('value_text', '')}]"
+            )
+        )
 
 
 @handle_errors

@@ -37,8 +37,13 @@ _DATE_PATTERNS = (
     re.compile(rf"(?<![\d/.-])\d{{1,2}}\s?(?P<sep>[/.-])\s?\d{{1,2}}\s?(?P=sep)\s?{_YEAR}(?![\d/-])"),
     # 5 8 2012: spaces only with a four-digit year, so `3408 33` stays an amount.
     re.compile(r"(?<![\d,.$])\d{1,2} \d{1,2} (?P<year>\d{4})(?![\d,])"),
-    # July 15, 2011 / SEPT 30, 2021 / MAR. 15, 2011
-    re.compile(rf"\b{_MONTH}\.?\s+\d{{1,2}}{_ORDINAL},?\s+{_YEAR}\b", re.IGNORECASE),
+    # July 15, 2011 / SEPT 30, 2021 / MAR. 15, 2011; handwriting readers drop the spaces
+    # (`Oct28, 2010`, `SEPT30,2021`, `MAR.152011`), so they are optional.
+    # A two-digit year still needs its comma or space (`May 2011` is no May 20, 2011).
+    re.compile(
+        rf"\b(?P<month>{_MONTH})\.?\s*(?P<day>\d{{1,2}}){_ORDINAL}(?:,?\s*(?=\d{{4}}\b)|,\s*|\s+){_YEAR}\b",
+        re.IGNORECASE,
+    ),
     # 22 JUne 2010 / 13th day of December, 2010
     re.compile(rf"\b\d{{1,2}}{_ORDINAL}\s+(?:day\s+of\s+)?{_MONTH}\.?,?\s+{_YEAR}\b", re.IGNORECASE),
 )
@@ -117,6 +122,18 @@ class _DateNormaliser:
         return day
 
 
+def _candidate(match: re.Match[str]) -> tuple[str, int, int]:
+    """The text `dateparser` gets for a match, and where its year is in it: a month-name date is
+    spelled out again with spaces (`MAR.152011` -> `MAR 15 2011`), which `dateparser` needs."""
+    groups = match.groupdict()
+    if groups.get("month") and groups.get("day"):
+        text = f"{groups['month']} {groups['day']} {groups['year']}"
+        return text, len(text) - len(groups["year"]), len(text)
+    start = match.start()
+    year_start, year_end = match.span("year")
+    return match.group(0), year_start - start, year_end - start
+
+
 class DateFinder:
     """Finds every date in a text, with its ISO value (YYYY-MM-DD); what is not a real date is skipped."""
 
@@ -129,8 +146,8 @@ class DateFinder:
         for pattern in _DATE_PATTERNS:
             for match in pattern.finditer(mask(cleaned, found)):
                 start, end = match.span()
-                year_start, year_end = (offset - start for offset in match.span("year"))
-                value = self._normalise(cleaned[start:end], year_start, year_end)
+                candidate, year_start, year_end = _candidate(match)
+                value = self._normalise(candidate, year_start, year_end)
                 if value is None:
                     log.debug("not a date: %r", match.group(0))
                     continue

@@ -26,7 +26,9 @@ __all__ = [
     "ensure_alias",
     "install_template",
     "load_mapping",
+    "mapping_version_of",
     "swap_alias",
+    "upgrade_in_place",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ def ensure_alias(client: Elasticsearch, alias: str, mapping: PageMapping) -> str
     """
     existing = alias_indices(client, alias)
     if existing:
+        upgrade_in_place(client, alias, existing[-1], mapping)
         return existing[-1]
     install_template(client, alias, mapping)
     name = f"{alias}-v{mapping.version}-{_FIRST_INDEX_STAMP}"
@@ -119,6 +122,44 @@ def ensure_alias(client: Elasticsearch, alias: str, mapping: PageMapping) -> str
         return name
     log.info("created index %s behind alias %s (mapping v%d)", name, alias, mapping.version)
     return name
+
+
+def mapping_version_of(client: Elasticsearch, index: str) -> int:
+    """The mapping version an index was created with (0 when it has no `_meta`)."""
+    body = client.indices.get_mapping(index=index).body[index]["mappings"]
+    return int(body.get("_meta", {}).get("mapping_version", 0))
+
+
+def upgrade_in_place(client: Elasticsearch, alias: str, index: str, mapping: PageMapping) -> None:
+    """Add the fields of a newer mapping to an older index (new mappings only add fields), so
+    pages keep flowing into it; `indexer reindex` then fills the new fields of the old pages.
+
+    Raises:
+        ConfigError: the index's mapping cannot take the new fields.
+    """
+    version = mapping_version_of(client, index)
+    if version >= mapping.version:
+        return
+    install_template(client, alias, mapping)
+    try:
+        client.indices.put_mapping(
+            index=index,
+            properties=mapping.mappings["properties"],
+            dynamic_templates=mapping.mappings.get("dynamic_templates"),
+            meta=mapping.mappings["_meta"],
+        )
+    except BadRequestError as exc:
+        raise ConfigError(
+            f"index {index} has mapping v{version} and cannot take v{mapping.version}'s fields "
+            f"({exc.error}); run `indexer reindex` to rebuild it under the new mapping"
+        ) from exc
+    log.warning(
+        "index %s had mapping v%d: added the fields of v%d; run `indexer reindex` to fill them for "
+        "the pages already indexed",
+        index,
+        version,
+        mapping.version,
+    )
 
 
 def swap_alias(client: Elasticsearch, alias: str, new_index: str, *, delete_old: bool) -> list[str]:

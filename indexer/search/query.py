@@ -14,11 +14,14 @@ from typing import Any
 from indexer.errors import ConfigError
 
 __all__ = [
+    "FIELD_HITS_PREFIX",
     "HIGHLIGHT_POST",
     "HIGHLIGHT_PRE",
     "EntityFilter",
+    "FieldFilter",
     "PageQuery",
     "parse_entity_filter",
+    "parse_field_filter",
     "split_highlight",
 ]
 
@@ -85,6 +88,68 @@ def parse_entity_filter(text: str) -> EntityFilter:
     return EntityFilter(field=field_name, kind=kind, low=low, high=high)
 
 
+#: `--field TYPE:VALUE`: the field types and how VALUE is matched (see mappings, `fields`).
+_FIELD_TYPES = {
+    "date": ("fields.value_date", "range"),
+    "amount": ("fields.value_number", "range"),
+    "zip": ("fields.value", "term"),
+    "phone": ("fields.value", "term"),
+    "name": ("fields.value_text", "match"),
+    "title": ("fields.value_text", "match"),
+    "address": ("fields.value_text", "match"),
+    "text": ("fields.value_text", "match"),
+    "signature": ("fields.value", "term"),
+}
+#: Inner hits of `--field` filters are named this plus the filter's position.
+FIELD_HITS_PREFIX = "fields-"
+#: A VALUE that asks only for a field of the type to be there.
+_ANY_VALUE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFilter:
+    """One `--field TYPE:VALUE` filter: a form field of that type whose value matches (one field)."""
+
+    type: str
+    value: EntityFilter | None
+
+    def query(self, name: str) -> dict[str, Any]:
+        """The nested clause; `name` names its inner hits (the matching fields) in the response."""
+        filters: list[dict[str, Any]] = [{"term": {"fields.type": self.type}}]
+        if self.value is not None:
+            filters.append(self.value.clause())
+        return {
+            "nested": {
+                "path": "fields",
+                "query": {"bool": {"filter": filters}},
+                "inner_hits": {"name": name, "size": 3},
+            }
+        }
+
+
+def parse_field_filter(text: str) -> FieldFilter:
+    """`date:2011-01-01..2011-12-31`, `amount:1000..`, `title:member`, `zip:96813`, `signature:*`.
+
+    Raises:
+        ConfigError: an unknown type or a malformed range.
+    """
+    type_name, sep, value = text.partition(":")
+    if not sep or type_name not in _FIELD_TYPES or not value:
+        raise ConfigError(f"--field {text!r}: use TYPE:VALUE with TYPE one of {', '.join(_FIELD_TYPES)}")
+    if value == _ANY_VALUE:
+        return FieldFilter(type_name, None)
+    field_name, kind = _FIELD_TYPES[type_name]
+    if kind != "range":
+        return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, value=value))
+    match = _RANGE.match(value)
+    if match is None:
+        return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, low=value, high=value))
+    low, high = match.group("low") or None, match.group("high") or None
+    if low is None and high is None:
+        raise ConfigError(f"--field {text!r}: give at least one bound, e.g. {type_name}:1000..")
+    return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, low=low, high=high))
+
+
 @dataclass(slots=True)
 class PageQuery:
     """What `indexer search` asks for; `body()` is the Elasticsearch search request."""
@@ -93,6 +158,7 @@ class PageQuery:
     handwriting_only: bool = False
     kind: str | None = None
     entities: list[EntityFilter] = field(default_factory=list)
+    fields: list[FieldFilter] = field(default_factory=list)
     size: int = 10
 
     def _span_query(self) -> dict[str, Any]:
@@ -145,6 +211,7 @@ class PageQuery:
                     }
                 }
             )
+        must += [item.query(f"{FIELD_HITS_PREFIX}{index}") for index, item in enumerate(self.fields)]
         query: dict[str, Any] = {"bool": {"must": must}} if must else {"match_all": {}}
         return {
             "query": query,
@@ -156,6 +223,7 @@ class PageQuery:
                 "page",
                 "content",
                 "handwriting",
+                "fields",
             ],
             "highlight": {
                 "pre_tags": [HIGHLIGHT_PRE],

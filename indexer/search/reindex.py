@@ -36,7 +36,7 @@ __all__ = ["MODEL_FREE_PROCESSORS", "ReindexResult", "Reindexer"]
 log = logging.getLogger(__name__)
 
 #: Steps that work from stored boxes, tokens, OCR words and texts: no model runs again.
-MODEL_FREE_PROCESSORS = ("merge_text", "extract_entities")
+MODEL_FREE_PROCESSORS = ("find_labels", "merge_text", "extract_entities", "extract_fields")
 _BATCH_DOCUMENTS = 20
 
 

@@ -124,7 +124,7 @@ def test_writes_go_through_alias_to_a_versioned_index(
 
     (index,) = alias_indices(es_client, alias)
 
-    assert index == f"{alias}-v1-initial"
+    assert index == f"{alias}-v{load_mapping().version}-initial"
     assert ensure_alias(es_client, alias, load_mapping()) == index
 
 

@@ -1,0 +1,100 @@
+"""`indexer evaluate-fields`: the whole path from page to index, scored per handwritten field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer.cli.common import MODELS, handle_errors, progress_callback, settings
+from indexer.logs import progress
+
+__all__ = ["register"]
+
+
+@handle_errors
+def evaluate_fields(
+    data: Annotated[
+        Path,
+        typer.Option(help="Labelled folder: annotations/ (Pascal VOC), images/ and transcriptions.json."),
+    ],
+    folds: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--fold",
+            help="A detector folder with split.json; repeat it. Each document is read by the fold that "
+            "held it out. Default: the shipped cross-validation folds (<detector model>/cv/fold-*).",
+        ),
+    ] = None,
+    no_folds: Annotated[
+        bool,
+        typer.Option(
+            "--no-folds", help="Read every page with the configured detector (a fit if it trained on them)."
+        ),
+    ] = False,
+    max_pages: Annotated[int | None, typer.Option(help="Score only the first N pages.", min=1)] = None,
+    keep_index: Annotated[bool, typer.Option(help="Keep the scratch alias for a look in Kibana.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write one JSON line per drawn box (truth, reading, kind, label) here."),
+    ] = None,
+) -> None:
+    """Ingest labelled pages into a scratch alias and score what the index holds per person-read box:
+    found, end-to-end CER, exact, date accuracy, kind confusions and printed words lost to masking."""
+    from indexer.training.fields.evaluate import default_folds, evaluate_fields
+
+    config = settings()
+    chosen = [] if no_folds else (list(folds) if folds else default_folds(config))
+    with progress() as bar:
+        run = evaluate_fields(
+            config,
+            data,
+            folds=chosen,
+            max_pages=max_pages,
+            keep_index=keep_index,
+            on_progress=progress_callback(bar),
+        )
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            for page in run.pages:
+                for row in page.details:
+                    handle.write(json.dumps(row) + "\n")
+    figures = run.report.as_dict()
+    figures["detector"] = "cross-validation folds" if chosen else "configured detector"
+    figures["skipped_documents"] = run.skipped_documents
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    report = run.report
+    typer.echo(f"{report.pages} pages, {report.boxes} person-read boxes, detector: {figures['detector']}")
+    rows = [
+        (
+            "found (annotation span covers >= half)",
+            f"{report.found_share:.3f} ({report.found}/{report.boxes})",
+        ),
+        ("end-to-end CER (missing = whole length)", f"{report.cer:.3f}"),
+        ("exact", f"{report.exact}/{report.boxes}"),
+        (
+            "date accuracy (ISO date in the span's dates)",
+            f"{report.date_accuracy:.3f} ({report.dates[0]}/{report.dates[1]})",
+        ),
+        ("signatures indexed as annotations", f"{figures['signature_as_annotation']:.3f}"),
+        ("annotations indexed as signatures", f"{figures['annotation_as_signature']:.3f}"),
+        (
+            "printed words lost to masking (all pages)",
+            f"{report.lost_words[0]}/{report.lost_words[1]}",
+        ),
+        ("printed words lost, median page", f"{figures['median_page_lost_share']}"),
+    ]
+    for name, value in rows:
+        typer.echo(f"{name:<46} {value}")
+    typer.echo(
+        "kinds (person -> index): " + ", ".join(f"{key} {count}" for key, count in figures["kinds"].items())
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate-fields", rich_help_panel=MODELS)(evaluate_fields)

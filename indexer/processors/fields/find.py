@@ -1,0 +1,91 @@
+"""FindLabels: each handwriting box gets its printed label, the field type it names, and its kind.
+
+Runs after the page OCR (the labels are printed words) and before the handwriting is read, so a
+box the detector called a signature but labelled `Date:` is read, and read as a date.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span
+from indexer.processors.fields.labels import find_label
+
+__all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "FindLabels", "decide_kind"]
+
+log = logging.getLogger(__name__)
+
+#: Label types that make a box an annotation whatever the detector said.
+ANNOTATION_TYPES = frozenset(
+    {
+        FieldType.DATE,
+        FieldType.AMOUNT,
+        FieldType.NAME,
+        FieldType.TITLE,
+        FieldType.ADDRESS,
+        FieldType.ZIP,
+        FieldType.PHONE,
+    }
+)
+
+
+#: A field written as text is at most this many times as tall as its label's print; a taller box
+#: the detector calls a signature is one (signatures rise high over the line and over the labels of
+#: the lines next to theirs), whatever label it reaches.
+MAX_TEXT_HEIGHT_RATIO = 2.5
+
+
+def decide_kind(
+    detected: HandwritingKind, label: Label | None, label_type: FieldType | None, box: Box
+) -> HandwritingKind:
+    """The span's kind: the label's when it names one and is close enough, else the detector's.
+
+    - A typed label (`Date:`, `Name`) makes a box an annotation, unless the detector called it a
+      signature and it is much taller than the label's print (a signature reaching a label).
+    - A signature label makes a box a signature when it is on the box's line (`By:`,
+      `Signature:`); a caption under a box (`(Signature)`) may belong to the line next to it.
+    - A written name on a signature line stays a signature unless a name label claims it.
+    """
+    if label is None or label_type is None:
+        return detected
+    if label_type is FieldType.SIGNATURE:
+        return HandwritingKind.SIGNATURE if label.side == "left" else detected
+    if label_type not in ANNOTATION_TYPES:
+        return detected
+    if detected is HandwritingKind.SIGNATURE and box.height > MAX_TEXT_HEIGHT_RATIO * label.line_height:
+        return detected
+    return HandwritingKind.ANNOTATION
+
+
+class FindLabels:
+    """Fills each span's `label`, `field_type`, `detected_kind` and `kind_source`, and sets its kind."""
+
+    name = "find_labels"
+
+    def describe(self) -> str:
+        return f"{self.name}: printed words left of, below or above each box; kind and type from them"
+
+    def __call__(self, page: Page) -> Page:
+        blanked = [span.anchor_box or span.box for span in page.spans]
+        for span in page.spans:
+            self._label(span, page, blanked)
+        return page
+
+    @staticmethod
+    def _label(span: Span, page: Page, blanked: list[Box]) -> None:
+        detected = span.detected_kind or span.kind
+        span.detected_kind = detected
+        span.label, span.field_type = find_label(page.words, span.box, blanked)
+        if span.kind_source is KindSource.PERSON:
+            return
+        span.kind = decide_kind(detected, span.label, span.field_type, span.box)
+        span.kind_source = KindSource.LABEL if span.kind is not detected else KindSource.DETECTOR
+        if span.kind_source is KindSource.LABEL:
+            log.debug(
+                "page %d: span %s is a %s, not a %s: labelled %r",
+                page.number,
+                span.id,
+                span.kind.value,
+                detected.value,
+                span.label.text if span.label else "",
+            )

@@ -1,0 +1,220 @@
+"""Labels beside handwriting boxes, the kind and type they give, and the fields built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from indexer.backends.base import Recognition
+from indexer.backends.htr.grammar import FieldType as GrammarType
+from indexer.config import EntitySettings
+from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
+from indexer.processors.entities import ExtractEntities
+from indexer.processors.fields import ExtractFields, FindLabels, classify, decide_kind, field_of, find_label
+from indexer.processors.ocr_hand import OcrHandwriting
+
+
+def _line(
+    texts: Sequence[str], *, x: int, y: int, block: int = 1, line: int = 1, height: int = 30
+) -> list[Word]:
+    """Printed words left to right from `x`, 20 px per character, 12 px apart."""
+    words = []
+    for text in texts:
+        width = 20 * len(text)
+        words.append(Word(text, Box(x, y, x + width, y + height), 0.95, block=block, line=line))
+        x += width + 12
+    return words
+
+
+HAND = Box(400, 490, 700, 545)  # a handwriting box on the line at y 500..530
+
+
+def test_words_left_of_the_box_on_its_line_are_its_label() -> None:
+    words = _line(["Lease", "start", "Date:"], x=60, y=500) + _line(["Other", "text"], x=100, y=800, line=2)
+    label, kind = find_label(words, HAND, [])
+    assert label is not None and label.side == "left"
+    assert label.text.endswith("Date:")
+    assert kind is FieldType.DATE
+
+
+def test_a_caption_under_the_line_names_a_signature() -> None:
+    words = _line(["Signature", "of", "Owner", "or", "Authorized", "Agent"], x=380, y=560, line=2)
+    label, kind = find_label(words, HAND, [])
+    assert label is not None and label.side == "below"
+    assert kind is FieldType.SIGNATURE
+
+
+def test_a_cell_heading_above_names_a_name() -> None:
+    words = _line(["16a.", "NAME", "OF", "CONTRACTING", "OFFICER", "(Type", "or", "Print)"], x=390, y=440)
+    label, kind = find_label(words, HAND, [])
+    assert label is not None and label.side == "above"
+    assert kind is FieldType.NAME
+
+
+def test_running_text_is_kept_as_a_label_without_a_type() -> None:
+    words = _line(["made", "by", "and", "between"], x=40, y=500)
+    label, kind = find_label(words, HAND, [])
+    assert kind is None
+    assert label is not None and label.text == "made by and between"
+
+
+def test_tokens_and_noise_in_blanked_boxes_are_no_label() -> None:
+    words = [
+        Word("83418", Box(420, 500, 520, 530), 0.9, block=1, line=1),
+        Word("Date:", Box(300, 500, 390, 530), 0.2, block=1, line=1),  # too unsure to be print
+    ]
+    assert find_label(words, HAND, [HAND]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "nearest_last", "expected"),
+    [
+        ("Date:", True, FieldType.DATE),
+        ("By:", True, FieldType.SIGNATURE),
+        ("Its:", True, FieldType.TITLE),
+        ("[TITLE]", False, FieldType.TITLE),
+        ("Signature and Date", True, FieldType.DATE),  # the nearer keyword, left of the box
+        ("Signature and Date", False, FieldType.SIGNATURE),  # the nearer keyword, in a caption
+        ("Monthly Rent $", True, FieldType.AMOUNT),
+        ("Zip", True, FieldType.ZIP),
+        ("Telephone", True, FieldType.PHONE),
+        ("Street Address", True, FieldType.ADDRESS),
+        ("its successors and assigns", True, None),
+        ("stand by me", True, None),
+        ("DATE OF LEASE:", True, FieldType.DATE),
+        ("as of the date first above written.", True, None),  # running text: the last words count
+        ("made and entered into this date by and", True, None),  # a blank after a function word
+        ("Namo:", True, FieldType.NAME),  # OCR's misreading of a label word
+        ("same", True, None),
+        ("[NAME]", False, FieldType.NAME),
+    ],
+)
+def test_label_words_give_a_type(text: str, nearest_last: bool, expected: FieldType | None) -> None:
+    assert classify(text, nearest_last=nearest_last) is expected
+
+
+def test_the_label_decides_the_kind_and_the_detector_is_the_prior() -> None:
+    left = Label("Date:", Box(300, 500, 390, 530), "left", line_height=30)
+    below = Label("(Signature)", Box(400, 560, 560, 590), "below", line_height=30)
+    written = Box(400, 490, 700, 545)  # 55 px: text-sized next to 30 px print
+    tall = Box(400, 420, 700, 545)  # 125 px: a signature reaching the label's line
+    sign, note = HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION
+    assert decide_kind(sign, left, FieldType.DATE, written) is note
+    assert decide_kind(sign, left, FieldType.DATE, tall) is sign
+    assert decide_kind(note, left, FieldType.DATE, tall) is note
+    assert decide_kind(note, Label("By:", left.box, "left", 30), FieldType.SIGNATURE, written) is sign
+    assert decide_kind(note, below, FieldType.SIGNATURE, written) is note  # may caption the next box
+    assert decide_kind(sign, None, None, written) is sign
+    assert decide_kind(sign, left, FieldType.TEXT, written) is sign
+
+
+def _page(kind: HandwritingKind, words: list[Word], *, source: KindSource = KindSource.DETECTOR) -> Page:
+    span = Span(id="p1-h0", kind=kind, box=HAND, detection_score=0.9, kind_source=source)
+    return Page(number=1, dpi=200, width=1700, height=2200, spans=[span], words=words)
+
+
+def test_find_labels_turns_a_dated_signature_into_a_date_annotation_and_records_both() -> None:
+    page = FindLabels()(_page(HandwritingKind.SIGNATURE, _line(["Date:"], x=280, y=500)))
+    span = page.spans[0]
+    assert span.kind is HandwritingKind.ANNOTATION
+    assert span.detected_kind is HandwritingKind.SIGNATURE
+    assert span.kind_source is KindSource.LABEL
+    assert span.field_type is FieldType.DATE
+    # Running it again (reindex from artifacts) keeps the detector's class as the prior.
+    again = FindLabels()(page).spans[0]
+    assert (again.kind, again.detected_kind) == (HandwritingKind.ANNOTATION, HandwritingKind.SIGNATURE)
+
+
+def test_a_persons_kind_is_never_overridden_by_the_label() -> None:
+    page = _page(HandwritingKind.SIGNATURE, _line(["Date:"], x=280, y=500), source=KindSource.PERSON)
+    span = FindLabels()(page).spans[0]
+    assert span.kind is HandwritingKind.SIGNATURE
+    assert span.field_type is FieldType.DATE
+
+
+def _read(
+    text: str, *, field_type: FieldType | None = None, kind: HandwritingKind = HandwritingKind.ANNOTATION
+) -> Span:
+    span = Span(
+        id="s", kind=kind, box=HAND, detection_score=0.8, text=text, confidence=0.7, field_type=field_type
+    )
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=[span])
+    return ExtractEntities(EntitySettings())(page).spans[0]
+
+
+def test_fields_are_typed_and_normalised() -> None:
+    date = field_of(_read("7/15/11", field_type=FieldType.DATE))
+    assert (date.type, date.value_date, date.value) == (FieldType.DATE, "2011-07-15", "2011-07-15")
+    amount = field_of(_read("$40,900.00"))
+    assert (amount.type, amount.value_number, amount.value) == (FieldType.AMOUNT, 40900.0, "40900.00")
+    title = field_of(_read("Managing  Member", field_type=FieldType.TITLE))
+    assert (title.type, title.value, title.value_text) == (
+        FieldType.TITLE,
+        "Managing Member",
+        "Managing Member",
+    )
+    signature = field_of(_read("", kind=HandwritingKind.SIGNATURE))
+    assert (signature.type, signature.value, signature.confidence) == (FieldType.SIGNATURE, "signed", 0.8)
+    unlabelled = field_of(_read("see page 2"))
+    assert (unlabelled.type, unlabelled.value) == (FieldType.TEXT, "see page 2")
+
+
+def test_a_date_label_over_a_reading_with_no_date_keeps_the_type_and_no_value() -> None:
+    item = field_of(_read("illegible", field_type=FieldType.DATE))
+    assert (item.type, item.value, item.value_date, item.value_text) == (
+        FieldType.DATE,
+        None,
+        None,
+        "illegible",
+    )
+
+
+def test_extract_fields_gives_one_field_per_span() -> None:
+    page = Page(
+        number=1,
+        dpi=200,
+        width=1700,
+        height=2200,
+        spans=[_read("2/23/12"), _read("John Smith"), _read("John Smith", field_type=FieldType.NAME)],
+    )
+    # A date is a date wherever it is written; a name needs its label to be typed one.
+    assert [item.type for item in ExtractFields()(page).fields] == [
+        FieldType.DATE,
+        FieldType.TEXT,
+        FieldType.NAME,
+    ]
+
+
+class _HintedRecognizer:
+    """Records the type hints it is given (our own interface, as typed engines implement it)."""
+
+    name = "hinted"
+    version = "test"
+
+    def __init__(self) -> None:
+        self.hints: list[GrammarType | None] = []
+
+    def recognize(
+        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[GrammarType | None] | None = None
+    ) -> list[Recognition]:
+        self.hints += list(type_hints or [None] * len(crops))
+        return [Recognition("7/15/11", 0.9, self.name) for _ in crops]
+
+
+def test_the_label_type_reaches_the_reader_as_its_hint() -> None:
+    recognizer = _HintedRecognizer()
+    spans = [
+        Span(
+            id="a", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9, field_type=FieldType.DATE
+        ),
+        Span(
+            id="b", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9, field_type=FieldType.NAME
+        ),
+        Span(id="c", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9),
+    ]
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=spans)
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+    OcrHandwriting(recognizer)(page)
+    assert recognizer.hints == [GrammarType.DATE, None, None]
