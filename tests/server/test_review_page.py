@@ -69,6 +69,9 @@ def test_search_open_a_page_see_its_boxes_and_correct_a_reading(
     browser.find_element(By.ID, "q").send_keys(span.text, Keys.ENTER)
     wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#results li"))
     assert span.text.split()[0] in browser.find_element(By.ID, "results").text
+    marked = [node.text for node in browser.find_elements(By.CSS_SELECTOR, "#results .content .hw")]
+    readings = {item.text for item in served.document.pages[0].spans}
+    assert marked and set(marked) <= readings, marked
     browser.find_element(By.CSS_SELECTOR, "#results li").click()
 
     spans = served.document.pages[0].spans

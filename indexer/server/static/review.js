@@ -54,6 +54,33 @@ async function search(event) {
   } catch (error) { say(error.message); }
 }
 
+// Marks the handwritten readings inside a snippet, as `indexer search` does in the terminal. A reading
+// split by a match's <em> is marked piece by piece, within each text node.
+function markHandwriting(root, readings) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    for (const reading of readings) {
+      const at = node.data.indexOf(reading);
+      if (at < 0) continue;
+      const marked = node.splitText(at);
+      marked.splitText(reading.length);
+      const wrapper = document.createElement("span");
+      wrapper.className = "hw";
+      marked.replaceWith(wrapper);
+      wrapper.append(marked);
+      break;
+    }
+  }
+}
+
+function plainText(html) {
+  const holder = document.createElement("div");
+  holder.innerHTML = html;
+  return holder.textContent;
+}
+
 function showHits() {
   const list = $("results");
   list.replaceChildren();
@@ -61,11 +88,13 @@ function showHits() {
     const item = document.createElement("li");
     item.dataset.index = index;
     item.append(text("strong", `${hit.filename} p. ${hit.page}`));
+    const readings = hit.handwriting.map((span) => plainText(span.text)).filter((text) => text.length > 2);
     // The API escapes the text and marks matches with <em>: safe to insert as HTML.
     for (const fragment of hit.highlight.content || []) {
       const snippet = document.createElement("div");
-      snippet.className = "snippet";
+      snippet.className = "snippet content";
       snippet.innerHTML = `… ${fragment} …`;
+      markHandwriting(snippet, readings);
       item.append(snippet);
     }
     for (const span of hit.handwriting.filter((span) => span.text)) {
