@@ -21,7 +21,7 @@ from indexer.cli import app
 from indexer.errors import ClusterUnavailableError, ConfigError, IndexingError, InputError
 from indexer.search.kibana import SAVED_OBJECTS, import_saved_objects, read_saved_objects
 
-MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contracts-v1.json"
+MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contracts-v2.json"
 
 
 def _mapped_fields() -> set[str]:
@@ -78,7 +78,7 @@ def test_data_view_is_on_the_alias_with_formats_for_mapped_fields() -> None:
 
 
 def test_saved_search_columns_and_its_data_view_reference() -> None:
-    (search,) = _by_type()["search"]
+    search = {item["id"]: item for item in _by_type()["search"]}["contracts-pages-with-handwriting"]
     source = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
 
     assert search["attributes"]["columns"] == [
@@ -91,6 +91,16 @@ def test_saved_search_columns_and_its_data_view_reference() -> None:
     assert source["highlightAll"] is True
     (reference,) = search["references"]
     assert reference["name"] == source["indexRefName"] and reference["type"] == "index-pattern"
+
+
+def test_the_fields_search_shows_page_level_field_roll_ups() -> None:
+    searches = {item["id"]: item for item in _by_type()["search"]}
+    fields = searches["contracts-fields"]
+    columns = fields["attributes"]["columns"]
+    assert "field_types" in columns and "field_values.date" in columns
+    assert set(columns) <= _mapped_fields()
+    query = json.loads(fields["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
+    assert query == "field_types:*"
 
 
 def test_dashboard_panels_match_their_references_and_use_page_level_fields() -> None:
@@ -109,8 +119,9 @@ def test_dashboard_panels_match_their_references_and_use_page_level_fields() -> 
         for column in layer["columns"].values()
     }
     # Kibana cannot aggregate nested fields: the counts come from page-level fields.
-    assert {"signature_count", "annotation_count", "entities.dates"} <= used_fields
-    assert not any(field and field.startswith("handwriting.") for field in used_fields)
+    assert {"signature_count", "annotation_count", "entities.dates", "field_types"} <= used_fields
+    assert not any(field and field.startswith(("handwriting.", "fields.")) for field in used_fields)
+    assert used_fields - {"___records___"} <= _mapped_fields()
     for lens in lenses.values():
         for layer_id in lens["attributes"]["state"]["datasourceStates"]["formBased"]["layers"]:
             assert f"indexpattern-datasource-layer-{layer_id}" in {ref["name"] for ref in lens["references"]}
@@ -241,7 +252,7 @@ def test_kibana_setup_command(kibana: str) -> None:
     outcome = CliRunner().invoke(app, ["kibana-setup", "--url", kibana, "--api-key", "a2V5"])
 
     assert outcome.exit_code == 0, outcome.output
-    assert "imported 5 saved objects" in outcome.output
+    assert f"imported {len(read_saved_objects())} saved objects" in outcome.output
 
 
 def test_kibana_setup_command_exit_code_on_refused_credentials(kibana: str) -> None:
