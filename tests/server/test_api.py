@@ -368,3 +368,23 @@ def test_a_correction_outlives_a_re_ingest_of_the_same_file(served: Served, tmp_
     with served.http() as http:
         hits = http.get("/api/search", params={"q": "Oyelaran"}).json()["hits"]
     assert [(hit["document_id"], hit["page"]) for hit in hits] == [(served.document.id, 2)]
+
+
+def test_a_kind_correction_turns_an_annotation_into_a_signature(served: Served) -> None:
+    span = served.annotation(page=2, index=3)
+    marker = served.settings.merge.signature_marker
+    with served.http() as http:
+        before = http.get(f"/api/documents/{served.document.id}/pages/2").json()["content"]
+        answer = http.patch(
+            f"/api/documents/{served.document.id}/pages/2/handwriting/{span.id}", json={"kind": "signature"}
+        )
+        signatures = http.get(
+            "/api/search", params={"q": span.text, "handwriting_only": "true", "kind": "signature"}
+        )
+
+    assert answer.status_code == 200, answer.text
+    after = next(item for item in answer.json()["spans"] if item["id"] == span.id)
+    assert (after["kind"], after["engine"]) == ("signature", "correction")
+    # The merge writes a signature as its marker, not as words.
+    assert answer.json()["content"].count(marker) == before.count(marker) + 1
+    assert [hit["page"] for hit in signatures.json()["hits"]] == [2]
