@@ -16,20 +16,21 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from indexer.document import Box, Document, HandwritingKind, Page
+from indexer.document import Box, Document, HandwritingKind, KindSource, Page, Span
 
 __all__ = [
     "CORRECTED_ENGINE",
     "ArtifactWriter",
     "SpanCorrection",
     "apply_corrections",
+    "correct",
     "iter_artifact_documents",
     "load_corrections",
     "load_document",
@@ -131,13 +132,13 @@ def write_page(folder: Path, page: Page) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SpanCorrection:
-    """A reading a person corrected: which span, its box, the new text and kind, who and when."""
+    """What a person corrected on a span: its text, its kind, or both (None: left as read), who and when."""
 
     page: int
     span_id: str
     box: Box
-    text: str
-    kind: HandwritingKind
+    text: str | None
+    kind: HandwritingKind | None
     who: str
     when: str
 
@@ -146,7 +147,7 @@ class SpanCorrection:
         return f"{self.page}:{self.span_id}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "kind": self.kind.value}
+        return {**asdict(self), "kind": self.kind.value if self.kind else None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpanCorrection:
@@ -154,8 +155,8 @@ class SpanCorrection:
             page=int(data["page"]),
             span_id=str(data["span_id"]),
             box=Box.from_dict(data["box"]),
-            text=str(data["text"]),
-            kind=HandwritingKind(data["kind"]),
+            text=None if data.get("text") is None else str(data["text"]),
+            kind=HandwritingKind(data["kind"]) if data.get("kind") else None,
             who=str(data["who"]),
             when=str(data["when"]),
         )
@@ -170,11 +171,31 @@ def load_corrections(folder: Path) -> dict[str, SpanCorrection]:
     return {correction.key: correction for correction in map(SpanCorrection.from_dict, items)}
 
 
-def save_correction(folder: Path, correction: SpanCorrection) -> None:
-    """Keep a correction in the document's artifact folder, replacing an earlier one of that span."""
+def save_correction(folder: Path, correction: SpanCorrection) -> SpanCorrection:
+    """Keep a correction in the document's artifact folder, on top of an earlier one of that span.
+
+    Returns:
+        The span's correction as kept: what this one leaves unset comes from the earlier one.
+    """
     kept = load_corrections(folder)
+    earlier = kept.get(correction.key)
+    if earlier is not None:
+        correction = replace(
+            correction,
+            text=earlier.text if correction.text is None else correction.text,
+            kind=correction.kind or earlier.kind,
+        )
     kept[correction.key] = correction
     _write_json(folder / CORRECTIONS_FILE, {"corrections": [item.to_dict() for item in kept.values()]})
+    return correction
+
+
+def correct(span: Span, correction: SpanCorrection) -> None:
+    """Set what a person corrected on a span; a kind a person chose is never recomputed (PERSON)."""
+    if correction.text is not None:
+        span.text, span.confidence, span.engine = correction.text, 1.0, CORRECTED_ENGINE
+    if correction.kind is not None:
+        span.kind, span.kind_source = correction.kind, KindSource.PERSON
 
 
 def apply_corrections(document: Document, corrections: dict[str, SpanCorrection]) -> list[Page]:
@@ -197,8 +218,7 @@ def apply_corrections(document: Document, corrections: dict[str, SpanCorrection]
                     span.id,
                 )
                 continue
-            span.text, span.kind = correction.text, correction.kind
-            span.confidence, span.engine = 1.0, CORRECTED_ENGINE
+            correct(span, correction)
             if not changed or changed[-1] is not page:
                 changed.append(page)
     return changed

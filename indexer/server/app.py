@@ -31,7 +31,13 @@ from indexer.errors import ConfigError
 from indexer.pipeline import PageProcessor
 from indexer.search import connect, ensure_alias, load_mapping
 from indexer.search.client import translate_errors
-from indexer.search.query import PageQuery, parse_entity_filter, split_highlight
+from indexer.search.query import (
+    FIELD_HITS_PREFIX,
+    PageQuery,
+    parse_entity_filter,
+    parse_field_filter,
+    split_highlight,
+)
 from indexer.server.corrections import correct_span, model_free_processors
 from indexer.server.errors import RequestError, install_error_handlers
 from indexer.server.pages import find_page, load_indexed_document, page_image_jpeg, page_json
@@ -138,6 +144,12 @@ def _hit(hit: dict[str, Any]) -> dict[str, Any]:
             {**span, "text": html.escape(span.get("text", "")), "matched": False}
             for span in source.get("handwriting", [])
         ]
+    fields = [
+        item.get("_source", {})
+        for name, matched in sorted(hit.get("inner_hits", {}).items())
+        if name.startswith(FIELD_HITS_PREFIX)
+        for item in matched.get("hits", {}).get("hits", [])
+    ]
     return {
         "id": hit["_id"],
         "document_id": source["document"]["id"],
@@ -148,6 +160,7 @@ def _hit(hit: dict[str, Any]) -> dict[str, Any]:
             name: [_html(part) for part in parts] for name, parts in hit.get("highlight", {}).items()
         },
         "handwriting": spans,
+        "fields": fields,
     }
 
 
@@ -184,7 +197,11 @@ def _api(context: ServerContext) -> APIRouter:
     @router.get("/documents/{document_id}/pages/{number}")
     def page(document_id: str, number: int) -> dict[str, Any]:
         document, _ = load_indexed_document(settings, document_id)
-        return page_json(document, find_page(document, number))
+        page = find_page(document, number)
+        # As the index has it: `reindex` recomputes labels, text and fields from the artifacts.
+        for processor in context.processors():
+            page = processor(page)
+        return page_json(document, page)
 
     @router.get("/documents/{document_id}/pages/{number}/image", response_class=Response)
     def page_image(document_id: str, number: int) -> Response:
@@ -235,15 +252,17 @@ def _api(context: ServerContext) -> APIRouter:
         handwriting_only: bool = False,
         kind: Literal["signature", "annotation"] | None = None,
         entity: Annotated[list[str] | None, Query()] = None,
+        field: Annotated[list[str] | None, Query()] = None,
         size: Annotated[int, Query(ge=1, le=_MAX_PAGE_SIZE)] = 10,
         offset: Annotated[int, Query(alias="from", ge=0, le=10_000)] = 0,
     ) -> dict[str, Any]:
-        """The same search as `indexer search`: words, --handwriting-only, --kind, --entity."""
+        """The same search as `indexer search`: words, --handwriting-only, --kind, --entity, --field."""
         query = PageQuery(
             text=q,
             handwriting_only=handwriting_only,
             kind=kind,
             entities=[parse_entity_filter(item) for item in entity or []],
+            fields=[parse_field_filter(item) for item in field or []],
             size=size,
         )
         with translate_errors("searching"):

@@ -20,7 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from indexer.api import build_pipeline
-from indexer.artifacts import CORRECTED_ENGINE, SpanCorrection, save_correction, write_page
+from indexer.artifacts import SpanCorrection, correct, save_correction, write_page
 from indexer.config import Settings
 from indexer.document import Document, HandwritingKind, Page, Span
 from indexer.pipeline import PageProcessor
@@ -85,9 +85,16 @@ def correct_span(
     position = next(index for index, item in enumerate(document.pages) if item is page)
     span = find_span(page, span_id)
     previous = {"text": span.text, "kind": span.kind.value, "engine": span.engine}
-    span.text = " ".join(text.split()) if text is not None else span.text
-    span.kind = kind or span.kind
-    span.confidence, span.engine = 1.0, CORRECTED_ENGINE
+    asked = SpanCorrection(
+        page=page.number,
+        span_id=span.id,
+        box=span.box,
+        text=" ".join(text.split()) if text is not None else None,
+        kind=kind,
+        who=who,
+        when=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    correct(span, asked)
     for processor in processors:
         page = processor(page)
     document.pages[position] = page
@@ -95,20 +102,8 @@ def correct_span(
     with translate_errors("indexing the corrected page"):
         index_documents(client, [replace(document, pages=[page])], settings.es)
         client.indices.refresh(index=settings.es.alias)
-    when = datetime.now(UTC).isoformat(timespec="seconds")
     write_page(folder, page)
-    save_correction(
-        folder,
-        SpanCorrection(
-            page=page.number,
-            span_id=span.id,
-            box=span.box,
-            text=span.text,
-            kind=span.kind,
-            who=who,
-            when=when,
-        ),
-    )
+    kept = save_correction(folder, asked)
     record: CorrectionRecord = {
         "document_id": document.id,
         "filename": document.filename,
@@ -117,18 +112,23 @@ def correct_span(
         "box": [span.box.x0, span.box.y0, span.box.x1, span.box.y1],
         "text": span.text,
         "kind": span.kind.value,
+        # Only a text a person wrote is a label for training; a kind-only correction is not.
+        "is_text_corrected": kept.text is not None,
+        "is_kind_corrected": kept.kind is not None,
         "previous": previous,
         "who": who,
-        "when": when,
+        "when": asked.when,
     }
     _store_crop(settings, document, folder, page, span, record)
     log.info(
-        "%s page %d %s corrected by %s: %r -> %r",
+        "%s page %d %s corrected by %s: %r (%s) -> %r (%s)",
         document.filename,
         page.number,
         span.id,
         who,
         previous["text"],
+        previous["kind"],
         span.text,
+        span.kind.value,
     )
     return page

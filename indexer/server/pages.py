@@ -82,6 +82,7 @@ def page_json(document: Document, page: Page) -> dict[str, Any]:
         "height": page.height,
         "content": page.content,
         "spans": [span_json(span) for span in page.spans],
+        "fields": [{**asdict(item), "box": _bbox(item.box)} for item in page.fields],
         "image_url": f"/api/documents/{document.id}/pages/{page.number}/image",
     }
 

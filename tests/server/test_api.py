@@ -26,7 +26,7 @@ from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
 from indexer.training.htr.corrections import read_corrections
 from indexer.watch.journal import Journal
 from tests.factories import Oracle, OracleDetector, OracleRecognizer, synthetic_pages, write_scanned_pdf
-from tests.server.conftest import INGEST_SEED, Served, ServerThread, served_settings
+from tests.server.conftest import INGEST_SEED, Served, ServerThread, ingest_settings, served_settings
 
 
 def _pdf_text(data: bytes) -> list[str]:
@@ -356,7 +356,7 @@ def test_a_correction_outlives_a_re_ingest_of_the_same_file(served: Served, tmp_
         assert http.patch(path, json={"text": "Marigold Oyelaran"}).status_code == 200
     oracle = Oracle(synthetic_pages(2, seed=INGEST_SEED))
     pipeline = build_pipeline(
-        served.settings, detector=OracleDetector(oracle), recognizer=OracleRecognizer(oracle)
+        ingest_settings(served.settings), detector=OracleDetector(oracle), recognizer=OracleRecognizer(oracle)
     )
     with Ingestor(served.settings, pipeline=pipeline, client=served.es) as ingestor:
         again = ingestor.ingest(Path(served.document.path))
@@ -371,6 +371,9 @@ def test_a_correction_outlives_a_re_ingest_of_the_same_file(served: Served, tmp_
 
 
 def test_a_kind_correction_turns_an_annotation_into_a_signature(served: Served) -> None:
+    """GIVEN an annotation WHEN a person makes it a signature (kind only) THEN it is merged as the
+    signature marker, found by kind, keeps the machine's reading (not a training label), and the
+    label step run again by reindex does not overrule the person."""
     span = served.annotation(page=2, index=3)
     marker = served.settings.merge.signature_marker
     with served.http() as http:
@@ -378,13 +381,35 @@ def test_a_kind_correction_turns_an_annotation_into_a_signature(served: Served) 
         answer = http.patch(
             f"/api/documents/{served.document.id}/pages/2/handwriting/{span.id}", json={"kind": "signature"}
         )
+        Reindexer(served.settings).run()
         signatures = http.get(
             "/api/search", params={"q": span.text, "handwriting_only": "true", "kind": "signature"}
         )
 
     assert answer.status_code == 200, answer.text
     after = next(item for item in answer.json()["spans"] if item["id"] == span.id)
-    assert (after["kind"], after["engine"]) == ("signature", "correction")
+    assert (after["kind"], after["kind_source"], after["text"]) == ("signature", "person", span.text)
     # The merge writes a signature as its marker, not as words.
     assert answer.json()["content"].count(marker) == before.count(marker) + 1
     assert [hit["page"] for hit in signatures.json()["hits"]] == [2]
+    record = json.loads(
+        (served.settings.corrections_dir / served.document.id / f"p0002-{span.id}.json").read_text()
+    )
+    assert (record["is_kind_corrected"], record["is_text_corrected"]) == (True, False)
+    assert span.text not in {line.text for line in read_corrections(served.settings.corrections_dir)}
+
+
+def test_search_by_form_field_returns_the_matching_fields(served: Served) -> None:
+    """The `--field` filter of `indexer search`, over pages whose labels and fields the model-free
+    steps computed (reindex from artifacts)."""
+    Reindexer(served.settings).run()
+    with served.http() as http:
+        body = http.get("/api/search", params={"field": "date:*"}).json()
+        page = http.get(f"/api/documents/{served.document.id}/pages/1").json()
+        bad = http.get("/api/search", params={"field": "colour:red"})
+
+    assert body["total"] >= 1
+    assert all(field["type"] == "date" for hit in body["hits"] for field in hit["fields"])
+    assert any(hit["fields"] for hit in body["hits"])
+    assert page["fields"] and {"type", "label", "value_text", "box"} <= set(page["fields"][0])
+    assert bad.status_code == 400 and "TYPE:VALUE" in bad.json()["reason"]

@@ -45,6 +45,9 @@ async function search(event) {
   for (const item of $("entity").value.split(",").map((part) => part.trim()).filter(Boolean)) {
     params.append("entity", item);
   }
+  for (const item of $("field").value.split(",").map((part) => part.trim()).filter(Boolean)) {
+    params.append("field", item);
+  }
   try {
     const body = await (await api(`/api/search?${params}`)).json();
     view.hits = body.hits;
@@ -107,6 +110,9 @@ function showHits() {
       line.append(reading);
       item.append(line);
     }
+    for (const field of hit.fields || []) {
+      item.append(text("div", `▣ ${field.type}: ${field.value_text} (${field.label})`, "snippet"));
+    }
     item.addEventListener("click", () => openPage(hit.document_id, hit.page));
     list.append(item);
   });
@@ -155,7 +161,9 @@ function drawBoxes() {
     boxes.append(box);
     const item = document.createElement("li");
     item.dataset.index = index;
-    item.append(text("span", `${span.kind}${corrected ? ", corrected" : ""} `, "kind"));
+    // The printed label beside the box and the field type it names, when the pipeline found one.
+    const field = span.field_type ? ` ${span.field_type}${span.label ? ` "${span.label.text}"` : ""}` : "";
+    item.append(text("span", `${span.kind}${field}${corrected ? ", corrected" : ""} `, "kind"));
     item.append(text("span", span.text || "(no reading)", "reading"));
     item.addEventListener("click", () => select(index));
     spans.append(item);

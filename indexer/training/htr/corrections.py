@@ -36,7 +36,7 @@ class CorrectedLine:
 
 
 def read_corrections(folder: Path) -> list[CorrectedLine]:
-    """Every corrected annotation with text in a corrections store (signatures carry no reading).
+    """Every annotation whose text a person corrected, in a corrections store (signatures carry no reading).
 
     Raises:
         InputError: the folder does not exist, or a record or its crop is unreadable.
@@ -49,7 +49,8 @@ def read_corrections(folder: Path) -> list[CorrectedLine]:
             record = json.loads(path.read_text(encoding="utf-8"))
             image = path.parent / str(record["image"])
             text = " ".join(str(record["text"]).split())
-            if record["kind"] == "signature" or not text:
+            # A kind-only correction left the machine's reading: no label to learn from.
+            if record["kind"] == "signature" or not text or not record.get("is_text_corrected", True):
                 continue
             if not image.is_file():
                 raise OSError(f"its crop {image.name} is missing")
