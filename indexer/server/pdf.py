@@ -147,6 +147,10 @@ def searchable_pdf(document: Document, artifacts: Path) -> bytes:
         for target, page in zip(pdf.pages, document.pages, strict=True):
             box = target.mediabox
             width_pt, height_pt = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+            if int(target.obj.get("/Rotate", 0)) % 180 == 90:
+                # Our boxes are in the page as shown (rendered turned); add_overlay turns the layer
+                # back with the page's /Rotate, so the layer is drawn in the shown orientation.
+                width_pt, height_pt = height_pt, width_pt
             with pikepdf.open(io.BytesIO(_layer(page, width_pt, height_pt))) as layer:
                 target.add_overlay(layer.pages[0], pikepdf.Rectangle(target.mediabox))
         out = io.BytesIO()
