@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from indexer.config import Settings
 
 __all__ = ["register"]
+
+log = logging.getLogger(__name__)
 
 
 @handle_errors
@@ -46,6 +49,13 @@ def serve(
     inbox.mkdir(parents=True, exist_ok=True)
     if watch:
         check_pipeline(loaded)
+        upload_dir = loaded.api.upload_dir
+        if upload_dir is not None and upload_dir.resolve() != inbox.resolve():
+            log.warning(
+                "uploads go to %s (INDEXER_API__UPLOAD_DIR) but --watch watches %s: run a daemon there too",
+                upload_dir,
+                inbox,
+            )
     app = create_app(loaded, inbox=inbox)
     # Validate up front: Elasticsearch reachable and the alias there, before anyone connects.
     app.state.context.client()
