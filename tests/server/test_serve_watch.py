@@ -16,7 +16,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from indexer.config import Settings
-from tests.factories import synthetic_pages, write_scanned_pdf
+from tests.factories import synthetic_pages, write_encrypted_pdf, write_scanned_pdf
 from tests.server.conftest import free_port
 
 log = logging.getLogger(__name__)
@@ -124,3 +124,21 @@ def test_an_upload_is_indexed_by_the_daemon_and_found(serving: tuple[str, Path],
     assert status == {**status, "filename": "zebra contract.pdf", "pages": 1, "reason": None}
     assert [item["id"] for item in listing] == [document_id]
     assert "review page: http://127.0.0.1:" in log_path.read_text()
+
+
+@pytest.mark.slow
+def test_a_bad_upload_is_quarantined_with_its_reason(serving: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = serving
+    good = write_scanned_pdf(tmp_path / "good.pdf", synthetic_pages(1, seed=79), seed=79)
+    locked = write_encrypted_pdf(tmp_path / "locked.pdf", good).read_bytes()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        document_id = http.post("/api/documents", files={"file": ("locked.pdf", locked)}).json()["id"]
+        wait_for(
+            lambda: http.get(f"/api/documents/{document_id}").json()["status"] == "quarantined",
+            what="the encrypted upload to be quarantined",
+        )
+        status = http.get(f"/api/documents/{document_id}").json()
+        listing = http.get("/api/documents").json()["documents"]
+
+    assert "encrypted" in status["reason"] and status["pages"] is None
+    assert [(item["filename"], item["status"]) for item in listing] == [("locked.pdf", "quarantined")]
