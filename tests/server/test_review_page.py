@@ -93,7 +93,7 @@ def test_search_open_a_page_see_its_boxes_and_correct_a_reading(
     corrected = browser.find_element(By.CSS_SELECTOR, f'#boxes .box[data-span-id="{span.id}"]')
     assert "corrected" in (corrected.get_attribute("class") or "")
 
-    # Keyboard: Esc leaves the editor, j moves to the next box.
+    # Keyboard: Esc leaves the editor, j moves to the next box, n to the next page.
     editor.send_keys(Keys.ESCAPE)
     selected = int(
         browser.find_element(By.CSS_SELECTOR, "#boxes .box.selected").get_attribute("data-index") or 0
@@ -105,6 +105,12 @@ def test_search_open_a_page_see_its_boxes_and_correct_a_reading(
             == str(min(selected + 1, len(spans) - 1))
         )
     )
+
+    browser.find_element(By.TAG_NAME, "body").send_keys("n")
+    wait.until(lambda driver: "page 2 of 2" in driver.find_element(By.ID, "page-title").text)
+    second = served.document.pages[1].spans
+    wait.until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, "#boxes .box")) == len(second))
+    assert "lease.pdf" in browser.find_element(By.CSS_SELECTOR, "#inbox tbody").text
 
     with served.http() as http:
         page = http.get(f"/api/documents/{served.document.id}/pages/1").json()
