@@ -3,7 +3,8 @@
 Usage: .venv/bin/python -m benchmarks.htr_speed [--engine htr] [--repeats 3]
 Reads every legible labelled crop of ../shared/data/contracts-dev (lines cut first, as
 `build_recognizer` does) after one warm-up batch, and prints each batch's figure per repeat.
-The issue's budget is 50 ms per crop in a batch of 16 on the 2-core development machine.
+The budget is 40 ms per crop (median) in batches of 16 on the 2-core development machine;
+the figure depends on those cores being free, so note the load average with it.
 """
 
 from __future__ import annotations
