@@ -4,12 +4,13 @@ Usage: .venv/bin/python -m benchmarks.htr_speed [--engine htr] [--repeats 3]
 Reads every legible labelled crop of ../shared/data/contracts-dev (lines cut first, as
 `build_recognizer` does) after one warm-up batch, and prints each batch's figure per repeat.
 The budget is 40 ms per crop (median) in batches of 16 on the 2-core development machine;
-the figure depends on those cores being free, so note the load average with it.
+the figure depends on those cores being free, so the load average is printed with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def main() -> None:
         for _, pixels in load_split(args.data / "transcriptions.json", args.data / "images", split="all")
     ]
     recognizer = build_recognizer(load_settings(overrides={"handwriting": {"engine": args.engine}}))
+    load_before = _load()
     recognizer.recognize(crops[:BATCH])  # model loading and graph building are not reading time
     figures: list[float] = []
     for repeat in range(args.repeats):
@@ -43,8 +45,13 @@ def main() -> None:
         print(f"repeat {repeat + 1}: " + " ".join(f"{ms:.0f}" for ms in row) + " ms/crop per batch")
     print(
         f"{len(crops)} crops, batches of {BATCH}: median {statistics.median(figures):.1f} ms/crop, "
-        f"worst batch {max(figures):.1f} ms/crop"
+        f"worst batch {max(figures):.1f} ms/crop; load average {load_before} before, {_load()} after"
     )
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages: other work on the 2 cores slows every batch."""
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
