@@ -27,6 +27,7 @@ from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
 from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
+from indexer.processors.trim import TrimBoxes
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
 from indexer.search.client import translate_errors
 
@@ -116,6 +117,7 @@ def build_pipeline(
     engines: dict[str, Any] = {}
     factories: dict[str, Callable[[], PageProcessor]] = {
         "detect_handwriting": lambda: DetectHandwriting(engines["detect_handwriting"]),
+        "trim_boxes": lambda: TrimBoxes(engines["ocr_printed"]),
         "mask_with_anchors": lambda: MaskWithAnchors(painter),
         "ocr_printed": lambda: OcrPrinted(
             engines["ocr_printed"],
@@ -124,7 +126,9 @@ def build_pipeline(
             reread_lost_rows=settings.anchors.reread_lost_rows,
         ),
         "ocr_handwriting": lambda: OcrHandwriting(
-            engines["ocr_handwriting"], batch_size=settings.handwriting.batch_size
+            engines["ocr_handwriting"],
+            batch_size=settings.handwriting.batch_size,
+            read_signatures=settings.handwriting.read_signatures,
         ),
         "find_labels": FindLabels,
         "merge_text": lambda: MergeText(settings.merge),

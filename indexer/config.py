@@ -153,6 +153,9 @@ class HandwritingSettings(BaseModel):
     use_lexicon: bool = True
     #: Cut crops into their handwritten lines before htr or TrOCR (line readers) reads them.
     split_lines: bool = True
+    #: Read signature boxes too: one whose whole reading is a date or an amount is an annotation
+    #: (the detector took a handwritten `10/26/12` for a signature); other readings are dropped.
+    read_signatures: bool = True
     threads: int = Field(default=2, ge=0)
 
 
@@ -235,6 +238,7 @@ class PipelineSettings(BaseModel):
     printed_ocr: Literal["tesseract", "azure"] = "tesseract"
     processors: list[str] = [
         "detect_handwriting",
+        "trim_boxes",
         "mask_with_anchors",
         "ocr_printed",
         "find_labels",

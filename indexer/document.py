@@ -52,11 +52,12 @@ class FieldType(enum.StrEnum):
 
 
 class KindSource(enum.StrEnum):
-    """Which decided a span's kind: the detector's class, the printed label beside the box, or a
-    person's correction (which nothing recomputed later overrides)."""
+    """Which decided a span's kind: the detector's class, the printed label beside the box, the
+    reading, or a person's correction (the last two are kept when labels are found again)."""
 
     DETECTOR = "detector"
     LABEL = "label"
+    READING = "reading"  # a signature box whose reading is a whole date or amount
     PERSON = "person"
 
 

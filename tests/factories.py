@@ -148,6 +148,8 @@ class OracleRecognizer:
             self._offset = 0
         texts = self._page_texts[self._offset : self._offset + len(crops)]
         self._offset += len(crops)
+        # Signature crops come after the annotations' (when signatures are read): a scribble.
+        texts += ["~"] * (len(crops) - len(texts))
         return [Recognition(text, 1.0, self.name) for text in texts]
 
 

@@ -131,3 +131,24 @@ def test_pages_indexed_before_fields_get_them_on_reindex_without_models(
     # label now makes it an annotation typed as a date, from the stored words alone.
     assert source["handwriting"][0]["kind"] == "annotation"
     assert [item["type"] for item in source["fields"]] == ["date"]
+
+
+@pytest.mark.slow
+def test_a_box_over_a_printed_label_is_trimmed_and_the_label_stays_in_the_text(
+    es_client: Elasticsearch, settings_for: Settings, tmp_path: Path
+) -> None:
+    """GIVEN a detector box that takes in the printed `Date:` beside the handwriting
+    WHEN the page is ingested (real Tesseract reads the box's edges)
+    THEN the box is cut back past the label, the label is in the page text, and it is still the
+    field's label."""
+    image, hand = _form_page()
+    loose = Box(140, hand.y0, hand.x1, hand.y1)  # from left of `Date:` to the handwriting's end
+    page_id = _ingest(settings_for, write_image_pdf(tmp_path / "lease.pdf", [image]), loose, _DateReader())
+    es_client.indices.refresh(index=settings_for.es.alias)
+
+    source = es_client.get(index=settings_for.es.alias, id=page_id)["_source"]
+    span = source["handwriting"][0]
+    assert span["bbox"]["x0"] > 200, "the box still covers the label"
+    printed = source["content"][: span["start"]] + source["content"][span["end"] :]
+    assert "Date:" in printed
+    assert span["label"]["text"] == "Date:" and span["field_type"] == "date"

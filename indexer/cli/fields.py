@@ -39,7 +39,10 @@ def evaluate_fields(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write one JSON line per drawn box (truth, reading, kind, label) here."),
+        typer.Option(
+            help="Write one JSON line per drawn box (truth, reading, kind, label) and per printed "
+            "word lost to masking here."
+        ),
     ] = None,
 ) -> None:
     """Ingest labelled pages into a scratch alias and score what the index holds per person-read box:

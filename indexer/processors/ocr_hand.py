@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from indexer.backends.base import HandwritingRecognizer, Recognition, takes_type_hints
+from indexer.backends.htr.grammar import GRAMMARS, Grammar
 from indexer.backends.htr.grammar import FieldType as GrammarType
-from indexer.document import Box, Page, Span
+from indexer.document import Box, HandwritingKind, KindSource, Page, Span
 from indexer.errors import ProcessingError
 
 __all__ = ["OcrHandwriting", "crop", "type_hint"]
 
 #: Field types (from the printed label) that the typed decoder has a grammar for.
 _DECODER_TYPES = frozenset(item.value for item in GrammarType)
+#: What a signature box's reading must wholly be to make it an annotation: a scribble's reading is
+#: never a whole valid date or amount, a handwritten `10/26/12` boxed as a signature is.
+_SIGNATURE_OVERRIDES = tuple(Grammar(kind, GRAMMARS[kind]) for kind in (GrammarType.DATE, GrammarType.AMOUNT))
 #: Labelled boxes are tight or loose by a few pixels; a little margin keeps stroke ends.
 CROP_PADDING_PX = 6
 
@@ -24,6 +30,16 @@ def crop(image: np.ndarray, box: Box, *, padding_px: int = CROP_PADDING_PX) -> n
         max(box.y0 - padding_px, 0) : min(box.y1 + padding_px, height),
         max(box.x0 - padding_px, 0) : min(box.x1 + padding_px, width),
     ]
+
+
+def _set_reading(span: Span, result: Recognition) -> None:
+    span.text = result.text.strip()
+    span.confidence = float(min(max(result.confidence, 0.0), 1.0))
+    span.engine = result.engine
+
+
+def _is_whole_field(text: str) -> bool:
+    return any(grammar.accepts(text) for grammar in _SIGNATURE_OVERRIDES)
 
 
 def type_hint(span: Span) -> GrammarType | None:
@@ -41,9 +57,12 @@ class OcrHandwriting:
 
     name = "ocr_handwriting"
 
-    def __init__(self, recognizer: HandwritingRecognizer, *, batch_size: int = 16) -> None:
+    def __init__(
+        self, recognizer: HandwritingRecognizer, *, batch_size: int = 16, read_signatures: bool = False
+    ) -> None:
         self._recognizer = recognizer
         self._batch_size = batch_size
+        self._read_signatures = read_signatures
         self._takes_hints = takes_type_hints(recognizer)
 
     def describe(self) -> str:
@@ -52,19 +71,25 @@ class OcrHandwriting:
     def __call__(self, page: Page) -> Page:
         if page.image is None:
             raise ProcessingError("the page has no image to crop", processor=self.name, page=page.number)
-        to_read = [span for span in page.spans if not span.is_signature]
-        for start in range(0, len(to_read), self._batch_size):
-            batch = to_read[start : start + self._batch_size]
-            results = self._read(page.image, batch)
-            for span, result in zip(batch, results, strict=True):
-                span.text = result.text.strip()
-                span.confidence = float(min(max(result.confidence, 0.0), 1.0))
-                span.engine = result.engine
+        annotations = [span for span in page.spans if not span.is_signature]
+        signatures = [span for span in page.spans if span.is_signature] if self._read_signatures else []
+        for span, result in self._batches(page.image, annotations):
+            _set_reading(span, result)
+        # Signatures after the annotations, in batches of their own; most readings are dropped.
+        for span, result in self._batches(page.image, signatures):
+            if _is_whole_field(result.text.strip()):
+                span.kind, span.kind_source = HandwritingKind.ANNOTATION, KindSource.READING
+                _set_reading(span, result)
         for span in page.spans:
             if span.is_signature:
                 span.engine = "none"
         page.engines["handwriting_ocr"] = f"{self._recognizer.name} {self._recognizer.version}"
         return page
+
+    def _batches(self, image: np.ndarray, spans: list[Span]) -> Iterator[tuple[Span, Recognition]]:
+        for start in range(0, len(spans), self._batch_size):
+            batch = spans[start : start + self._batch_size]
+            yield from zip(batch, self._read(image, batch), strict=True)
 
     def _read(self, image: np.ndarray, spans: list[Span]) -> list[Recognition]:
         crops = [crop(image, span.box) for span in spans]

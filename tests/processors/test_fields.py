@@ -218,3 +218,60 @@ def test_the_label_type_reaches_the_reader_as_its_hint() -> None:
     page.image = np.full((2200, 1700, 3), 255, np.uint8)
     OcrHandwriting(recognizer)(page)
     assert recognizer.hints == [GrammarType.DATE, None, None]
+
+
+class _ReaderOf:
+    """Reads each crop as the next of the given texts (annotations come first, then signatures)."""
+
+    name = "reader-of"
+    version = "test"
+
+    def __init__(self, *texts: str) -> None:
+        self._texts = list(texts)
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        read, self._texts = self._texts[: len(crops)], self._texts[len(crops) :]
+        return [Recognition(text, 0.8, self.name) for text in read]
+
+
+def test_a_signature_box_read_as_a_whole_date_becomes_a_date_annotation() -> None:
+    spans = [
+        Span(id="note", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9),
+        Span(id="dated", kind=HandwritingKind.SIGNATURE, box=HAND, detection_score=0.9),
+        Span(id="signed", kind=HandwritingKind.SIGNATURE, box=HAND, detection_score=0.9),
+    ]
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=spans)
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+
+    OcrHandwriting(_ReaderOf("Managing Member", "10/26/12", "Jhn 5mth 12"), read_signatures=True)(page)
+
+    note, dated, signed = page.spans
+    assert (note.kind, note.text) == (HandwritingKind.ANNOTATION, "Managing Member")
+    assert (dated.kind, dated.kind_source, dated.text) == (
+        HandwritingKind.ANNOTATION,
+        KindSource.READING,
+        "10/26/12",
+    )
+    assert (signed.kind, signed.text, signed.engine) == (HandwritingKind.SIGNATURE, "", "none")
+    # Labels found again (reindex) keep what the reading decided.
+    assert FindLabels()(page).spans[1].kind is HandwritingKind.ANNOTATION
+
+
+def test_printed_words_at_a_box_edge_are_cut_out_and_handwriting_is_kept() -> None:
+    from indexer.processors.trim import trimmed
+
+    box = Box(100, 100, 700, 200)
+    label = Word("Government:", Box(104, 150, 300, 180), 0.96)
+    caption = Word("(Signature)", Box(350, 170, 500, 198), 0.95)
+    handwriting = Word("Smith", Box(320, 105, 650, 190), 0.97)  # as tall as the box: not print
+    unsure = Word("Date", Box(640, 120, 698, 150), 0.5)
+
+    cut = trimmed(box, [label, caption, handwriting, unsure])
+
+    assert cut.x0 > label.box.x1 and cut.y1 < caption.box.y0
+    assert (cut.x1, cut.y0) == (box.x1, box.y0)
+    # A word in the middle of the box is not at an edge; a cut that keeps too little is not made.
+    assert trimmed(box, [Word("Lease", Box(380, 130, 450, 160), 0.99)]) == box
+    assert trimmed(box, [Word("Government:", Box(104, 150, 560, 180), 0.99)]) == box
+    # Print that names no field cannot be told from neat handwriting: it is left in the box.
+    assert trimmed(box, [Word("MEMBER", Box(104, 150, 300, 180), 0.99)]) == box

@@ -76,7 +76,7 @@ class FindLabels:
         detected = span.detected_kind or span.kind
         span.detected_kind = detected
         span.label, span.field_type = find_label(page.words, span.box, blanked)
-        if span.kind_source is KindSource.PERSON:
+        if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box)
         span.kind_source = KindSource.LABEL if span.kind is not detected else KindSource.DETECTOR

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 
-__all__ = ["classify", "find_label"]
+__all__ = ["classify", "find_label", "is_label_word"]
 
 #: How far left of the box a label may start, in box heights, and the largest gap between two of
 #: its words, in word heights.
@@ -109,6 +109,11 @@ def _word_type(word: str) -> FieldType | None:
             None,
         )
     return None
+
+
+def is_label_word(word: str) -> bool:
+    """Whether the word names a field type (`Date`, `TITLE`, `Signature`, `By:`)."""
+    return _word_type(word) is not None
 
 
 def classify(text: str, *, nearest_last: bool) -> FieldType | None:

@@ -234,7 +234,12 @@ def _run_documents(
                 )
                 blanked: list[Box] = [span.anchor_box for span in page.spans if span.anchor_box is not None]
                 reference = _reference_words(truth, ocr, cache_dir, dpi=page.dpi)
-                score.printed_words, score.printed_lost = lost_printed_words(reference, truth.boxes, blanked)
+                score.printed_words, lost = lost_printed_words(reference, truth.boxes, blanked)
+                score.printed_lost = len(lost)
+                score.details += [
+                    {"page": truth.stem, "lost_printed_word": word.text, "box": word.box.as_tuple()}
+                    for word in lost
+                ]
                 scores.append(score)
                 if on_progress is not None:
                     on_progress("evaluate-fields", done + len(scores), total, truth.stem)

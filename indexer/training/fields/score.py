@@ -129,8 +129,8 @@ def _detail(
 
 def lost_printed_words(
     reference: Sequence[Word], truth: Sequence[TruthBox], blanked: Sequence[Box]
-) -> tuple[int, int]:
-    """(printed words of the unmasked page, those the masking blanked).
+) -> tuple[int, list[Word]]:
+    """(how many printed words the unmasked page has, those the masking blanked).
 
     `reference` is the OCR of the unmasked page; words that lie in a person's handwriting box are
     handwriting, not print, and are left out.
@@ -140,9 +140,11 @@ def lost_printed_words(
         for word in reference
         if not any(word.box.intersection(box.box) >= HANDWRITING_SHARE * word.box.area for box in truth)
     ]
-    lost = sum(
-        any(word.box.intersection(area) >= LOST_SHARE * word.box.area for area in blanked) for word in printed
-    )
+    lost = [
+        word
+        for word in printed
+        if any(word.box.intersection(area) >= LOST_SHARE * word.box.area for area in blanked)
+    ]
     return len(printed), lost
 
 

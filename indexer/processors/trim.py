@@ -1,0 +1,141 @@
+"""TrimBoxes: cut printed words out of the edges of each handwriting box before it is masked.
+
+A detector box often takes in the print beside the handwriting: its label (`For the Government:`,
+`Date:`), a caption under a signature line (`(Signature)`). Masking blanks the whole box, so
+those printed words vanish from the page text (and with them the label that types the field),
+and the reader gets them in its crop. Each box is read as sparse text (Tesseract, no layout
+analysis); a label word read with high confidence at one of the box's edges, smaller than the
+handwriting, is cut out by moving that edge past it. A cut that would leave little of the box
+is not made.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from indexer.backends.base import SparseTextReader
+from indexer.document import Box, Page, Word
+from indexer.errors import ProcessingError
+from indexer.processors.fields.labels import is_label_word
+
+__all__ = ["TrimBoxes", "trimmed"]
+
+log = logging.getLogger(__name__)
+
+#: Tesseract's confidence in a word of print (handwriting read by it rarely reaches this).
+PRINT_CONFIDENCE = 0.9
+#: A printed word is at most this share of the box's height (the handwriting is bigger or the
+#: box holds more than one line).
+PRINT_MAX_HEIGHT_SHARE = 0.6
+#: Share of the box's width (or height) from an edge within which a word counts as at that edge.
+EDGE_SHARE = 0.2
+#: A word whose middle is in this share of the box's height at its top or bottom is a caption.
+BAND_SHARE = 0.3
+#: A cut never leaves less than this share of the box's width or height.
+MIN_KEPT_SHARE = 0.4
+#: Label words that are cut out without a colon or brackets (captions under signature lines);
+#: other keywords (`Street`, `Rent`) are as often handwritten.
+CAPTION_WORDS = frozenset({"signature", "title", "name", "date", "print", "initials"})
+_WORD_EDGES = "()[]{}.,;:!?\"'"
+_READ_MARGIN_PX = 4
+#: Room left between a cut edge and the word: masking blanks 6 px around each box (anchor.py).
+_CUT_GAP_PX = 10
+_MIN_LETTERS = 2
+
+
+def _is_printed_label(word: Word, box: Box) -> bool:
+    """A label or caption word read surely: `Date:`, `(Signature)`, `[TITLE]`, `By:`, `Name`.
+
+    Only such words are cut out: other print at an edge cannot be told from handwriting that
+    Tesseract happens to read well (block capitals, the first line of a multi-line box).
+    """
+    text = word.text.strip()
+    letters = sum(char.isalpha() for char in text)
+    if word.confidence < PRINT_CONFIDENCE or letters < _MIN_LETTERS:
+        return False
+    if word.box.height > PRINT_MAX_HEIGHT_SHARE * box.height:
+        return False
+    bracketed = text[:1] in "([{" and text[-1:] in ")]}"
+    bare = text.strip(_WORD_EDGES).lower()
+    return text.endswith(":") or (bracketed and is_label_word(text)) or bare in CAPTION_WORDS
+
+
+def _cuts(word: Box, box: Box) -> list[Box]:
+    """The boxes left when `box` is cut back past `word` from the edge it is at.
+
+    A word in the box's top or bottom band (a caption) moves that edge; a word beside the
+    handwriting (a label on its line) moves the left or right edge. Never both: a left cut past
+    a caption would take the handwriting above it with it.
+    """
+    middle_x, middle_y = box.center
+    centre_y = (word.y0 + word.y1) / 2
+    options = []
+    if centre_y > box.y1 - BAND_SHARE * box.height and word.y0 > middle_y:
+        options.append((box.x0, box.y0, box.x1, word.y0 - _CUT_GAP_PX))
+    elif centre_y < box.y0 + BAND_SHARE * box.height and word.y1 < middle_y:
+        options.append((box.x0, word.y1 + _CUT_GAP_PX, box.x1, box.y1))
+    elif word.x0 <= box.x0 + EDGE_SHARE * box.width and word.x1 < middle_x:
+        options.append((word.x1 + _CUT_GAP_PX, box.y0, box.x1, box.y1))
+    elif word.x1 >= box.x1 - EDGE_SHARE * box.width and word.x0 > middle_x:
+        options.append((box.x0, box.y0, word.x0 - _CUT_GAP_PX, box.y1))
+    return [
+        Box(x0, y0, x1, y1)
+        for x0, y0, x1, y1 in options
+        if x1 - x0 >= MIN_KEPT_SHARE * box.width and y1 - y0 >= MIN_KEPT_SHARE * box.height
+    ]
+
+
+def trimmed(box: Box, words: list[Word]) -> Box:
+    """`box` cut back past every printed word at its edges (each cut the one that keeps most)."""
+    for word in sorted(words, key=lambda word: -word.box.intersection(box)):
+        if not _is_printed_label(word, box) or word.box.intersection(box) == 0:
+            continue
+        cuts = _cuts(word.box, box)
+        if cuts:
+            box = max(cuts, key=lambda cut: cut.area)
+    return box
+
+
+class TrimBoxes:
+    """Cuts printed words out of each span's box (sets `span.box`); the detector's box is kept
+    in the log only."""
+
+    name = "trim_boxes"
+
+    def __init__(self, reader: object) -> None:
+        # Only an OCR that reads regions (Tesseract) can trim; Azure's page OCR cannot.
+        self._reader = reader if isinstance(reader, SparseTextReader) else None
+
+    def describe(self) -> str:
+        if self._reader is None:
+            return f"{self.name}: off (the printed OCR cannot read a region as sparse text)"
+        return f"{self.name}: print at the box edges read as sparse text and cut out"
+
+    def __call__(self, page: Page) -> Page:
+        if self._reader is None:
+            return page
+        if page.image is None:
+            raise ProcessingError("the page has no image to read", processor=self.name, page=page.number)
+        for span in page.spans:
+            region = span.box.grown(_READ_MARGIN_PX).clipped(page.width, page.height)
+            crop = np.ascontiguousarray(page.image[region.y0 : region.y1, region.x0 : region.x1])
+            words = [
+                Word(
+                    word.text,
+                    Box(
+                        word.box.x0 + region.x0,
+                        word.box.y0 + region.y0,
+                        word.box.x1 + region.x0,
+                        word.box.y1 + region.y0,
+                    ),
+                    word.confidence,
+                )
+                for word in self._reader.read_sparse(crop, dpi=page.dpi)
+            ]
+            cut = trimmed(span.box, words)
+            if cut != span.box:
+                log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)
+                span.box = cut
+        return page
