@@ -50,10 +50,11 @@ def _font() -> str:
 
 
 def _text_items(page: Page) -> list[tuple[str, Box]]:
-    """Printed words outside the handwriting boxes, then each handwriting reading at its box.
+    """Printed words outside the handwriting boxes and the handwriting readings, in reading order.
 
     Words inside a box are the anchor tokens the pipeline painted there (or print the
-    handwriting covers): the reading replaces them.
+    handwriting covers): the reading replaces them. Viewers copy text in the order it is drawn,
+    so a reading is drawn among the words of its line.
     """
     covered = [span.anchor_box or span.box for span in page.spans]
     items = [
@@ -62,7 +63,19 @@ def _text_items(page: Page) -> list[tuple[str, Box]]:
         if word.text.strip() and not any(box.holds_centre_of(word.box) for box in covered)
     ]
     items += [(span.text, span.box) for span in page.spans if span.text.strip() and not span.is_signature]
-    return items
+    return [item for line in _lines(items) for item in sorted(line, key=lambda item: item[1].x0)]
+
+
+def _lines(items: list[tuple[str, Box]]) -> list[list[tuple[str, Box]]]:
+    """Items grouped into lines, top to bottom: an item whose centre lies within the vertical
+    extent of a line's first item joins that line."""
+    lines: list[tuple[Box, list[tuple[str, Box]]]] = []
+    for item in sorted(items, key=lambda item: item[1].center[1]):
+        if lines and lines[-1][0].y0 <= item[1].center[1] <= lines[-1][0].y1:
+            lines[-1][1].append(item)
+        else:
+            lines.append((item[1], [item]))
+    return [members for _, members in lines]
 
 
 def _layer(page: Page, width_pt: float, height_pt: float) -> bytes:
