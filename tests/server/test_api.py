@@ -416,17 +416,19 @@ def test_search_by_form_field_returns_the_matching_fields(served: Served) -> Non
 
 
 def test_the_pdf_text_reads_in_page_order_with_the_handwriting_in_place(served: Served) -> None:
-    """Copying from the PDF gives each handwritten reading between the printed words around it."""
+    """Copying from the PDF gives each handwritten reading after the printed word before it."""
     with served.http() as http:
         texts = _pdf_text(http.get(f"/api/documents/{served.document.id}/pdf").content)
-    document = load_document(served.settings.artifacts_dir / served.document.id)
+        pages = [http.get(f"/api/documents/{served.document.id}/pages/{number}").json() for number in (1, 2)]
 
-    placed = 0
-    spans = [span for page in document.pages for span in page.spans if span.text and not span.is_signature]
-    for span in spans:
-        page = document.pages[int(span.id.split("-")[0][1:]) - 1]
-        before = page.content[: page.content.index(span.text)].split()[-1:]
-        text = " ".join(texts[page.number - 1].split())
-        placed += bool(before) and f"{before[0]} {span.text}" in text
+    placed, readings = 0, 0
+    for page, text in zip(pages, texts, strict=True):
+        flat = " ".join(text.split())
+        for span in page["spans"]:
+            if span["kind"] == "signature" or not span["text"] or span["text"] not in page["content"]:
+                continue
+            readings += 1
+            before = page["content"][: page["content"].index(span["text"])].split()[-1:]
+            placed += bool(before) and f"{before[0]} {span['text']}" in flat
     # Lines the OCR read out of order (two-column rows) may differ; most readings sit in place.
-    assert placed >= 0.8 * len(spans), (placed, len(spans))
+    assert readings > 10 and placed >= 0.8 * readings, (placed, readings)
