@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -12,6 +13,7 @@ from indexer.pipeline import PageProcessor
 from indexer.search import connect, ensure_alias, load_mapping
 from indexer.search.client import translate_errors
 from indexer.server.corrections import model_free_processors
+from indexer.server.uploads import remove_stale_uploads
 
 __all__ = ["ServerContext"]
 
@@ -22,6 +24,8 @@ class ServerContext:
     def __init__(self, settings: Settings, *, inbox: Path, client: Elasticsearch | None = None) -> None:
         self.settings = settings
         self.inbox = (settings.api.upload_dir or inbox).resolve()
+        if self.inbox.is_dir():
+            remove_stale_uploads(self.inbox, now=time.time())
         self._client = client
         #: A client handed in stays its owner's to close.
         self._owns_client = client is None

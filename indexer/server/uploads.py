@@ -26,7 +26,14 @@ from indexer.processors.render import SUPPORTED_SUFFIXES
 from indexer.server.errors import NotFoundError, RequestError
 from indexer.watch.journal import FileState, Journal, JournalEntry
 
-__all__ = ["DocumentStatus", "StoredUpload", "document_status", "inbox_statuses", "store_upload"]
+__all__ = [
+    "DocumentStatus",
+    "StoredUpload",
+    "document_status",
+    "inbox_statuses",
+    "remove_stale_uploads",
+    "store_upload",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,9 @@ _MAGIC = {
     ".tiff": (b"II*\x00", b"MM\x00*"),
 }
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_PARTIAL_PREFIX, _PARTIAL_SUFFIX = ".upload-", ".part"
+#: A partial upload untouched this long was cut off (the server stopped mid-upload): never acknowledged.
+STALE_UPLOAD_S = 3600.0
 _MAX_NAME_CHARS = 120
 
 
@@ -120,7 +130,7 @@ def store_upload(settings: Settings, inbox: Path, filename: str, stream: IO[byte
     name = _safe_name(filename)
     limit_bytes = settings.input.max_file_mb * 1e6
     inbox.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=inbox, prefix=".upload-", suffix=".part")
+    handle, temporary = tempfile.mkstemp(dir=inbox, prefix=_PARTIAL_PREFIX, suffix=_PARTIAL_SUFFIX)
     try:
         digest, size = hashlib.sha256(), 0
         with os.fdopen(handle, "wb") as out:
@@ -155,6 +165,22 @@ def store_upload(settings: Settings, inbox: Path, filename: str, stream: IO[byte
     (_records(settings) / f"{document_id}.json").write_text(json.dumps(record))
     log.info("uploaded %s (%d bytes) as %s, id %s", name, size, target, document_id[:12])
     return StoredUpload(document_id, target, is_new=True)
+
+
+def remove_stale_uploads(inbox: Path, *, now: float, older_than_s: float = STALE_UPLOAD_S) -> int:
+    """Delete partial uploads left by a server that stopped mid-upload; return how many.
+
+    They are hidden (the daemon never takes them) and were never answered with an id.
+    """
+    removed = 0
+    for partial in inbox.glob(f"{_PARTIAL_PREFIX}*{_PARTIAL_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - partial.stat().st_mtime > older_than_s:
+                partial.unlink()
+                removed += 1
+    if removed:
+        log.warning("removed %d partial upload(s) left in %s by an interrupted server", removed, inbox)
+    return removed
 
 
 @dataclass(frozen=True, slots=True)

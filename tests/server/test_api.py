@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from indexer.config import Settings
 from indexer.errors import ConfigError
 from indexer.hashing import FileIdentity
 from indexer.search.reindex import Reindexer
-from indexer.server import check_bind
+from indexer.server import check_bind, create_app
 from indexer.server.pdf import SEARCHABLE_PDF_NAME, searchable_pdf
 from indexer.training.htr.corrections import read_corrections
 from indexer.watch.journal import Journal
@@ -432,3 +434,22 @@ def test_the_pdf_text_reads_in_page_order_with_the_handwriting_in_place(served: 
             placed += bool(before) and f"{before[0]} {span['text']}" in flat
     # Lines the OCR read out of order (two-column rows) may differ; most readings sit in place.
     assert readings > 10 and placed >= 0.8 * readings, (placed, readings)
+
+
+def test_partial_uploads_of_an_interrupted_server_are_removed_at_start(
+    served: Served, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    stale, fresh = inbox / ".upload-abc.part", inbox / ".upload-def.part"
+    for partial in (stale, fresh):
+        partial.write_bytes(b"%PDF-1.4 cut off")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+
+    create_app(
+        served_settings(served.settings, tmp_path, served.settings.es.alias), inbox=inbox, client=served.es
+    )
+
+    # The fresh one may be another server's upload in progress.
+    assert sorted(path.name for path in inbox.iterdir()) == [fresh.name]
