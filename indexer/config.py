@@ -36,6 +36,7 @@ __all__ = [
     "HandwritingSettings",
     "NodeSettings",
     "OutputSettings",
+    "QueueSettings",
     "Settings",
     "default_cache_dir",
     "default_state_dir",
@@ -49,6 +50,7 @@ DEFAULT_CONFIG_FILE = Path("indexer.toml")
 # process keeps the node's files under the system-wide locations instead of the home folder.
 _ROOT_STATE_DIR = Path("/var/lib") / APP_NAME
 _ROOT_CACHE_DIR = Path("/var/cache") / APP_NAME
+_VISIBILITY_MARGIN_S = 60.0
 
 
 def _is_root() -> bool:
@@ -332,6 +334,25 @@ class OutputSettings(BaseModel):
     searchable_pdf: bool = False
 
 
+class QueueSettings(BaseModel):
+    """Celery over Redis: with `url` set, `indexer watch` enqueues files and `indexer worker`s run them."""
+
+    #: The Redis broker and result backend, e.g. `redis://host:6379/0`; None runs the pipeline in
+    #: the daemon's own worker processes.
+    url: str | None = None
+    #: The Celery queue the daemon sends to and the workers read.
+    name: str = "indexer"
+    #: Files the daemon keeps enqueued at once (at least the workers' total concurrency).
+    max_in_flight: int = Field(default=256, ge=1)
+    #: Deliveries of one file (a worker killed while it held it counts) before it is quarantined.
+    max_attempts: int = Field(default=3, ge=1)
+    #: Redis hands an unacknowledged task to another worker after this long (a worker that died
+    #: holding it); default: the per-file timeout plus a minute. Must exceed the per-file timeout.
+    visibility_timeout_s: float | None = Field(default=None, gt=0)
+    #: How long task results stay in Redis when the daemon does not collect them.
+    result_expires_s: float = Field(default=86_400.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All of `indexer`'s configuration; build it with `load_settings()`."""
 
@@ -358,10 +379,27 @@ class Settings(BaseSettings):
     entities: EntitySettings = EntitySettings()
     api: ApiSettings = ApiSettings()
     output: OutputSettings = OutputSettings()
+    queue: QueueSettings = QueueSettings()
 
     @property
     def journal_path(self) -> Path:
         return self.state_dir / "watch" / "journal.sqlite3"
+
+    @property
+    def visibility_timeout_s(self) -> float:
+        """When Redis redelivers a task whose worker vanished: past the per-file timeout."""
+        return self.queue.visibility_timeout_s or self.watch.file_timeout_s + _VISIBILITY_MARGIN_S
+
+    @model_validator(mode="after")
+    def _check_visibility(self) -> Settings:
+        if self.queue.visibility_timeout_s is not None and (
+            self.queue.visibility_timeout_s <= self.watch.file_timeout_s
+        ):
+            raise ValueError(
+                "INDEXER_QUEUE__VISIBILITY_TIMEOUT_S must exceed INDEXER_WATCH__FILE_TIMEOUT_S, or a file "
+                "still being processed is handed to a second worker"
+            )
+        return self
 
     @property
     def artifacts_dir(self) -> Path:

@@ -11,6 +11,7 @@ PACKAGES=(
   fonts-bwht fonts-dancingscript fonts-kristi fonts-ecolier-court fonts-rufscript  # more hands (HTR)
   fonts-comic-neue fonts-kaushanscript fonts-yusei-magic fonts-klee fonts-seto fonts-havana
   chromium chromium-driver                       # the review page's browser test (headless, Selenium)
+  redis-server                                   # the queue's tests (INDEXER_QUEUE__URL); make run needs none
 )
 
 missing=()

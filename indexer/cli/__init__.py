@@ -22,6 +22,7 @@ from indexer.cli import (
     search,
     serve,
     watch,
+    worker,
 )
 from indexer.cli import es as es_commands
 from indexer.cli.common import ELASTICSEARCH, STATE
@@ -55,6 +56,7 @@ app.add_typer(es_commands.app, name="es", rich_help_panel=ELASTICSEARCH)
 # lists the commands in this order, in panels by what users do first (`common.DAILY_USE`, ...).
 _COMMAND_MODULES = (
     watch,
+    worker,
     serve,
     ingest,
     search,

@@ -6,6 +6,8 @@ journal, so a crash or `kill -9` loses nothing: restarting finishes what was unf
 Bad files go to `<folder>/.quarantine/` with a `.reason.txt`; transient failures (Elasticsearch
 down, 429, a dying worker) stay queued and are retried with capped backoff. A file that looks
 damaged while it was modified recently may still be being copied: it is retried, not quarantined.
+With `INDEXER_QUEUE__URL` set, files go to Celery workers (`indexer.queue`) instead of the
+daemon's own worker processes; their outcomes come back through the same handling.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from indexer.processors.render import SUPPORTED_SUFFIXES
 from indexer.watch.journal import FileState, Journal, JournalEntry
 from indexer.watch.lock import FolderLock
 from indexer.watch.tracker import StabilityTracker, is_ignored
-from indexer.watch.workers import Outcome, Task, WorkerPool
+from indexer.watch.workers import Dispatcher, Outcome, Task, WorkerPool
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -116,14 +118,8 @@ class WatchDaemon:
         interrupted = self.journal.requeue_interrupted()
         if interrupted:
             log.warning("re-queued %d file(s) left in progress by an earlier run", interrupted)
-        pool = WorkerPool(
-            self.settings,
-            size=self.watch.workers,
-            members_lock=self._lock.members_path,
-            verbosity=self._verbosity,
-        )
+        pool = self._dispatcher()
         observer = self._start_observer()
-        log.info("watching %s with %d worker(s)", self.folder, self.watch.workers)
         try:
             ready = pool.wait_ready(timeout_s=_WORKER_START_TIMEOUT_S, should_stop=self._stop.is_set)
             if not ready and not self._stop.is_set():
@@ -140,6 +136,21 @@ class WatchDaemon:
                 log.warning("re-queued %d unfinished file(s) for the next start", requeued)
             observer.join(timeout=5)
             log.info("stopped watching %s", self.folder)
+
+    def _dispatcher(self) -> Dispatcher:
+        if self.settings.queue.url:
+            from indexer.queue import QueueDispatcher
+
+            queue = QueueDispatcher(self.settings)
+            log.info("watching %s; files go to the queue at %s", self.folder, queue.where)
+            return queue
+        log.info("watching %s with %d worker(s)", self.folder, self.watch.workers)
+        return WorkerPool(
+            self.settings,
+            size=self.watch.workers,
+            members_lock=self._lock.members_path,
+            verbosity=self._verbosity,
+        )
 
     def _start_observer(self) -> BaseObserver:
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -167,7 +178,7 @@ class WatchDaemon:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _tick(self, pool: WorkerPool) -> None:
+    def _tick(self, pool: Dispatcher) -> None:
         now = self._clock()
         if now - self._last_rescan >= self.watch.rescan_interval_s:
             self._rescan()

@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from indexer.config import Settings
 from indexer.errors import FileChangedError, IndexerError, InputError
 from indexer.hashing import FileIdentity
 
-__all__ = ["Outcome", "Task", "WorkerPool", "WorkerStartError"]
+__all__ = ["Dispatcher", "Outcome", "Task", "WorkerPool", "WorkerStartError", "process_file"]
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,14 @@ def _worker_main(
     with ingestor:
         results.put(None)  # ready: the models are loaded
         while (task := tasks.get()) is not None:
-            results.put(_process(ingestor, task))
+            results.put(process_file(ingestor, task))
 
 
-def _process(ingestor: Any, task: Task) -> Outcome:
+def process_file(ingestor: Any, task: Task) -> Outcome:
+    """Run one queued file through `ingestor` and say how it went; never raises for the file's sake.
+
+    The daemon's workers and the queue's Celery workers both process files through this.
+    """
     try:
         document = ingestor.ingest(Path(task.path), identity=task.identity)
     except IndexerError as exc:
@@ -138,6 +142,23 @@ def _process(ingestor: Any, task: Task) -> Outcome:
         log.exception("unexpected error on %s", task.path)
         return Outcome(task.path, "error", f"unexpected {type(exc).__name__}: {exc}")
     return Outcome(task.path, "ok", document_id=document.id, pages=document.page_count)
+
+
+class Dispatcher(Protocol):
+    """Where the daemon sends files: its own `WorkerPool`, or the Celery queue (`indexer.queue`)."""
+
+    @property
+    def in_flight(self) -> dict[str, float]: ...
+
+    def idle_count(self) -> int: ...
+
+    def submit(self, task: Task, *, now: float) -> bool: ...
+
+    def poll(self, *, now: float, timeout_s: float) -> list[Outcome]: ...
+
+    def wait_ready(self, *, timeout_s: float, should_stop: Callable[[], bool] = ...) -> bool: ...
+
+    def close(self, *, grace_s: float, should_stop: Callable[[], bool] = ...) -> list[Outcome]: ...
 
 
 @dataclass
