@@ -240,7 +240,11 @@ class Ingestor:
             self._client = connect(self.settings)
         if not self._alias_ready:
             with translate_errors("creating the index"):
-                ensure_alias(self._client, self.settings.es.alias, load_mapping())
+                ensure_alias(
+                    self._client,
+                    self.settings.es.alias,
+                    load_mapping(replicas=self.settings.es.number_of_replicas),
+                )
             self._alias_ready = True
         return self._client
 

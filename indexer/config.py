@@ -88,6 +88,7 @@ class NodeSettings(BaseModel):
 class ElasticSettings(BaseModel):
     """How to reach Elasticsearch and how to write to it."""
 
+    #: One URL, or several nodes of one cluster separated by commas (`INDEXER_ES_URL`).
     url: str | None = None
     api_key: SecretStr | None = None
     username: str | None = None
@@ -100,6 +101,9 @@ class ElasticSettings(BaseModel):
     bulk_max_retries: int = Field(default=5, ge=0)
     bulk_initial_backoff_s: float = Field(default=1.0, gt=0)
     bulk_max_backoff_s: float = Field(default=30.0, gt=0)
+    #: Replicas of each page index, set in the index template (applies to indices created after
+    #: it is installed); None keeps the mapping file's 0, which a single node needs.
+    number_of_replicas: int | None = Field(default=None, ge=0)
     node: NodeSettings = NodeSettings()
 
     @model_validator(mode="after")
@@ -108,6 +112,10 @@ class ElasticSettings(BaseModel):
             raise ValueError("set either INDEXER_ES_API_KEY or INDEXER_ES_USERNAME/PASSWORD, not both")
         if (self.username is None) != (self.password is None):
             raise ValueError("INDEXER_ES_USERNAME and INDEXER_ES_PASSWORD must be set together")
+        if self.url is not None and not all(host.startswith(("http://", "https://")) for host in self.hosts):
+            raise ValueError(
+                f"INDEXER_ES_URL={self.url}: each comma-separated host needs http:// or https://"
+            )
         return self
 
     @property
@@ -117,7 +125,13 @@ class ElasticSettings(BaseModel):
 
     @property
     def effective_url(self) -> str:
+        """The configured URL(s) as written (comma-separated for a cluster), or the local node's."""
         return self.url or f"http://{self.node.host}:{self.node.port}"
+
+    @property
+    def hosts(self) -> list[str]:
+        """Each node's URL: the client spreads requests over them and skips one that is down."""
+        return [host.strip() for host in self.effective_url.split(",") if host.strip()]
 
 
 class ArtifactSettings(BaseModel):

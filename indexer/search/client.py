@@ -68,20 +68,10 @@ def cluster_version(es: ElasticSettings) -> str:
     verify: bool | str = str(es.ca_certs) if es.ca_certs else es.verify_certs
     if es.ca_certs is not None and not es.ca_certs.is_file():
         raise ConfigError(f"INDEXER_ES_CA_CERTS={es.ca_certs} does not exist")
-    url = es.effective_url.rstrip("/")
-    try:
-        with httpx.Client(
-            auth=basic, headers=_probe_headers(es), verify=verify, timeout=_PROBE_TIMEOUT_S
-        ) as http:
-            response = http.get(f"{url}/")
-            if response.status_code in (httpx.codes.NOT_FOUND, httpx.codes.METHOD_NOT_ALLOWED):
-                # Distributions without the rest-root module (like the test zip) have no `GET /`.
-                response = http.get(f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"})
-    except httpx.HTTPError as exc:
-        raise ClusterUnavailableError(
-            f"cannot reach Elasticsearch at {url} ({exc}); "
-            "start it (`indexer es start`) or fix INDEXER_ES_URL"
-        ) from exc
+    with httpx.Client(
+        auth=basic, headers=_probe_headers(es), verify=verify, timeout=_PROBE_TIMEOUT_S
+    ) as http:
+        url, response = _probe_first_answering(http, es.hosts)
     if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
         raise ClusterError(
             f"Elasticsearch at {url} refused the credentials (HTTP {response.status_code}); "
@@ -96,6 +86,26 @@ def cluster_version(es: ElasticSettings) -> str:
     if not versions:
         raise ClusterError(f"{url} did not report an Elasticsearch version")
     return str(versions[0])
+
+
+def _probe_first_answering(http: httpx.Client, hosts: list[str]) -> tuple[str, httpx.Response]:
+    """Ask each node in turn: a cluster with one node down still answers."""
+    failures: list[str] = []
+    for host in hosts:
+        url = host.rstrip("/")
+        try:
+            response = http.get(f"{url}/")
+            if response.status_code in (httpx.codes.NOT_FOUND, httpx.codes.METHOD_NOT_ALLOWED):
+                # Distributions without the rest-root module (like the test zip) have no `GET /`.
+                response = http.get(f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"})
+        except httpx.HTTPError as exc:
+            failures.append(f"{url} ({exc})")
+            continue
+        return url, response
+    raise ClusterUnavailableError(
+        f"cannot reach Elasticsearch at {', '.join(failures)}; "
+        "start it (`indexer es start`) or fix INDEXER_ES_URL"
+    )
 
 
 def _check_version(version: str, url: str) -> None:
@@ -123,7 +133,7 @@ def connect(settings: Settings) -> Elasticsearch:
     _check_version(version, es.effective_url)
     log.debug("connected to Elasticsearch %s at %s", version, es.effective_url)
     return Elasticsearch(
-        es.effective_url,
+        es.hosts,
         verify_certs=es.verify_certs,
         request_timeout=es.request_timeout_s,
         retry_on_timeout=True,

@@ -46,8 +46,14 @@ class PageMapping:
     mappings: dict[str, Any]
 
 
-def load_mapping(version: int | None = None, *, directory: Path = MAPPINGS_DIR) -> PageMapping:
+def load_mapping(
+    version: int | None = None, *, directory: Path = MAPPINGS_DIR, replicas: int | None = None
+) -> PageMapping:
     """The page mapping of `version`, or the newest one in `mappings/`.
+
+    Args:
+        replicas: `number_of_replicas` for the index template (`INDEXER_ES__NUMBER_OF_REPLICAS`);
+            None keeps the file's value. A setting of the cluster, not of the mapping's version.
 
     Raises:
         ConfigError: no such mapping file.
@@ -63,7 +69,10 @@ def load_mapping(version: int | None = None, *, directory: Path = MAPPINGS_DIR) 
     if chosen not in found:
         raise ConfigError(f"no mapping version {chosen} in {directory}; have {sorted(found)}")
     body = json.loads(found[chosen].read_text())
-    return PageMapping(version=chosen, settings=body["settings"], mappings=body["mappings"])
+    settings = dict(body["settings"])
+    if replicas is not None:
+        settings["number_of_replicas"] = replicas
+    return PageMapping(version=chosen, settings=settings, mappings=body["mappings"])
 
 
 def template_name(alias: str) -> str:

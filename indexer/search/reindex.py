@@ -127,7 +127,7 @@ class Reindexer:
         if total == 0 and not indexed:
             raise ConfigError(f"no artifacts in {root} (INDEXER_ARTIFACTS__DIR): ingest documents first")
         started = time.perf_counter()
-        mapping = load_mapping()
+        mapping = load_mapping(replicas=self.settings.es.number_of_replicas)
         with translate_errors("creating the new index"):
             new_index = create_index(self.client, alias, mapping)
         result = ReindexResult(new_index=new_index)

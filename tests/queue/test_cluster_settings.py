@@ -1,0 +1,65 @@
+"""Elasticsearch as a cluster: several hosts in INDEXER_ES_URL, replicas set in the template."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer.config import Settings, load_settings
+from indexer.errors import ConfigError
+from indexer.search import connect, ensure_alias, load_mapping
+from indexer.search.mappings import template_name
+
+
+def _dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_a_host_list_with_one_node_down_still_connects_and_indexes(
+    settings_for: Settings, es_client: Elasticsearch
+) -> None:
+    """GIVEN INDEXER_ES_URL naming a dead node first and the live one second
+    WHEN the indexer connects and writes THEN it works through the live node."""
+    url = f"{_dead_url()}, {settings_for.es.effective_url}"
+    es = settings_for.es.model_copy(update={"url": url})
+    settings = settings_for.model_copy(update={"es": es})
+    assert settings.es.hosts == [url.split(",")[0], settings_for.es.effective_url]
+
+    client = connect(settings)
+    try:
+        index = ensure_alias(client, es.alias, load_mapping())
+        for _ in range(3):  # the client round-robins: every request must survive the dead node
+            client.index(index=es.alias, id="p1", document={"page": 1}, refresh=True)
+        assert client.count(index=es.alias)["count"] == 1
+        assert index.startswith(f"{es.alias}-v")
+    finally:
+        client.close()
+
+
+def test_number_of_replicas_is_set_in_the_template_and_new_indices(
+    settings_for: Settings, es_client: Elasticsearch
+) -> None:
+    alias = settings_for.es.alias
+    index = ensure_alias(es_client, alias, load_mapping(replicas=1))
+
+    settings = es_client.indices.get_settings(index=index)[index]["settings"]["index"]
+    template = es_client.indices.get_index_template(name=template_name(alias))["index_templates"][0]
+    assert settings["number_of_replicas"] == "1"
+    assert str(template["index_template"]["template"]["settings"]["index"]["number_of_replicas"]) == "1"
+    assert load_mapping().settings["number_of_replicas"] == 0  # the file's default, for one node
+
+
+def test_replicas_and_hosts_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INDEXER_ES_URL", "http://es1:9200,http://es2:9200")
+    monkeypatch.setenv("INDEXER_ES__NUMBER_OF_REPLICAS", "1")
+    loaded = load_settings()
+    assert loaded.es.hosts == ["http://es1:9200", "http://es2:9200"]
+    assert loaded.es.number_of_replicas == 1
+
+    monkeypatch.setenv("INDEXER_ES_URL", "http://es1:9200,es2:9200")
+    with pytest.raises(ConfigError, match="needs http:// or https://"):
+        load_settings()
