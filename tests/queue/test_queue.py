@@ -29,7 +29,9 @@ from indexer.watch.journal import FileState
 from tests.factories import synthetic_pages, write_empty_file, write_scanned_pdf, write_truncated_pdf
 from tests.watch.test_daemon import Daemon, _copy, _pages_of, wait_for
 
-_STARTED = re.compile(r"(?P<name>[\w.-]+\.pdf): started, delivery (?P<delivery>\d+) \(task (?P<task>[\w-]+)")
+_STARTED = re.compile(
+    r"(?P<name>[\w.-]+\.pdf): started, delivery (?P<delivery>\d+) \(task (?P<task>[\w-]+), pid (?P<pid>\d+)"
+)
 _FINISHED = re.compile(r"(?P<name>[\w.-]+\.pdf): finished, (?P<kind>\w+) \(task (?P<task>[\w-]+)")
 
 
@@ -51,6 +53,13 @@ class Worker:
         """(file name, delivery number) of every task this worker started."""
         text = self.log.read_text(errors="replace")
         return [(match["name"], int(match["delivery"])) for match in _STARTED.finditer(text)]
+
+    def pool_pid(self, name: str) -> int:
+        """The pool process that started `name` last."""
+        pids = [
+            int(match["pid"]) for match in _STARTED.finditer(self.log.read_text()) if match["name"] == name
+        ]
+        return pids[-1]
 
     def finished(self) -> list[str]:
         return [match["name"] for match in _FINISHED.finditer(self.log.read_text(errors="replace"))]
@@ -177,6 +186,29 @@ def test_a_worker_killed_holding_a_file_loses_nothing_and_nothing_doubles(
     redelivered = {name for name, delivery in survivor.started() if delivery == 2}
     assert held <= redelivered, (held, survivor.started())
     assert survivor.process.poll() is None
+    assert queued.stop() == 0
+
+
+def test_a_pool_process_killed_mid_file_puts_its_task_back(
+    queued: Daemon, workers: list[Worker], es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    """GIVEN one worker WHEN the pool process running a file gets SIGKILL (a crash in Tesseract
+    or TensorFlow) THEN the task is rejected back to the queue (`reject_on_worker_lost`), runs
+    again in a new pool process, and the file is indexed once, not quarantined."""
+    (source,) = _pdfs(tmp_path / "pdfs", 1)
+    worker = Worker(queued.env, tmp_path / "worker.log")
+    workers.append(worker)
+    queued.start()
+    _copy(source, queued.inbox / "crash.pdf")
+
+    wait_for(lambda: bool(worker.holding()), what="the worker to take the file")
+    os.kill(worker.pool_pid("crash.pdf"), signal.SIGKILL)
+
+    alias = queued.env["INDEXER_ES__ALIAS"]
+    wait_for(lambda: _pages_of(es_client, alias) == {"crash.pdf": 1}, what="the file, once")
+    wait_for(lambda: queued.states().get("crash.pdf") is FileState.INDEXED, what="the journal")
+    assert ("crash.pdf", 2) in worker.started()
+    assert not (queued.inbox / ".quarantine").exists()
     assert queued.stop() == 0
 
 
