@@ -79,3 +79,23 @@ def test_kibana_setup_imports_the_saved_objects_once_kibana_is_healthy() -> None
     assert environment["INDEXER_ES_USERNAME"] == "elastic"
     assert environment["INDEXER_ES_PASSWORD"] == "${ELASTIC_PASSWORD}"
     assert service["restart"] == "no"
+
+
+def test_workers_scale_out_behind_redis_and_see_the_daemons_files() -> None:
+    """`docker compose up --scale worker=N`: no fixed name or port, the daemon's queue, its paths."""
+    services = _compose()["services"]
+    redis, worker, daemon = services["redis"], services["worker"], services["indexer"]
+    worker_env = dict(item.split("=", 1) for item in worker["environment"])
+    daemon_env = dict(item.split("=", 1) for item in daemon["environment"])
+
+    assert redis["image"].startswith("redis:")
+    assert "--appendonly" in redis["command"]
+    assert redis["healthcheck"]["test"]
+    assert worker["build"] == "."
+    assert worker["command"][:3] == ["indexer", "-v", "worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker_env["INDEXER_QUEUE__URL"] == daemon_env["INDEXER_QUEUE__URL"] == "redis://redis:6379/0"
+    assert worker_env["INDEXER_ES_URL"] == daemon_env["INDEXER_ES_URL"]
+    assert {"./inbox:/inbox", "indexerstate:/var/lib/contract-indexer"} <= set(worker["volumes"])
+    for service in (worker, daemon):
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
