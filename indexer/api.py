@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from elasticsearch import Elasticsearch
 
-from indexer.artifacts import ArtifactWriter
+from indexer.artifacts import ArtifactWriter, apply_corrections, load_corrections, write_page
 from indexer.backends.base import BoxDetector, HandwritingRecognizer, PrintedOcr
 from indexer.config import DetectorSettings, Settings
 from indexer.document import Document, Page
@@ -31,11 +31,23 @@ from indexer.processors.trim import TrimBoxes
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
 from indexer.search.client import translate_errors
 
-__all__ = ["IngestOutcome", "Ingestor", "build_detector", "build_pipeline", "collect_inputs", "managed"]
+__all__ = [
+    "MODEL_FREE_PROCESSORS",
+    "IngestOutcome",
+    "Ingestor",
+    "build_detector",
+    "build_pipeline",
+    "collect_inputs",
+    "managed",
+]
 
 log = logging.getLogger(__name__)
 
 EngineT = TypeVar("EngineT")
+
+#: Steps that work from stored boxes, tokens, OCR words and texts: no model runs again (reindex
+#: from artifacts, a correction, a correction kept across a re-ingest).
+MODEL_FREE_PROCESSORS = ("find_labels", "merge_text", "extract_entities", "extract_fields")
 
 
 def build_detector(config: DetectorSettings) -> BoxDetector:
@@ -218,7 +230,10 @@ class Ingestor:
     ) -> None:
         self.settings = settings
         self.artifacts = ArtifactWriter(
-            settings.artifacts_dir, max_side_px=settings.artifacts.image_max_side_px, viz=viz
+            settings.artifacts_dir,
+            max_side_px=settings.artifacts.image_max_side_px,
+            viz=viz,
+            searchable_pdf=settings.output.searchable_pdf,
         )
         self.pipeline = pipeline or build_pipeline(settings, artifacts=self.artifacts)
         if self.artifacts not in self.pipeline.sinks:
@@ -270,6 +285,7 @@ class Ingestor:
         document = open_document(path, self.settings.input, self.settings.render, identity=identity)
         self.artifacts.start(document)
         self.pipeline.run(document, on_page=on_page)
+        self._keep_corrections(document)
         if identity is not None and not identity.matches(path):
             raise FileChangedError(f"{path.name} changed while it was processed; it will be hashed again")
         index_documents(self.client(), [document], self.settings.es, alias=self._index_name)
@@ -283,6 +299,19 @@ class Ingestor:
             document.id[:12],
         )
         return document
+
+    def _keep_corrections(self, document: Document) -> None:
+        """Put back what people corrected on this content before (the review app's corrections,
+        kept in its artifact folder), so a re-ingest never undoes a correction."""
+        folder = self.artifacts.folder(document)
+        changed = apply_corrections(document, load_corrections(folder))
+        steps = [step for step in self.pipeline.processors if step.name in MODEL_FREE_PROCESSORS]
+        for page in changed:
+            for step in steps:
+                step(page)
+            write_page(folder, page)
+        if changed:
+            log.info("%s: kept the corrections of %d pages", document.filename, len(changed))
 
     def ingest_many(
         self,

@@ -263,3 +263,25 @@ def test_handwriting_lands_between_the_right_words_on_20_pages(
     assert share >= PLACEMENT_TARGET, (
         f"{sum(placed)} of {len(placed)} spans between the right words ({share:.1%})"
     )
+
+
+@pytest.mark.slow
+def test_a_searchable_pdf_is_written_beside_the_artifacts_when_asked(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
+) -> None:
+    """GIVEN INDEXER_OUTPUT__SEARCHABLE_PDF=true WHEN a file is ingested THEN its artifact folder
+    holds a PDF with one page per source page."""
+    import pikepdf
+
+    from indexer.server.pdf import SEARCHABLE_PDF_NAME
+
+    pages = synthetic_pages(2, seed=41)
+    pdf = write_scanned_pdf(tmp_path / "lease.pdf", pages, seed=42)
+    settings = settings_for.model_copy(
+        update={"output": settings_for.output.model_copy(update={"searchable_pdf": True})}
+    )
+    with _ingestor(settings, pages) as ingestor:
+        document = ingestor.ingest(pdf)
+
+    with pikepdf.open(settings.artifacts_dir / document.id / SEARCHABLE_PDF_NAME) as written:
+        assert len(written.pages) == 2

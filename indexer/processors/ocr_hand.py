@@ -19,6 +19,7 @@ _DECODER_TYPES = frozenset(item.value for item in GrammarType)
 #: What a signature box's reading must wholly be to make it an annotation: a scribble's reading is
 #: never a whole valid date or amount, a handwritten `10/26/12` boxed as a signature is.
 _SIGNATURE_OVERRIDES = tuple(Grammar(kind, GRAMMARS[kind]) for kind in (GrammarType.DATE, GrammarType.AMOUNT))
+_MIN_FIELD_DIGITS = 3
 #: Labelled boxes are tight or loose by a few pixels; a little margin keeps stroke ends.
 CROP_PADDING_PX = 6
 
@@ -39,7 +40,12 @@ def _set_reading(span: Span, result: Recognition) -> None:
 
 
 def _is_whole_field(text: str) -> bool:
-    return any(grammar.accepts(text) for grammar in _SIGNATURE_OVERRIDES)
+    # Scribbles read as `$06` or `005841 31` fit the amount grammar; an amount written in a box
+    # the detector took for a signature has its dollar sign and more digits.
+    if sum(char.isdigit() for char in text) < _MIN_FIELD_DIGITS:
+        return False
+    date, amount = _SIGNATURE_OVERRIDES
+    return date.accepts(text) or ("$" in text and amount.accepts(text))
 
 
 def type_hint(span: Span) -> GrammarType | None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.api import Ingestor, build_pipeline
+from indexer.api import MODEL_FREE_PROCESSORS, Ingestor, build_pipeline
 from indexer.artifacts import iter_artifact_documents, load_document
 from indexer.config import Settings
 from indexer.document import Document
@@ -35,8 +35,6 @@ __all__ = ["MODEL_FREE_PROCESSORS", "ReindexResult", "Reindexer"]
 
 log = logging.getLogger(__name__)
 
-#: Steps that work from stored boxes, tokens, OCR words and texts: no model runs again.
-MODEL_FREE_PROCESSORS = ("find_labels", "merge_text", "extract_entities", "extract_fields")
 _BATCH_DOCUMENTS = 20
 
 

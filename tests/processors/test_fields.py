@@ -243,7 +243,7 @@ def test_a_signature_box_read_as_a_whole_date_becomes_a_date_annotation() -> Non
     page = Page(number=1, dpi=200, width=1700, height=2200, spans=spans)
     page.image = np.full((2200, 1700, 3), 255, np.uint8)
 
-    OcrHandwriting(_ReaderOf("Managing Member", "10/26/12", "Jhn 5mth 12"), read_signatures=True)(page)
+    OcrHandwriting(_ReaderOf("Managing Member", "10/26/12", "$06"), read_signatures=True)(page)
 
     note, dated, signed = page.spans
     assert (note.kind, note.text) == (HandwritingKind.ANNOTATION, "Managing Member")
