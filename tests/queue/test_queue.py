@@ -27,7 +27,9 @@ from indexer.queue import QueueDispatcher
 from indexer.queue.tasks import deliveries_key, index_file
 from indexer.watch.journal import FileState
 from tests.factories import synthetic_pages, write_empty_file, write_scanned_pdf, write_truncated_pdf
-from tests.watch.test_daemon import Daemon, _copy, _pages_of, wait_for
+from tests.watch.test_daemon import Daemon, _copy, _pages_of, second_node, wait_for
+
+__all__ = ["second_node"]  # a node of its own that a test may stop (tests/watch/test_daemon.py)
 
 _STARTED = re.compile(
     r"(?P<name>[\w.-]+\.pdf): started, delivery (?P<delivery>\d+) \(task (?P<task>[\w-]+), pid (?P<pid>\d+)"
@@ -210,6 +212,69 @@ def test_a_pool_process_killed_mid_file_puts_its_task_back(
     assert ("crash.pdf", 2) in worker.started()
     assert not (queued.inbox / ".quarantine").exists()
     assert queued.stop() == 0
+
+
+def test_a_file_past_the_time_limit_is_stopped_and_quarantined(
+    queued: Daemon, workers: list[Worker], tmp_path: Path
+) -> None:
+    """GIVEN INDEXER_WATCH__FILE_TIMEOUT_S=2 WHEN a worker runs a file that takes longer
+    THEN Celery's hard time limit stops it and the daemon quarantines it with the limit as reason."""
+    queued.env.update({"INDEXER_WATCH__FILE_TIMEOUT_S": "2", "INDEXER_QUEUE__VISIBILITY_TIMEOUT_S": "30"})
+    long_file = write_scanned_pdf(tmp_path / "long.pdf", synthetic_pages(6, seed=500), seed=5)
+    workers.append(Worker(queued.env, tmp_path / "worker.log"))
+    queued.start()
+    _copy(long_file, queued.inbox / "long.pdf")
+
+    wait_for(lambda: queued.states().get("long.pdf") is FileState.QUARANTINED, what="the quarantine")
+
+    reason = (queued.inbox / ".quarantine" / "long.pdf.reason.txt").read_text()
+    assert "longer than 2 s" in reason
+    assert "INDEXER_WATCH__FILE_TIMEOUT_S" in reason
+    assert workers[0].process.poll() is None
+    assert queued.stop() == 0
+
+
+@pytest.mark.slow
+def test_elasticsearch_down_during_a_batch_is_retried_not_quarantined(
+    tmp_path: Path, second_node: Settings, redis_url: str
+) -> None:
+    """GIVEN a daemon and a worker indexing into a node WHEN the node stops while files arrive
+    THEN the worker's outcomes are transient, the daemon retries with backoff, and every file is
+    indexed once the node is back; nothing is quarantined."""
+    from indexer.node import EmbeddedNode
+
+    node = EmbeddedNode(second_node)
+    inbox, state = tmp_path / "inbox", tmp_path / "state"
+    inbox.mkdir()
+    state.mkdir()
+    daemon = Daemon(inbox, state, "queue-down", second_node.es.effective_url)
+    daemon.env = _queue_env(daemon, redis_url)
+    worker = Worker(daemon.env, tmp_path / "worker.log")
+    client = Elasticsearch(second_node.es.effective_url)
+    sources = _pdfs(tmp_path / "pdfs", 3)
+    daemon.start()
+    try:
+        _copy(sources[0], inbox / "before.pdf")
+        wait_for(lambda: _pages_of(client, "queue-down") == {"before.pdf": 1}, what="the first file")
+
+        node.stop()
+        for index in (1, 2):
+            _copy(sources[index], inbox / f"during-{index}.pdf")
+        wait_for(lambda: FileState.FAILED in daemon.states().values(), what="a retry to be scheduled")
+        node.ensure_running()
+
+        expected = {"before.pdf": 1, "during-1.pdf": 1, "during-2.pdf": 1}
+        wait_for(
+            lambda: _pages_of(client, "queue-down") == expected, what="every file after the node returned"
+        )
+        assert FileState.QUARANTINED not in daemon.states().values()
+        assert "unreachable" in daemon.log.read_text()
+        assert daemon.stop() == 0
+    finally:
+        if daemon.is_alive:
+            daemon.stop()
+        worker.stop()
+        client.close()
 
 
 def test_a_file_that_keeps_losing_its_worker_is_given_up(redis_url: str, es_settings: Settings) -> None:
