@@ -17,12 +17,13 @@ from typing import Any
 
 import redis
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
-from celery.result import AsyncResult
+from celery.states import READY_STATES
 from kombu.exceptions import OperationalError
 
 from indexer.config import Settings
 from indexer.errors import ConfigError
 from indexer.queue.app import TASK_NAME, create_app, describe_url
+from indexer.queue.tasks import deliveries_key
 from indexer.watch.workers import Outcome, Task
 
 __all__ = ["QueueDispatcher"]
@@ -36,7 +37,6 @@ _CHECK_RETRIES = 2
 @dataclass
 class _Sent:
     path: str
-    result: AsyncResult
     sent_at: float
 
 
@@ -77,7 +77,7 @@ class QueueDispatcher:
         identity = task.identity
         task_id = str(uuid.uuid4())
         try:
-            result = self._app.send_task(
+            self._app.send_task(
                 TASK_NAME,
                 args=[task.path, identity.sha256, identity.size_bytes, identity.mtime_ns],
                 task_id=task_id,
@@ -87,7 +87,7 @@ class QueueDispatcher:
                 Outcome(task.path, "transient", f"the queue at {self.where} refused it: {exc}")
             )
             return True
-        self._sent[task_id] = _Sent(task.path, result, now)
+        self._sent[task_id] = _Sent(task.path, now)
         log.debug("sent %s as task %s", task.path, task_id)
         return True
 
@@ -95,12 +95,7 @@ class QueueDispatcher:
         """Outcomes of the tasks that finished; a queue that cannot be read is tried next time."""
         outcomes, self._early = self._early, []
         try:
-            for task_id, sent in list(self._sent.items()):
-                outcome = self._outcome(sent)
-                if outcome is not None:
-                    outcomes.append(outcome)
-                    del self._sent[task_id]
-                    sent.result.forget()
+            finished = self._finished()
         except _QUEUE_ERRORS as exc:
             if not self._was_unreachable:
                 log.warning("cannot read results from the queue at %s: %s; trying again", self.where, exc)
@@ -109,21 +104,45 @@ class QueueDispatcher:
         if self._was_unreachable:
             log.warning("the queue at %s answers again", self.where)
             self._was_unreachable = False
+        done: list[str] = []
+        for task_id, meta in finished.items():
+            outcome = self._outcome(self._sent[task_id].path, meta)
+            if outcome is not None:
+                outcomes.append(outcome)
+                done.append(deliveries_key(task_id))
+                del self._sent[task_id]
+        if done:
+            self._app.backend.client.delete(*done)
         return outcomes
 
-    def _outcome(self, sent: _Sent) -> Outcome | None:
-        state = sent.result.state
-        if state == "SUCCESS":
-            return _from_result(sent.path, sent.result.result)
-        if state != "FAILURE":
-            return None
-        error = sent.result.result
+    def _finished(self) -> dict[str, dict[str, Any]]:
+        """The stored results of the tasks in flight that are done, read in one request, then deleted
+        (a later delivery of a task put back writes its result again)."""
+        if not self._sent:
+            return {}
+        backend = self._app.backend
+        task_ids = list(self._sent)
+        keys = [backend.get_key_for_task(task_id) for task_id in task_ids]
+        finished: dict[str, tuple[str, dict[str, Any]]] = {}
+        for task_id, key, value in zip(task_ids, keys, backend.mget(keys), strict=True):
+            if value is not None:
+                meta = backend.decode_result(value)
+                if meta["status"] in READY_STATES:
+                    finished[task_id] = (key, meta)
+        if finished:
+            backend.client.delete(*(key for key, _ in finished.values()))
+        return {task_id: meta for task_id, (_, meta) in finished.items()}
+
+    def _outcome(self, path: str, meta: dict[str, Any]) -> Outcome | None:
+        if meta["status"] == "SUCCESS":
+            return _from_result(path, meta["result"])
+        error = meta["result"]
         if isinstance(error, WorkerLostError):
             return None  # rejected and put back in the queue: another delivery will answer
         if isinstance(error, TimeLimitExceeded):
             limit_s = self._settings.watch.file_timeout_s
-            return Outcome(sent.path, "timeout", f"processing took longer than {limit_s:.0f} s")
-        return Outcome(sent.path, "error", f"the worker's task failed: {type(error).__name__}: {error}")
+            return Outcome(path, "timeout", f"processing took longer than {limit_s:.0f} s")
+        return Outcome(path, "error", f"the worker's task failed: {type(error).__name__}: {error}")
 
     def wait_ready(self, *, timeout_s: float, should_stop: Callable[[], bool] = lambda: False) -> bool:
         """Workers come and go on their own machines; the broker was checked when this was created."""

@@ -157,6 +157,9 @@ def test_daemon_enqueues_and_a_worker_indexes_and_bad_files_come_back_quarantine
     assert psutil.Process(queued.process.pid).children(recursive=True) == []
     assert "files go to the queue at redis://127.0.0.1" in queued.log.read_text()
     assert queued.stop() == 0
+    leftovers = redis.Redis.from_url(queued.env["INDEXER_QUEUE__URL"])
+    assert leftovers.keys("celery-task-meta-*") == leftovers.keys("indexer:deliveries:*") == []
+    leftovers.close()
 
 
 @pytest.mark.slow
