@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,17 @@ def _redis(settings: Settings) -> redis.Redis:
     return client
 
 
-def _count_delivery(settings: Settings, task_id: str) -> int:
+def _count_delivery(settings: Settings, task_id: str) -> int | None:
+    """This delivery's number, or None when Redis cannot say (then the file is processed anyway)."""
     key = deliveries_key(task_id)
-    with _redis(settings).pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, int(settings.queue.result_expires_s))
-        count, _ = pipe.execute()
+    try:
+        with _redis(settings).pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, int(settings.queue.result_expires_s))
+            count, _ = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("cannot count the deliveries of task %s: %s", task_id, exc)
+        return None
     return int(count)
 
 
@@ -59,24 +65,25 @@ def _ingestor(settings: Settings) -> Any:
         # Imported here: the worker's main process never loads the pipeline, only its forks do.
         from indexer.api import Ingestor
 
-        ingestor = Ingestor(settings, connect_now=False)
-        ingestor.__enter__()
-        _process_state["ingestor"] = ingestor
+        stack = ExitStack()
+        _process_state["ingestor"] = stack.enter_context(Ingestor(settings, connect_now=False))
+        _process_state["stack"] = stack
     return _process_state["ingestor"]
 
 
 def _close_ingestor(**_: Any) -> None:
-    ingestor = _process_state.pop("ingestor", None)
-    if ingestor is not None:
-        ingestor.__exit__(None, None, None)
+    _process_state.pop("ingestor", None)
+    stack = _process_state.pop("stack", None)
+    if stack is not None:
+        stack.close()
 
 
 def index_file(settings: Settings, task_id: str, path: str, identity: FileIdentity) -> Outcome:
     """Process one file for the task `task_id`; the outcome is the task's result."""
     name = Path(path).name
     attempt = _count_delivery(settings, task_id)
-    log.info("%s: started, delivery %d (task %s, pid %d)", name, attempt, task_id, os.getpid())
-    if attempt > settings.queue.max_attempts:
+    log.info("%s: started, delivery %s (task %s, pid %d)", name, attempt or "?", task_id, os.getpid())
+    if attempt is not None and attempt > settings.queue.max_attempts:
         return Outcome(
             path,
             "error",
