@@ -89,9 +89,10 @@ def _queue_env(daemon: Daemon, redis_url: str) -> dict[str, str]:
     return {
         **daemon.env,
         "INDEXER_QUEUE__URL": redis_url,
-        # A worker lost mid-file is noticed after the visibility timeout: short here, long by default.
-        "INDEXER_WATCH__FILE_TIMEOUT_S": "20",
-        "INDEXER_QUEUE__VISIBILITY_TIMEOUT_S": "25",
+        # A worker lost mid-file is noticed after the visibility timeout: short here (a page takes
+        # a few seconds, more on a loaded machine), 16 minutes by default.
+        "INDEXER_WATCH__FILE_TIMEOUT_S": "45",
+        "INDEXER_QUEUE__VISIBILITY_TIMEOUT_S": "50",
     }
 
 
