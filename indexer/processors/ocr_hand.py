@@ -20,6 +20,8 @@ _DECODER_TYPES = frozenset(item.value for item in GrammarType)
 #: never a whole valid date or amount, a handwritten `10/26/12` boxed as a signature is.
 _SIGNATURE_OVERRIDES = tuple(Grammar(kind, GRAMMARS[kind]) for kind in (GrammarType.DATE, GrammarType.AMOUNT))
 _MIN_FIELD_DIGITS = 3
+#: A signature box at most this many times the page's median word height may hold a date.
+_TEXT_SIZED_HEIGHT_RATIO = 3.5
 #: Labelled boxes are tight or loose by a few pixels; a little margin keeps stroke ends.
 CROP_PADDING_PX = 6
 
@@ -78,7 +80,7 @@ class OcrHandwriting:
         if page.image is None:
             raise ProcessingError("the page has no image to crop", processor=self.name, page=page.number)
         annotations = [span for span in page.spans if not span.is_signature]
-        signatures = [span for span in page.spans if span.is_signature] if self._read_signatures else []
+        signatures = self._signatures_to_read(page)
         for span, result in self._batches(page.image, annotations):
             _set_reading(span, result)
         # Signatures after the annotations, in batches of their own; most readings are dropped.
@@ -91,6 +93,15 @@ class OcrHandwriting:
                 span.engine = "none"
         page.engines["handwriting_ocr"] = f"{self._recognizer.name} {self._recognizer.version}"
         return page
+
+    def _signatures_to_read(self, page: Page) -> list[Span]:
+        """Signature boxes worth reading for a date or amount: text-sized next to the page's print
+        (a written date is; most signatures are much taller, and reading them costs time)."""
+        if not self._read_signatures:
+            return []
+        heights = sorted(word.box.height for word in page.words)
+        limit = _TEXT_SIZED_HEIGHT_RATIO * heights[len(heights) // 2] if heights else float("inf")
+        return [span for span in page.spans if span.is_signature and span.box.height <= limit]
 
     def _batches(self, image: np.ndarray, spans: list[Span]) -> Iterator[tuple[Span, Recognition]]:
         for start in range(0, len(spans), self._batch_size):

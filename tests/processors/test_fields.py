@@ -275,3 +275,22 @@ def test_printed_words_at_a_box_edge_are_cut_out_and_handwriting_is_kept() -> No
     assert trimmed(box, [Word("Government:", Box(104, 150, 560, 180), 0.99)]) == box
     # Print that names no field cannot be told from neat handwriting: it is left in the box.
     assert trimmed(box, [Word("MEMBER", Box(104, 150, 300, 180), 0.99)]) == box
+
+
+def test_signatures_much_taller_than_the_print_are_not_read() -> None:
+    tall = Box(400, 300, 900, 450)  # 150 px next to 30 px print: a signature, not a written date
+    spans = [
+        Span(id="tall", kind=HandwritingKind.SIGNATURE, box=tall, detection_score=0.9),
+        Span(id="small", kind=HandwritingKind.SIGNATURE, box=HAND, detection_score=0.9),
+    ]
+    page = Page(
+        number=1, dpi=200, width=1700, height=2200, spans=spans, words=_line(["Lease"] * 5, x=40, y=900)
+    )
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+
+    OcrHandwriting(_ReaderOf("1/2/13", "4/25/11"), read_signatures=True)(page)
+
+    assert [(span.kind, span.text) for span in page.spans] == [
+        (HandwritingKind.SIGNATURE, ""),
+        (HandwritingKind.ANNOTATION, "1/2/13"),
+    ]
