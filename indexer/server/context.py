@@ -44,7 +44,11 @@ class ServerContext:
             if self._client is None:
                 client = connect(self.settings)
                 with translate_errors("creating the index"):
-                    ensure_alias(client, self.settings.es.alias, load_mapping())
+                    ensure_alias(
+                        client,
+                        self.settings.es.alias,
+                        load_mapping(replicas=self.settings.es.number_of_replicas),
+                    )
                 self._client = client
             return self._client
 
