@@ -111,7 +111,7 @@ class TrimBoxes:
     def describe(self) -> str:
         if self._reader is None:
             return f"{self.name}: off (the printed OCR cannot read a region as sparse text)"
-        return f"{self.name}: print at the box edges read as sparse text and cut out"
+        return f"{self.name}: label words at the box edges (read as sparse text) cut out of the box"
 
     def __call__(self, page: Page) -> Page:
         if self._reader is None:
