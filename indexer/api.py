@@ -39,6 +39,7 @@ __all__ = [
     "build_pipeline",
     "collect_inputs",
     "managed",
+    "model_free_processors",
 ]
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,16 @@ def build_pipeline(
         sinks=[artifacts] if artifacts is not None else [],
         resources=[item for item in owned if isinstance(item, AbstractContextManager)],
     )
+
+
+def model_free_processors(settings: Settings) -> list[PageProcessor]:
+    """The configured steps that need no model (`MODEL_FREE_PROCESSORS`), built as the pipeline
+    builds them and in its order: what reindex from artifacts and a correction run on a page."""
+    names = [name for name in settings.pipeline.processors if name in MODEL_FREE_PROCESSORS]
+    model_free = settings.model_copy(
+        update={"pipeline": settings.pipeline.model_copy(update={"processors": names})}
+    )
+    return build_pipeline(model_free).processors
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:

@@ -19,6 +19,7 @@ import pikepdf
 from PIL import Image
 
 from indexer.backends.base import Detection, Recognition
+from indexer.backends.htr.grammar import FieldType as GrammarType
 from indexer.document import Box
 from indexer.training.data.synthetic import (
     HandwrittenItem,
@@ -177,6 +178,24 @@ class EchoRecognizer:
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         return [Recognition(self._text if crop.size else "", 0.9, self.name) for crop in crops]
+
+
+class HintRecordingRecognizer:
+    """Reads every crop as the same text and keeps the type hints it is given (the interface of
+    the engines with typed decoding)."""
+
+    name = "hint-recording-htr"
+    version = "test"
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.hints: list[GrammarType | None] = []
+
+    def recognize(
+        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[GrammarType | None] | None = None
+    ) -> list[Recognition]:
+        self.hints += list(type_hints or [None] * len(crops))
+        return [Recognition(self._text, 0.9, self.name) for _ in crops]
 
 
 def neighbours(page: SyntheticPage, item: HandwrittenItem) -> tuple[str | None, str | None]:

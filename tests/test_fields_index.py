@@ -3,7 +3,6 @@ signature becomes a date field with its ISO value; reindex recomputes fields wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from elasticsearch import Elasticsearch
 from PIL import Image, ImageDraw, ImageFont
 
 from indexer.api import Ingestor, build_pipeline
-from indexer.backends.base import Detection, Recognition
+from indexer.backends.base import Detection
 from indexer.backends.htr.grammar import FieldType as GrammarType
 from indexer.config import Settings
 from indexer.document import Box, HandwritingKind
@@ -21,7 +20,7 @@ from indexer.search.mappings import alias_indices, mapping_version_of
 from indexer.search.query import PageQuery, parse_field_filter
 from indexer.search.reindex import Reindexer
 from indexer.training.data.synthetic import handwriting_fonts
-from tests.factories import FixedDetector, write_image_pdf
+from tests.factories import FixedDetector, HintRecordingRecognizer, write_image_pdf
 
 PRINT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BODY = [
@@ -45,24 +44,8 @@ def _form_page() -> tuple[np.ndarray, Box]:
     return np.asarray(image), Box(int(x0) - 8, int(y0) - 8, int(x1) + 8, int(y1) + 8)
 
 
-class _DateReader:
-    """Reads every crop as the written date and keeps the hints it got (the typed engines'
-    interface); the reader is not under test here, the path from label to index is."""
-
-    name = "date-reader"
-    version = "test"
-
-    def __init__(self) -> None:
-        self.hints: list[GrammarType | None] = []
-
-    def recognize(
-        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[GrammarType | None] | None = None
-    ) -> list[Recognition]:
-        self.hints += list(type_hints or [None] * len(crops))
-        return [Recognition(WRITTEN, 0.9, self.name) for _ in crops]
-
-
-def _ingest(settings: Settings, pdf: Path, box: Box, reader: _DateReader) -> str:
+def _ingest(settings: Settings, pdf: Path, box: Box, reader: HintRecordingRecognizer) -> str:
+    # The reader is not under test here (it reads the written date); the path from label to index is.
     detector = FixedDetector([Detection(HandwritingKind.SIGNATURE, box, 0.9)])
     with Ingestor(
         settings, pipeline=build_pipeline(settings, detector=detector, recognizer=reader)
@@ -80,7 +63,7 @@ def test_a_dated_signature_box_is_indexed_as_a_date_field(
     THEN the span is an annotation read as a date, and `fields` holds the date with its ISO value."""
     image, box = _form_page()
     pdf = write_image_pdf(tmp_path / "lease.pdf", [image])
-    reader = _DateReader()
+    reader = HintRecordingRecognizer(WRITTEN)
 
     page_id = _ingest(settings_for, pdf, box, reader)
     es_client.indices.refresh(index=settings_for.es.alias)
@@ -118,7 +101,9 @@ def test_pages_indexed_before_fields_get_them_on_reindex_without_models(
         update={"pipeline": settings_for.pipeline.model_copy(update={"processors": old_steps})}
     )
     image, box = _form_page()
-    page_id = _ingest(before, write_image_pdf(tmp_path / "lease.pdf", [image]), box, _DateReader())
+    page_id = _ingest(
+        before, write_image_pdf(tmp_path / "lease.pdf", [image]), box, HintRecordingRecognizer(WRITTEN)
+    )
     old_index = alias_indices(es_client, settings_for.es.alias)[0]
     assert mapping_version_of(es_client, old_index) == load_mapping().version
     es_client.indices.refresh(index=settings_for.es.alias)
@@ -143,7 +128,12 @@ def test_a_box_over_a_printed_label_is_trimmed_and_the_label_stays_in_the_text(
     field's label."""
     image, hand = _form_page()
     loose = Box(140, hand.y0, hand.x1, hand.y1)  # from left of `Date:` to the handwriting's end
-    page_id = _ingest(settings_for, write_image_pdf(tmp_path / "lease.pdf", [image]), loose, _DateReader())
+    page_id = _ingest(
+        settings_for,
+        write_image_pdf(tmp_path / "lease.pdf", [image]),
+        loose,
+        HintRecordingRecognizer(WRITTEN),
+    )
     es_client.indices.refresh(index=settings_for.es.alias)
 
     source = es_client.get(index=settings_for.es.alias, id=page_id)["_source"]

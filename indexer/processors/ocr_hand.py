@@ -18,7 +18,8 @@ __all__ = ["OcrHandwriting", "crop", "type_hint"]
 _DECODER_TYPES = frozenset(item.value for item in GrammarType)
 #: What a signature box's reading must wholly be to make it an annotation: a scribble's reading is
 #: never a whole valid date or amount, a handwritten `10/26/12` boxed as a signature is.
-_SIGNATURE_OVERRIDES = tuple(Grammar(kind, GRAMMARS[kind]) for kind in (GrammarType.DATE, GrammarType.AMOUNT))
+_DATE = Grammar(GrammarType.DATE, GRAMMARS[GrammarType.DATE])
+_AMOUNT = Grammar(GrammarType.AMOUNT, GRAMMARS[GrammarType.AMOUNT])
 _MIN_FIELD_DIGITS = 3
 #: A signature box at most this many times the page's median word height may hold a date.
 _TEXT_SIZED_HEIGHT_RATIO = 3.5
@@ -46,8 +47,7 @@ def _is_whole_field(text: str) -> bool:
     # the detector took for a signature has its dollar sign and more digits.
     if sum(char.isdigit() for char in text) < _MIN_FIELD_DIGITS:
         return False
-    date, amount = _SIGNATURE_OVERRIDES
-    return date.accepts(text) or ("$" in text and amount.accepts(text))
+    return _DATE.accepts(text) or ("$" in text and _AMOUNT.accepts(text))
 
 
 def type_hint(span: Span) -> GrammarType | None:

@@ -67,16 +67,26 @@ class EntityFilter:
         return {"match": {self.field: {"query": self.value, "operator": "and"}}}
 
 
-def parse_entity_filter(text: str) -> EntityFilter:
-    """`date:2011-01-01..2011-12-31`, `amount:1000..`, `zip:20852`, `name:Artz`.
+def _split_filter(text: str, option: str, types: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """`TYPE:VALUE` -> (TYPE, VALUE), TYPE one of `types`.
 
     Raises:
-        ConfigError: an unknown type or a malformed range.
+        ConfigError: no colon, an unknown type or no value.
     """
-    kind_name, sep, value = text.partition(":")
-    if not sep or kind_name not in _FIELDS or not value:
-        raise ConfigError(f"--entity {text!r}: use TYPE:VALUE with TYPE one of {', '.join(_FIELDS)}")
-    field_name, kind = _FIELDS[kind_name]
+    type_name, sep, value = text.partition(":")
+    if not sep or type_name not in types or not value:
+        raise ConfigError(f"{option} {text!r}: use TYPE:VALUE with TYPE one of {', '.join(types)}")
+    return type_name, value
+
+
+def _value_filter(
+    text: str, option: str, type_name: str, field_name: str, kind: str, value: str
+) -> EntityFilter:
+    """The clause for one VALUE: a range `low..high` (either side open), a term or words.
+
+    Raises:
+        ConfigError: a range with neither bound.
+    """
     if kind != "range":
         return EntityFilter(field=field_name, kind=kind, value=value)
     match = _RANGE.match(value)
@@ -84,8 +94,18 @@ def parse_entity_filter(text: str) -> EntityFilter:
         return EntityFilter(field=field_name, kind=kind, low=value, high=value)
     low, high = match.group("low") or None, match.group("high") or None
     if low is None and high is None:
-        raise ConfigError(f"--entity {text!r}: give at least one bound, e.g. {kind_name}:1000..")
+        raise ConfigError(f"{option} {text!r}: give at least one bound, e.g. {type_name}:1000..")
     return EntityFilter(field=field_name, kind=kind, low=low, high=high)
+
+
+def parse_entity_filter(text: str) -> EntityFilter:
+    """`date:2011-01-01..2011-12-31`, `amount:1000..`, `zip:20852`, `name:Artz`.
+
+    Raises:
+        ConfigError: an unknown type or a malformed range.
+    """
+    kind_name, value = _split_filter(text, "--entity", _FIELDS)
+    return _value_filter(text, "--entity", kind_name, *_FIELDS[kind_name], value)
 
 
 #: `--field TYPE:VALUE`: the field types and how VALUE is matched (see mappings, `fields`).
@@ -133,21 +153,10 @@ def parse_field_filter(text: str) -> FieldFilter:
     Raises:
         ConfigError: an unknown type or a malformed range.
     """
-    type_name, sep, value = text.partition(":")
-    if not sep or type_name not in _FIELD_TYPES or not value:
-        raise ConfigError(f"--field {text!r}: use TYPE:VALUE with TYPE one of {', '.join(_FIELD_TYPES)}")
+    type_name, value = _split_filter(text, "--field", _FIELD_TYPES)
     if value == _ANY_VALUE:
         return FieldFilter(type_name, None)
-    field_name, kind = _FIELD_TYPES[type_name]
-    if kind != "range":
-        return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, value=value))
-    match = _RANGE.match(value)
-    if match is None:
-        return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, low=value, high=value))
-    low, high = match.group("low") or None, match.group("high") or None
-    if low is None and high is None:
-        raise ConfigError(f"--field {text!r}: give at least one bound, e.g. {type_name}:1000..")
-    return FieldFilter(type_name, EntityFilter(field=field_name, kind=kind, low=low, high=high))
+    return FieldFilter(type_name, _value_filter(text, "--field", type_name, *_FIELD_TYPES[type_name], value))
 
 
 @dataclass(slots=True)

@@ -21,17 +21,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.api import MODEL_FREE_PROCESSORS, Ingestor, build_pipeline
+from indexer.api import Ingestor, model_free_processors
 from indexer.artifacts import iter_artifact_documents, load_document
 from indexer.config import Settings
 from indexer.document import Document
 from indexer.errors import ConfigError, IndexingError
-from indexer.pipeline import PageProcessor
 from indexer.search import connect, create_index, index_documents, load_mapping, swap_alias, write_actions
 from indexer.search.carry import carry_over_actions, indexed_page_counts
 from indexer.search.client import translate_errors
 
-__all__ = ["MODEL_FREE_PROCESSORS", "ReindexResult", "Reindexer"]
+__all__ = ["ReindexResult", "Reindexer"]
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +59,8 @@ class Reindexer:
         self.settings = settings
         self.client = connect(settings)
 
-    def _model_free_processors(self) -> list[PageProcessor]:
-        names = [name for name in self.settings.pipeline.processors if name in MODEL_FREE_PROCESSORS]
-        model_free = self.settings.model_copy(
-            update={"pipeline": self.settings.pipeline.model_copy(update={"processors": names})}
-        )
-        return build_pipeline(model_free).processors
-
     def _from_artifacts(self) -> Iterator[Document]:
-        processors = self._model_free_processors()
+        processors = model_free_processors(self.settings)
         for folder in iter_artifact_documents(self.settings.artifacts_dir):
             try:
                 document = load_document(folder)

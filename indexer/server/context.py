@@ -8,11 +8,11 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
+from indexer.api import model_free_processors
 from indexer.config import Settings
 from indexer.pipeline import PageProcessor
 from indexer.search import connect, ensure_alias, load_mapping
 from indexer.search.client import translate_errors
-from indexer.server.corrections import model_free_processors
 from indexer.server.uploads import remove_stale_uploads
 
 __all__ = ["ServerContext"]

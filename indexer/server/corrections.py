@@ -19,30 +19,19 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from indexer.api import build_pipeline
 from indexer.artifacts import SpanCorrection, correct, save_correction, write_page
 from indexer.config import Settings
 from indexer.document import Document, HandwritingKind, Page, Span
 from indexer.pipeline import PageProcessor
 from indexer.search import index_documents
 from indexer.search.client import translate_errors
-from indexer.search.reindex import MODEL_FREE_PROCESSORS
 from indexer.server.pages import crop, find_page, find_span
 
-__all__ = ["CorrectionRecord", "correct_span", "model_free_processors"]
+__all__ = ["CorrectionRecord", "correct_span"]
 
 log = logging.getLogger(__name__)
 
 CorrectionRecord = dict[str, Any]
-
-
-def model_free_processors(settings: Settings) -> list[PageProcessor]:
-    """The configured steps that need no model (as `indexer reindex` runs them), in pipeline order."""
-    names = [name for name in settings.pipeline.processors if name in MODEL_FREE_PROCESSORS]
-    model_free = settings.model_copy(
-        update={"pipeline": settings.pipeline.model_copy(update={"processors": names})}
-    )
-    return build_pipeline(model_free).processors
 
 
 def _store_crop(

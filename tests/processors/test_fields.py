@@ -12,8 +12,17 @@ from indexer.backends.htr.grammar import FieldType as GrammarType
 from indexer.config import EntitySettings
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
 from indexer.processors.entities import ExtractEntities
-from indexer.processors.fields import ExtractFields, FindLabels, classify, decide_kind, field_of, find_label
+from indexer.processors.fields import (
+    ExtractFields,
+    FindLabels,
+    classify,
+    decide_kind,
+    field_of,
+    find_label,
+    printed_words,
+)
 from indexer.processors.ocr_hand import OcrHandwriting
+from tests.factories import HintRecordingRecognizer
 
 
 def _line(
@@ -33,7 +42,7 @@ HAND = Box(400, 490, 700, 545)  # a handwriting box on the line at y 500..530
 
 def test_words_left_of_the_box_on_its_line_are_its_label() -> None:
     words = _line(["Lease", "start", "Date:"], x=60, y=500) + _line(["Other", "text"], x=100, y=800, line=2)
-    label, kind = find_label(words, HAND, [])
+    label, kind = find_label(printed_words(words, []), HAND)
     assert label is not None and label.side == "left"
     assert label.text.endswith("Date:")
     assert kind is FieldType.DATE
@@ -41,21 +50,21 @@ def test_words_left_of_the_box_on_its_line_are_its_label() -> None:
 
 def test_a_caption_under_the_line_names_a_signature() -> None:
     words = _line(["Signature", "of", "Owner", "or", "Authorized", "Agent"], x=380, y=560, line=2)
-    label, kind = find_label(words, HAND, [])
+    label, kind = find_label(printed_words(words, []), HAND)
     assert label is not None and label.side == "below"
     assert kind is FieldType.SIGNATURE
 
 
 def test_a_cell_heading_above_names_a_name() -> None:
     words = _line(["16a.", "NAME", "OF", "CONTRACTING", "OFFICER", "(Type", "or", "Print)"], x=390, y=440)
-    label, kind = find_label(words, HAND, [])
+    label, kind = find_label(printed_words(words, []), HAND)
     assert label is not None and label.side == "above"
     assert kind is FieldType.NAME
 
 
 def test_running_text_is_kept_as_a_label_without_a_type() -> None:
     words = _line(["made", "by", "and", "between"], x=40, y=500)
-    label, kind = find_label(words, HAND, [])
+    label, kind = find_label(printed_words(words, []), HAND)
     assert kind is None
     assert label is not None and label.text == "made by and between"
 
@@ -65,7 +74,7 @@ def test_tokens_and_noise_in_blanked_boxes_are_no_label() -> None:
         Word("83418", Box(420, 500, 520, 530), 0.9, block=1, line=1),
         Word("Date:", Box(300, 500, 390, 530), 0.2, block=1, line=1),  # too unsure to be print
     ]
-    assert find_label(words, HAND, [HAND]) == (None, None)
+    assert find_label(printed_words(words, [HAND]), HAND) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -187,24 +196,8 @@ def test_extract_fields_gives_one_field_per_span() -> None:
     ]
 
 
-class _HintedRecognizer:
-    """Records the type hints it is given (our own interface, as typed engines implement it)."""
-
-    name = "hinted"
-    version = "test"
-
-    def __init__(self) -> None:
-        self.hints: list[GrammarType | None] = []
-
-    def recognize(
-        self, crops: Sequence[np.ndarray], *, type_hints: Sequence[GrammarType | None] | None = None
-    ) -> list[Recognition]:
-        self.hints += list(type_hints or [None] * len(crops))
-        return [Recognition("7/15/11", 0.9, self.name) for _ in crops]
-
-
 def test_the_label_type_reaches_the_reader_as_its_hint() -> None:
-    recognizer = _HintedRecognizer()
+    recognizer = HintRecordingRecognizer("7/15/11")
     spans = [
         Span(
             id="a", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9, field_type=FieldType.DATE

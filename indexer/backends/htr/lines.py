@@ -15,7 +15,6 @@ How a band is judged printed (the crop's main band, the tallest, is always kept)
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from indexer.backends.base import HandwritingRecognizer, Recognition
+from indexer.backends.base import HandwritingRecognizer, Recognition, takes_type_hints
 from indexer.backends.htr.crops import is_blank_crop, to_grey
 from indexer.backends.htr.grammar import FieldType
 from indexer.errors import DependencyError
@@ -239,7 +238,7 @@ class LineSplittingRecognizer:
                 owners.append(index)
         if not lines:
             readings: list[Recognition] = []
-        elif type_hints is not None and _takes_type_hints(self.inner):
+        elif type_hints is not None and takes_type_hints(self.inner):
             line_hints = [type_hints[owner] for owner in owners]
             readings = self.inner.recognize(lines, type_hints=line_hints)  # type: ignore[call-arg]
         else:
@@ -256,10 +255,6 @@ class LineSplittingRecognizer:
         weights = [len(part.text) for part in read]
         confidence = sum(w * part.confidence for w, part in zip(weights, read, strict=True)) / sum(weights)
         return Recognition(" ".join(part.text for part in read), confidence, read[0].engine)
-
-
-def _takes_type_hints(recognizer: HandwritingRecognizer) -> bool:
-    return "type_hints" in inspect.signature(recognizer.recognize).parameters
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:

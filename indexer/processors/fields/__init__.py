@@ -6,6 +6,14 @@ type is the reader's hint); `ExtractFields` runs after the entities and builds `
 
 from indexer.processors.fields.extract import ExtractFields, field_of
 from indexer.processors.fields.find import FindLabels, decide_kind
-from indexer.processors.fields.labels import classify, find_label
+from indexer.processors.fields.labels import classify, find_label, printed_words
 
-__all__ = ["ExtractFields", "FindLabels", "classify", "decide_kind", "field_of", "find_label"]
+__all__ = [
+    "ExtractFields",
+    "FindLabels",
+    "classify",
+    "decide_kind",
+    "field_of",
+    "find_label",
+    "printed_words",
+]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span
-from indexer.processors.fields.labels import find_label
+from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
+from indexer.processors.fields.labels import find_label, printed_words
 
 __all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "FindLabels", "decide_kind"]
 
@@ -66,16 +66,16 @@ class FindLabels:
         return f"{self.name}: printed words left of, below or above each box; kind and type from them"
 
     def __call__(self, page: Page) -> Page:
-        blanked = [span.anchor_box or span.box for span in page.spans]
+        printed = printed_words(page.words, [span.anchor_box or span.box for span in page.spans])
         for span in page.spans:
-            self._label(span, page, blanked)
+            self._label(span, page.number, printed)
         return page
 
     @staticmethod
-    def _label(span: Span, page: Page, blanked: list[Box]) -> None:
+    def _label(span: Span, page_number: int, printed: list[Word]) -> None:
         detected = span.detected_kind or span.kind
         span.detected_kind = detected
-        span.label, span.field_type = find_label(page.words, span.box, blanked)
+        span.label, span.field_type = find_label(printed, span.box)
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box)
@@ -83,7 +83,7 @@ class FindLabels:
         if span.kind_source is KindSource.LABEL:
             log.debug(
                 "page %d: span %s is a %s, not a %s: labelled %r",
-                page.number,
+                page_number,
                 span.id,
                 span.kind.value,
                 detected.value,

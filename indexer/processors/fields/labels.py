@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 
-__all__ = ["classify", "find_label", "is_label_word"]
+__all__ = ["classify", "find_label", "is_label_word", "printed_words"]
 
 #: How far left of the box a label may start, in box heights, and the largest gap between two of
 #: its words, in word heights.
@@ -247,15 +247,18 @@ def _as_label(words: list[Word], side: str) -> Label:
     return Label(" ".join(word.text for word in words), box, side, height)
 
 
-def find_label(
-    words: Sequence[Word], box: Box, blanked: Sequence[Box]
-) -> tuple[Label | None, FieldType | None]:
+def printed_words(words: Sequence[Word], blanked: Sequence[Box]) -> list[Word]:
+    """The page OCR's words that may be labels: print, not anchor tokens or noise in blanked boxes."""
+    return [word for word in words if _is_print(word, blanked)]
+
+
+def find_label(printed: Sequence[Word], box: Box) -> tuple[Label | None, FieldType | None]:
     """The printed label of the handwriting in `box`, and the field type it names.
 
-    The sides are tried in order left, below, above; the first whose words name a type wins.
-    When none does, the words left of the box are kept as the label (with no type), else none.
+    `printed` is the page's `printed_words`. The sides are tried in order left, below, above;
+    the first whose words name a type wins. When none does, the words left of the box are kept as
+    the label (with no type), else none.
     """
-    printed = [word for word in words if _is_print(word, blanked)]
     found: list[Label] = []
     for side, pick in (("left", _left_words), ("below", _below_words), ("above", _above_words)):
         chosen = pick(printed, box)

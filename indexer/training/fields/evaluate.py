@@ -10,7 +10,6 @@ left out, and said so.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -18,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import img2pdf
@@ -30,6 +29,7 @@ from indexer.backends.tesseract import TesseractOcr
 from indexer.config import Settings
 from indexer.document import Box, Document, Word
 from indexer.errors import InputError
+from indexer.hashing import sha256_file
 from indexer.images import read_rgb
 from indexer.model_dirs.split import document_of, read_split
 from indexer.search import connect
@@ -93,6 +93,12 @@ def _assign(
     return dict(assigned), skipped
 
 
+def _page_number(page: TruthPage) -> int:
+    """`lease-3` -> 3: the page's place in its document (0 when its name has no number)."""
+    tail = page.stem.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 def _write_pdf(pages: Sequence[TruthPage], path: Path) -> Path:
     """One PDF of the document's page images, embedded as they are (JPEG stays JPEG)."""
     dpi = 200
@@ -103,14 +109,12 @@ def _write_pdf(pages: Sequence[TruthPage], path: Path) -> Path:
 
 def _reference_words(page: TruthPage, ocr: PrintedOcr, cache_dir: Path, *, dpi: int) -> list[Word]:
     """The OCR of the unmasked page (for the printed words lost), cached by the image's bytes."""
-    digest = hashlib.sha256(page.page.image_path.read_bytes()).hexdigest()[:24]
+    digest = sha256_file(page.page.image_path)[:24]
     cached = cache_dir / f"{digest}-{ocr.name}-{ocr.version}.json"
     if cached.is_file():
         return [Word.from_dict(item) for item in json.loads(cached.read_text(encoding="utf-8"))]
     words = ocr.read_page(read_rgb(page.page.image_path), dpi=dpi).words
     cache_dir.mkdir(parents=True, exist_ok=True)
-    from dataclasses import asdict
-
     cached.write_text(json.dumps([asdict(word) for word in words]), encoding="utf-8")
     return words
 
@@ -182,9 +186,7 @@ def evaluate_fields(
     for page in truth:
         by_document[document_of(page.stem)].append(page)
     for pages in by_document.values():
-        pages.sort(
-            key=lambda page: int(page.stem.rsplit("-", 1)[1]) if page.stem.rsplit("-", 1)[-1].isdigit() else 0
-        )
+        pages.sort(key=_page_number)
     assigned, skipped = _assign(sorted(by_document), folds)
     if skipped:
         log.warning(
