@@ -66,7 +66,8 @@ def evaluate_fields(
                 for row in page.details:
                     handle.write(json.dumps(row) + "\n")
     figures = run.report.as_dict()
-    figures["detector"] = "cross-validation folds" if chosen else "configured detector"
+    figures["detector"] = _detector_words(bool(chosen), len(run.configured_documents))
+    figures["configured_detector_documents"] = run.configured_documents
     figures["skipped_documents"] = run.skipped_documents
     if as_json:
         typer.echo(json.dumps(figures))
@@ -97,6 +98,18 @@ def evaluate_fields(
     typer.echo(
         "kinds (person -> index): " + ", ".join(f"{key} {count}" for key, count in figures["kinds"].items())
     )
+
+
+def _detector_words(folds: bool, configured: int) -> str:
+    """Which detector read the pages, for the report's first line."""
+    if not folds:
+        return "configured detector"
+    if configured:
+        return (
+            f"cross-validation folds; the configured detector for {configured} documents "
+            "no fold held out and it never trained on"
+        )
+    return "cross-validation folds"
 
 
 def register(app: typer.Typer) -> None:

@@ -58,8 +58,10 @@ _ANCHOR_SEED = 0
 class FieldsRun:
     report: FieldsReport
     pages: list[PageScore]
-    #: Documents left out because no given detector held them out.
+    #: Documents left out: no fold held them out and the configured detector trained on them.
     skipped_documents: list[str]
+    #: Documents the configured detector read (with folds: those no fold held out).
+    configured_documents: list[str]
 
 
 def default_folds(settings: Settings) -> list[Path]:
@@ -69,9 +71,17 @@ def default_folds(settings: Settings) -> list[Path]:
 
 
 def _assign(
-    documents: Sequence[str], folds: Sequence[Path]
+    documents: Sequence[str], folds: Sequence[Path], configured: Path
 ) -> tuple[dict[Path | None, list[str]], list[str]]:
-    """Documents per detector folder (None: the configured detector), and the documents left out."""
+    """Documents per detector folder (None: the configured detector), and the documents left out.
+
+    A document a fold held out goes to that fold. One no fold held out goes to the configured
+    detector (`configured`, its model folder) unless that detector's split.json says it trained
+    on it: pages nobody trained on (a new labelled folder) are scored with the shipped model,
+    pages it fitted are left out. A detector without split.json cannot say; it is used, with a
+    warning. Without folds the configured detector reads every document (a fit, if it trained on
+    them: `--no-folds` says so).
+    """
     if not folds:
         return {None: list(documents)}, []
     held_out = {}
@@ -82,14 +92,24 @@ def _assign(
                 f"{folder} has no split.json, so its held-out documents are unknown", path=str(folder)
             )
         held_out[folder] = record.held_out_documents
+    own = read_split(configured)
+    trained_on = own.train_documents if own is not None else frozenset()
     assigned: dict[Path | None, list[str]] = defaultdict(list)
     skipped: list[str] = []
     for document in documents:
         chosen = next((folder for folder in folds if document in held_out[folder]), None)
-        if chosen is None:
+        if chosen is not None:
+            assigned[chosen].append(document)
+        elif document in trained_on:
             skipped.append(document)
         else:
-            assigned[chosen].append(document)
+            assigned[None].append(document)
+    if own is None and assigned.get(None):
+        log.warning(
+            "the detector in %s records no split.json: it may have trained on the %d documents it reads",
+            configured,
+            len(assigned[None]),
+        )
     return dict(assigned), skipped
 
 
@@ -187,10 +207,12 @@ def evaluate_fields(
         by_document[document_of(page.stem)].append(page)
     for pages in by_document.values():
         pages.sort(key=_page_number)
-    assigned, skipped = _assign(sorted(by_document), folds)
+    assigned, skipped = _assign(sorted(by_document), folds, settings.detector.model_dir)
     if skipped:
         log.warning(
-            "%d documents left out: no given detector held them out: %s", len(skipped), ", ".join(skipped)
+            "%d documents left out: no fold held them out and the configured detector trained on them: %s",
+            len(skipped),
+            ", ".join(skipped),
         )
     total = sum(len(by_document[document]) for documents in assigned.values() for document in documents)
     scores: list[PageScore] = []
@@ -217,7 +239,7 @@ def evaluate_fields(
                     total=total,
                     on_progress=on_progress,
                 )
-    return FieldsRun(summarise(scores), scores, skipped)
+    return FieldsRun(summarise(scores), scores, skipped, sorted(assigned.get(None, [])))
 
 
 def _run_documents(

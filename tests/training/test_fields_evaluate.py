@@ -1,0 +1,76 @@
+"""`evaluate-fields`: which detector reads which document, and one real run on the real node."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer.config import Settings
+from indexer.model_dirs.split import write_split
+from indexer.training.fields.evaluate import _assign, default_folds, evaluate_fields
+from tests.conftest import CONTRACTS_DEV
+
+#: A contracts-dev page with a printed `Date:` and a handwritten date beside it.
+DATED_PAGE = "07653e58-24d1-4b3f-9b4a-76057efe5c09-1"
+
+
+def _model(folder: Path, train: list[str], held_out: list[str]) -> Path:
+    folder.mkdir(parents=True)
+    write_split(folder, "test", train_documents=train, held_out_documents=held_out)
+    return folder
+
+
+def test_documents_no_fold_held_out_go_to_the_configured_detector_unless_it_trained_on_them(
+    tmp_path: Path,
+) -> None:
+    shipped = _model(tmp_path / "shipped", ["a", "b", "c"], [])
+    fold_1 = _model(tmp_path / "fold-1", ["b", "c"], ["a"])
+    fold_2 = _model(tmp_path / "fold-2", ["a", "c"], ["b"])
+
+    assigned, skipped = _assign(["a", "b", "c", "new"], [fold_1, fold_2], shipped)
+
+    assert assigned == {fold_1: ["a"], fold_2: ["b"], None: ["new"]}
+    assert skipped == ["c"]  # the shipped model trained on it and no fold held it out
+
+
+def test_without_folds_the_configured_detector_reads_everything(tmp_path: Path) -> None:
+    shipped = _model(tmp_path / "shipped", ["a"], [])
+
+    assert _assign(["a", "new"], [], shipped) == ({None: ["a", "new"]}, [])
+
+
+def _labelled_copy(folder: Path, stem: str, new_stem: str) -> None:
+    """One contracts-dev page, image, VOC and readings, under another document name."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "annotations").mkdir(exist_ok=True)
+    shutil.copy(CONTRACTS_DEV / "images" / f"{stem}.jpg", folder / "images" / f"{new_stem}.jpg")
+    xml = (CONTRACTS_DEV / "annotations" / f"{stem}.xml").read_text(encoding="utf-8")
+    (folder / "annotations" / f"{new_stem}.xml").write_text(xml.replace(stem, new_stem), encoding="utf-8")
+    readings_path = folder / "transcriptions.json"
+    readings = json.loads(readings_path.read_text(encoding="utf-8")) if readings_path.is_file() else []
+    every = json.loads((CONTRACTS_DEV / "transcriptions.json").read_text(encoding="utf-8"))
+    readings += [{**item, "image": f"{new_stem}.jpg"} for item in every if item["image"] == f"{stem}.jpg"]
+    readings_path.write_text(json.dumps(readings), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_page_no_model_saw_is_scored_with_the_shipped_detector(
+    es_settings: Settings, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    """The held-out check runs evaluate-fields on pages outside contracts-dev: they must be read
+    (by the shipped detector), not left out because no fold held them out."""
+    data = tmp_path / "labelled"
+    _labelled_copy(data, DATED_PAGE, DATED_PAGE)  # a fold held this document out
+    _labelled_copy(data, DATED_PAGE, "unseen-lease-1")  # no model's split names this one
+    run = evaluate_fields(es_settings, data, folds=default_folds(es_settings))
+
+    assert run.skipped_documents == []
+    assert run.configured_documents == ["unseen-lease"]
+    assert run.report.pages == 2
+    assert run.report.boxes == 2  # the page's one person-read box, twice
+    assert run.report.dates == (2, 2)  # `2/23/12` beside `Date:` is 2012-02-23 in the index, both times
+    assert not es_client.indices.get_alias(name="evaluate-fields-*", ignore_unavailable=True)
