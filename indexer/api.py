@@ -27,6 +27,7 @@ from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
 from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
+from indexer.processors.split import SplitBlocks
 from indexer.processors.trim import TrimBoxes
 from indexer.search import connect, ensure_alias, index_documents, load_mapping
 from indexer.search.client import translate_errors
@@ -130,6 +131,7 @@ def build_pipeline(
     engines: dict[str, Any] = {}
     factories: dict[str, Callable[[], PageProcessor]] = {
         "detect_handwriting": lambda: DetectHandwriting(engines["detect_handwriting"]),
+        "split_blocks": lambda: SplitBlocks(engines["ocr_printed"]),
         "trim_boxes": lambda: TrimBoxes(engines["ocr_printed"]),
         "mask_with_anchors": lambda: MaskWithAnchors(painter),
         "ocr_printed": lambda: OcrPrinted(

@@ -254,6 +254,7 @@ class PipelineSettings(BaseModel):
     printed_ocr: Literal["tesseract", "azure"] = "tesseract"
     processors: list[str] = [
         "detect_handwriting",
+        "split_blocks",
         "trim_boxes",
         "mask_with_anchors",
         "ocr_printed",

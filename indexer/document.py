@@ -183,7 +183,8 @@ class Word:
 class Label:
     """The printed words that name a handwriting field (`Date:`, `[TITLE]`, `Signature of Owner`).
 
-    `side` is where they are from the box: `left` on its line, `above` or `below` in its cell.
+    `side` is where they are from the box: `left` on its line, `above` or `below` in its cell,
+    or `row`: the label of the block row the box was cut for (`split_blocks`), left of it.
     """
 
     text: str

@@ -20,7 +20,7 @@ from indexer.document import Box, Page, Word
 from indexer.errors import ProcessingError
 from indexer.processors.fields.labels import is_label_word
 
-__all__ = ["TrimBoxes", "trimmed"]
+__all__ = ["TrimBoxes", "read_region", "trimmed"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,25 @@ def trimmed(box: Box, words: list[Word]) -> Box:
     return box
 
 
+def read_region(reader: SparseTextReader, image: np.ndarray, region: Box, *, dpi: int) -> list[Word]:
+    """The words of one region of a page image, read as sparse text, in the page's pixels."""
+    region = region.clipped(image.shape[1], image.shape[0])
+    crop = np.ascontiguousarray(image[region.y0 : region.y1, region.x0 : region.x1])
+    return [
+        Word(
+            word.text,
+            Box(
+                word.box.x0 + region.x0,
+                word.box.y0 + region.y0,
+                word.box.x1 + region.x0,
+                word.box.y1 + region.y0,
+            ),
+            word.confidence,
+        )
+        for word in reader.read_sparse(crop, dpi=dpi)
+    ]
+
+
 class TrimBoxes:
     """Cuts printed words out of each span's box (sets `span.box`); the detector's box is kept
     in the log only."""
@@ -119,21 +138,7 @@ class TrimBoxes:
         if page.image is None:
             raise ProcessingError("the page has no image to read", processor=self.name, page=page.number)
         for span in page.spans:
-            region = span.box.grown(_READ_MARGIN_PX).clipped(page.width, page.height)
-            crop = np.ascontiguousarray(page.image[region.y0 : region.y1, region.x0 : region.x1])
-            words = [
-                Word(
-                    word.text,
-                    Box(
-                        word.box.x0 + region.x0,
-                        word.box.y0 + region.y0,
-                        word.box.x1 + region.x0,
-                        word.box.y1 + region.y0,
-                    ),
-                    word.confidence,
-                )
-                for word in self._reader.read_sparse(crop, dpi=page.dpi)
-            ]
+            words = read_region(self._reader, page.image, span.box.grown(_READ_MARGIN_PX), dpi=page.dpi)
             cut = trimmed(span.box, words)
             if cut != span.box:
                 log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)

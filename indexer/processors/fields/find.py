@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
-from indexer.processors.fields.labels import find_label, printed_words
+from indexer.processors.fields.labels import ROW_SIDE, find_label, printed_words
 
 __all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "FindLabels", "decide_kind"]
 
@@ -45,14 +45,19 @@ def decide_kind(
     - A signature label makes a box a signature when it is on the box's line (`By:`,
       `Signature:`); a caption under a box (`(Signature)`) may belong to the line next to it.
     - A written name on a signature line stays a signature unless a name label claims it.
+    - A piece cut for a block row (`split_blocks`) takes its row label's kind: it is one row.
     """
     if label is None or label_type is None:
         return detected
     if label_type is FieldType.SIGNATURE:
-        return HandwritingKind.SIGNATURE if label.side == "left" else detected
+        return HandwritingKind.SIGNATURE if label.side in ("left", ROW_SIDE) else detected
     if label_type not in ANNOTATION_TYPES:
         return detected
-    if detected is HandwritingKind.SIGNATURE and box.height > MAX_TEXT_HEIGHT_RATIO * label.line_height:
+    if (
+        detected is HandwritingKind.SIGNATURE
+        and label.side != ROW_SIDE
+        and box.height > MAX_TEXT_HEIGHT_RATIO * label.line_height
+    ):
         return detected
     return HandwritingKind.ANNOTATION
 
@@ -75,7 +80,10 @@ class FindLabels:
     def _label(span: Span, page_number: int, printed: list[Word]) -> None:
         detected = span.detected_kind or span.kind
         span.detected_kind = detected
-        span.label, span.field_type = find_label(printed, span.box)
+        # A piece `split_blocks` cut for a block row keeps that row's label, read before masking:
+        # the page OCR may read none there (handwriting crossing it) or the next row's.
+        if span.label is None or span.label.side != ROW_SIDE:
+            span.label, span.field_type = find_label(printed, span.box)
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box)

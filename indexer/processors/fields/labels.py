@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 
-__all__ = ["classify", "find_label", "is_label_word", "printed_words"]
+__all__ = ["ROW_SIDE", "classify", "find_label", "is_label_word", "label_word_type", "printed_words"]
 
+#: `Label.side` of a block row's label (`split_blocks` cuts a box a row and gives each its row's).
+ROW_SIDE = "row"
 #: How far left of the box a label may start, in box heights, and the largest gap between two of
 #: its words, in word heights.
 _LEFT_REACH_HEIGHTS = 6.0
@@ -114,6 +116,11 @@ def _word_type(word: str) -> FieldType | None:
 def is_label_word(word: str) -> bool:
     """Whether the word names a field type (`Date`, `TITLE`, `Signature`, `By:`)."""
     return _word_type(word) is not None
+
+
+def label_word_type(word: str) -> FieldType | None:
+    """The field type one label word names (`Date:`, `[TITLE]`, `Namo:`, `By:`), or None."""
+    return _word_type(word)
 
 
 def classify(text: str, *, nearest_last: bool) -> FieldType | None:
