@@ -41,6 +41,8 @@ MIN_EXACT_CONFIDENCE = 0.1
 READ_MARGIN_INCHES = 0.1
 #: A label's print is at most this share of the box's height: the box spans more than its row.
 MAX_WORD_HEIGHT_SHARE = 0.5
+#: A row's label top may lie this share of its height above the box's top.
+TOP_SLACK = 0.2
 #: Two label words are on one row when their middles are this many word heights apart or less.
 ROW_HEIGHTS = 0.6
 #: Label words that count without a colon (`Name ____`); any other needs one (`By:`, `Its:`).
@@ -79,9 +81,12 @@ def _is_row_label(word: Word, box: Box) -> bool:
     exact = label_word_type(bare) is not None
     if word.confidence < (MIN_EXACT_CONFIDENCE if exact else MIN_CONFIDENCE):
         return False
+    # Writing rises above its row's label, so a box holding a row's writing starts above the
+    # label's top; one that starts lower only reaches down into that row (a name written high).
     middle = (word.box.y0 + word.box.y1) / 2
     return (
-        box.y0 <= middle <= box.y1
+        box.y0 <= word.box.y0 + TOP_SLACK * word.box.height
+        and middle <= box.y1
         and word.box.x0 <= box.x0 + INSIDE_SHARE * box.width
         and word.box.height <= MAX_WORD_HEIGHT_SHARE * box.height
     )

@@ -118,3 +118,11 @@ def test_a_detector_signature_over_a_printed_block_is_cut_and_its_rows_typed_by_
     ]
     name = page.spans[1].box
     assert name.y0 < 930 and name.y1 > 960  # the written name's row, whole
+
+
+def test_a_box_that_only_reaches_down_into_a_row_does_not_take_that_row() -> None:
+    """A name written high over the signature line above: the box starts under `Signed:`'s top."""
+    words = [_label("Signed:", 420), _label("Name:", 480)]
+    name_box = Box(300, 428, 900, 515)
+
+    assert [row.text for row in label_rows(words, name_box)] == ["Name:"]
