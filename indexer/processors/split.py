@@ -128,6 +128,8 @@ def split_box(box: Box, rows: list[LabelRow]) -> list[tuple[Box, Label]]:
     rows' median print height, as handwriting crossing a label makes its box taller). A piece
     starts right of its label when the label lies inside the box.
     """
+    if not rows:
+        return []
     height = statistics.median(row.box.height for row in rows)
     cuts = [round(row.middle + (0.5 + DESCENDER_SHARE) * height) for row in rows[:-1]]
     pieces = []
