@@ -266,13 +266,18 @@ class PipelineSettings(BaseModel):
     ]
 
 
+#: The default century rule for two-digit years, shared with the reader's date grammar
+#: (`indexer.backends.htr.grammar.parse_date`), so that both read `6/30/55` as one date.
+DEFAULT_TWO_DIGIT_YEAR_PIVOT = 70
+
+
 class EntitySettings(BaseModel):
     """Entity extraction from handwriting: dates, amounts, addresses, names, titles."""
 
     #: How all-numeric dates are read: 2/3/12 is February 3 under MDY (US contracts).
     date_order: Literal["MDY", "DMY", "YMD"] = "MDY"
     #: Two-digit years below this are 20xx, the others 19xx: 12/13/10 -> 2010, 6/30/31 -> 2031.
-    two_digit_year_pivot: int = Field(default=70, ge=0, le=99)
+    two_digit_year_pivot: int = Field(default=DEFAULT_TWO_DIGIT_YEAR_PIVOT, ge=0, le=99)
     #: Dates outside these years are OCR noise, not dates (a lease end decades ahead is kept).
     min_year: int = Field(default=1900, ge=1)
     max_year: int = Field(default=2150, ge=1)

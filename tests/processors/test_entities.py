@@ -71,6 +71,17 @@ def test_two_digit_years_follow_the_pivot(pivot: int, text: str, expected: str) 
     assert extractor.entities(text)["dates"] == [expected]
 
 
+@pytest.mark.parametrize("text", ["6/30/55", "1/2/69", "12/13/10", "1/2/85"])
+def test_the_reader_grammar_and_the_entity_finder_give_a_two_digit_year_one_century(text: str) -> None:
+    """evaluate-fields scores the index's dates (entity finder) against the grammar's reading of
+    the truth: both must put `6/30/55` in the same century."""
+    from indexer.backends.htr.grammar import parse_date
+
+    found = parse_date(text)
+    assert found is not None
+    assert EntityExtractor(EntitySettings()).entities(text)["dates"] == [found.isoformat()]
+
+
 def test_day_month_order_is_a_setting() -> None:
     extractor = EntityExtractor(EntitySettings(date_order="DMY"))
 

@@ -15,6 +15,8 @@ import logging
 
 import regex
 
+from indexer.config import DEFAULT_TWO_DIGIT_YEAR_PIVOT
+
 __all__ = ["GRAMMARS", "FieldType", "Grammar", "parse_date"]
 
 log = logging.getLogger(__name__)
@@ -74,8 +76,8 @@ _MONTHS = {
 }
 #: Prefixes whose answer a grammar remembers.
 _MAX_CACHED_PREFIXES = 200_000
-#: Two-digit years below this are 20yy, the others 19yy.
-_CENTURY_PIVOT = 50
+#: Two-digit years below this are 20yy, the others 19yy (the entity finder's default rule).
+_CENTURY_PIVOT = DEFAULT_TWO_DIGIT_YEAR_PIVOT
 
 _SEARCH_NUMERIC = regex.compile(
     r"(?<![0-9/.-])(?P<m>[0-9]{1,2}) ?(?P<sep>[/.-]) ?(?P<d>[0-9]{1,2}) ?(?P=sep) ?"
