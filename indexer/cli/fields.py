@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +51,8 @@ def evaluate_fields(
     from indexer.training.fields.evaluate import default_folds, evaluate_fields
 
     config = settings()
+    # A `kill` (SIGTERM) unwinds like Ctrl-C, so the scratch indices are deleted on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_term)
     chosen = [] if no_folds else (list(folds) if folds else default_folds(config))
     with progress() as bar:
         run = evaluate_fields(
@@ -98,6 +101,10 @@ def evaluate_fields(
     typer.echo(
         "kinds (person -> index): " + ", ".join(f"{key} {count}" for key, count in figures["kinds"].items())
     )
+
+
+def _exit_on_term(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _detector_words(folds: bool, configured: int) -> str:

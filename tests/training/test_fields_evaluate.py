@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,7 +17,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.config import Settings
 from indexer.model_dirs.split import write_split
-from indexer.training.fields.evaluate import _assign, default_folds, evaluate_fields
+from indexer.training.fields.evaluate import _assign, _warn_of_leftovers, default_folds, evaluate_fields
 from tests.conftest import CONTRACTS_DEV
 
 #: A contracts-dev page with a printed `Date:` and a handwritten date beside it.
@@ -74,3 +80,46 @@ def test_a_page_no_model_saw_is_scored_with_the_shipped_detector(
     assert run.report.boxes == 2  # the page's one person-read box, twice
     assert run.report.dates == (2, 2)  # `2/23/12` beside `Date:` is 2012-02-23 in the index, both times
     assert not es_client.indices.get_alias(name="evaluate-fields-*", ignore_unavailable=True)
+
+
+def test_leftover_scratch_indices_are_named_not_deleted(
+    es_client: Elasticsearch, caplog: pytest.LogCaptureFixture
+) -> None:
+    leftover = f"evaluate-fields-{uuid.uuid4().hex[:8]}-pages-v2"
+    es_client.indices.create(index=leftover)
+    try:
+        with caplog.at_level(logging.WARNING):
+            _warn_of_leftovers(es_client, "http://127.0.0.1:9200")
+        assert (
+            leftover in caplog.text
+            and "curl -X DELETE 'http://127.0.0.1:9200/evaluate-fields-*'" in caplog.text
+        )
+        assert es_client.indices.exists(index=leftover)
+    finally:
+        es_client.indices.delete(index=leftover)
+
+
+@pytest.mark.slow
+def test_a_killed_evaluation_deletes_its_scratch_indices(es_client: Elasticsearch, tmp_path: Path) -> None:
+    """SIGTERM mid-run unwinds like Ctrl-C: the scratch alias's indices are gone afterwards."""
+    data = tmp_path / "labelled"
+    for number in range(1, 4):
+        _labelled_copy(data, DATED_PAGE, f"unseen-lease-{number}")
+    before = set(es_client.indices.get(index="evaluate-fields-*", allow_no_indices=True))
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "indexer"), "evaluate-fields", "--data", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not set(es_client.indices.get(index="evaluate-fields-*", allow_no_indices=True)) - before:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "no scratch index appeared in 300 s"
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        process.kill()
+        process.wait()
+    assert set(es_client.indices.get(index="evaluate-fields-*", allow_no_indices=True)) - before == set()

@@ -158,6 +158,7 @@ def _scratch_settings(settings: Settings, keep_index: bool) -> Iterator[Settings
             }
         )
         client = connect(scratch)
+        _warn_of_leftovers(client, scratch.es.hosts[0])
         try:
             yield scratch
         finally:
@@ -168,6 +169,25 @@ def _scratch_settings(settings: Settings, keep_index: bool) -> Iterator[Settings
                 client.indices.delete(index=f"{alias}-*", ignore_unavailable=True, allow_no_indices=True)
                 client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-pages")
             client.close()
+
+
+def _warn_of_leftovers(client: Elasticsearch, url: str) -> None:
+    """Say which scratch indices an earlier run left (killed before it could delete them).
+
+    They are not deleted here: another evaluation may be running against the same node.
+    """
+    leftovers = sorted(
+        client.indices.get(index=f"{_SCRATCH_PREFIX}-*", ignore_unavailable=True, allow_no_indices=True)
+    )
+    if leftovers:
+        log.warning(
+            "%d scratch indices of an earlier evaluate-fields are still on the node (%s); if no "
+            "evaluation is running, delete them with: curl -X DELETE '%s/%s-*'",
+            len(leftovers),
+            ", ".join(leftovers),
+            url.rstrip("/"),
+            _SCRATCH_PREFIX,
+        )
 
 
 def _indexed_spans(client: Elasticsearch, alias: str, page_id: str) -> list[IndexedSpan]:
