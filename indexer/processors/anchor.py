@@ -19,7 +19,7 @@ from indexer.config import AnchorSettings
 from indexer.document import Box, Page, Span
 from indexer.errors import DependencyError, ProcessingError
 
-__all__ = ["TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour", "font_path"]
+__all__ = ["BASELINE_SHARE", "TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour", "font_path"]
 
 TOKEN_PATTERN = re.compile(r"8\d{3}8")
 _TOKEN_SPACE = 1000  # three free digits
@@ -33,7 +33,7 @@ _RING_PX = 8  # width of the band around a box sampled for the background colour
 _MASK_MARGIN_PX = 6  # strokes often spill a little over a labelled box
 _TOKEN_HEIGHT_SHARE = 0.7  # font size as a share of the box height
 _REFERENCE_DPI = 200
-_BASELINE_SHARE = 0.15  # of the box height, from its bottom: room for descenders
+BASELINE_SHARE = 0.15  # of the box height, from its bottom: room for descenders
 _DIGIT_HEIGHT_SHARE = 0.72  # digit height / font size
 _TOKEN_WIDTH_SHARE = 0.9  # of the box width
 _INK = (20, 20, 20)
@@ -86,7 +86,7 @@ def _token_origin(box: Box, font: ImageFont.FreeTypeFont) -> tuple[float, float]
     of that line rather than as a block of its own.
     """
     centre_x = (box.x0 + box.x1) / 2
-    baseline = box.y1 - _BASELINE_SHARE * box.height
+    baseline = box.y1 - BASELINE_SHARE * box.height
     cap_height = font.size * _DIGIT_HEIGHT_SHARE
     return centre_x, max(baseline, box.y0 + cap_height)
 

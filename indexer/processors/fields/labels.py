@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 
 from indexer.document import Box, FieldType, Label, Word
-from indexer.processors.anchor import TOKEN_PATTERN
+from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
 
 __all__ = ["ROW_SIDE", "classify", "find_label", "is_label_word", "label_word_type", "printed_words"]
 
@@ -188,8 +188,17 @@ def _left_words(words: Sequence[Word], box: Box) -> list[Word]:
     )
     if not beside:
         return []
-    nearest = beside[-1]
-    beside = [word for word in beside if (word.block, word.line) == (nearest.block, nearest.line)]
+    # A box beside several printed lines (a signature rising over the line above its own) belongs
+    # to the line its writing sits on: the one whose baseline is nearest the box's (where the
+    # anchor token goes too); between equals, the line that comes nearest the box.
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in beside:
+        lines.setdefault((word.block, word.line), []).append(word)
+    baseline = box.y1 - BASELINE_SHARE * box.height
+    beside = min(
+        lines.values(),
+        key=lambda line: (abs(statistics.median(word.box.y1 for word in line) - baseline), -line[-1].box.x1),
+    )
     run: list[Word] = []
     for word in reversed(beside):
         edge = run[0].box.x0 if run else None
