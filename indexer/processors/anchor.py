@@ -19,7 +19,14 @@ from indexer.config import AnchorSettings
 from indexer.document import Box, Page, Span
 from indexer.errors import DependencyError, ProcessingError
 
-__all__ = ["BASELINE_SHARE", "TOKEN_PATTERN", "AnchorPainter", "MaskWithAnchors", "background_colour", "font_path"]
+__all__ = [
+    "BASELINE_SHARE",
+    "TOKEN_PATTERN",
+    "AnchorPainter",
+    "MaskWithAnchors",
+    "background_colour",
+    "font_path",
+]
 
 TOKEN_PATTERN = re.compile(r"8\d{3}8")
 _TOKEN_SPACE = 1000  # three free digits
