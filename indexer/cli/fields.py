@@ -48,6 +48,7 @@ def evaluate_fields(
 ) -> None:
     """Ingest labelled pages into a scratch alias and score what the index holds per person-read box:
     found, end-to-end CER, exact, date accuracy, kind confusions and printed words lost to masking."""
+    from indexer.model_dirs.split import document_of
     from indexer.training.fields.evaluate import default_folds, evaluate_fields
 
     config = settings()
@@ -69,7 +70,10 @@ def evaluate_fields(
                 for row in page.details:
                     handle.write(json.dumps(row) + "\n")
     figures = run.report.as_dict()
-    figures["detector"] = _detector_words(bool(chosen), len(run.configured_documents))
+    read_documents = {document_of(page.stem) for page in run.pages}
+    figures["detector"] = _detector_words(
+        len(read_documents) - len(run.configured_documents), len(run.configured_documents)
+    )
     figures["configured_detector_documents"] = run.configured_documents
     figures["skipped_documents"] = run.skipped_documents
     if as_json:
@@ -107,14 +111,14 @@ def _exit_on_term(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _detector_words(folds: bool, configured: int) -> str:
-    """Which detector read the pages, for the report's first line."""
-    if not folds:
+def _detector_words(by_folds: int, by_configured: int) -> str:
+    """Which detector read how many documents, for the report's first line."""
+    if not by_folds:
         return "configured detector"
-    if configured:
+    if by_configured:
         return (
-            f"cross-validation folds; the configured detector for {configured} documents "
-            "no fold held out and it never trained on"
+            f"cross-validation folds for {by_folds} documents; the configured detector for "
+            f"{by_configured} documents no fold held out and it never trained on"
         )
     return "cross-validation folds"
 

@@ -123,3 +123,13 @@ def test_a_killed_evaluation_deletes_its_scratch_indices(es_client: Elasticsearc
         process.kill()
         process.wait()
     assert set(es_client.indices.get(index="evaluate-fields-*", allow_no_indices=True)) - before == set()
+
+
+def test_the_report_says_which_detector_read_how_many_documents() -> None:
+    from indexer.cli.fields import _detector_words
+
+    assert _detector_words(0, 3) == "configured detector"
+    assert _detector_words(29, 0) == "cross-validation folds"
+    assert _detector_words(29, 2).startswith(
+        "cross-validation folds for 29 documents; the configured detector for 2"
+    )
