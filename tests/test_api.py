@@ -285,3 +285,39 @@ def test_a_searchable_pdf_is_written_beside_the_artifacts_when_asked(
 
     with pikepdf.open(settings.artifacts_dir / document.id / SEARCHABLE_PDF_NAME) as written:
         assert len(written.pages) == 2
+
+
+@pytest.mark.slow
+def test_the_searchable_pdf_written_at_a_re_ingest_holds_the_corrections(
+    settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
+) -> None:
+    """A correction kept from the review app outlives a re-ingest in the index; the PDF written at
+    ingest holds it too, not the reader's text (the artifacts are read back with their
+    corrections applied)."""
+    import pypdfium2
+
+    from indexer.artifacts import SpanCorrection, save_correction
+    from indexer.server.pdf import SEARCHABLE_PDF_NAME
+
+    pages = synthetic_pages(1, seed=43)
+    pdf = write_scanned_pdf(tmp_path / "lease.pdf", pages, seed=44)
+    settings = settings_for.model_copy(
+        update={"output": settings_for.output.model_copy(update={"searchable_pdf": True})}
+    )
+    with _ingestor(settings, pages) as ingestor:
+        document = ingestor.ingest(pdf)
+        folder = settings.artifacts_dir / document.id
+        span = next(span for span in document.pages[0].spans if not span.is_signature)
+        save_correction(
+            folder,
+            SpanCorrection(
+                1, span.id, span.box, "Quetzalcoatl Holdings", None, "reviewer", "2026-12-04T17:00:00Z"
+            ),
+        )
+    with _ingestor(settings, pages) as ingestor:  # the oracle hands out each page once
+        ingestor.ingest(pdf)
+
+    text = (
+        pypdfium2.PdfDocument((folder / SEARCHABLE_PDF_NAME).read_bytes())[0].get_textpage().get_text_range()
+    )
+    assert "Quetzalcoatl Holdings" in text
