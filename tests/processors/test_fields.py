@@ -287,3 +287,14 @@ def test_signatures_much_taller_than_the_print_are_not_read() -> None:
         (HandwritingKind.SIGNATURE, ""),
         (HandwritingKind.ANNOTATION, "1/2/13"),
     ]
+
+
+def test_a_tall_box_takes_its_left_label_from_the_line_its_writing_sits_on() -> None:
+    """A signature rising over `FOR THE GOVERNMENT:` on the line above: `Signature:` labels it."""
+    tall = Box(400, 420, 800, 545)
+    words = _line(["FOR", "THE"], x=250, y=425, line=1) + _line(["Signature:"], x=170, y=500, line=2)
+
+    label, kind = find_label(printed_words(words, []), tall)
+
+    assert label is not None and label.text == "Signature:"
+    assert kind is FieldType.SIGNATURE
