@@ -1,14 +1,16 @@
-"""Shared helpers for the benchmark scripts: generated PDFs and peak memory of a process tree."""
+"""Shared helpers for the benchmark scripts: generated PDFs, page counts and peak memory of a
+process tree."""
 
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import psutil
+from elasticsearch import Elasticsearch
 
 from indexer.training.data.synthetic import render_page
 from tests.factories import DPI, write_image_pdf
@@ -23,6 +25,25 @@ def make_pdf(path: Path, pages: int, *, seed: int, distinct_pages: int = 10) -> 
     rng = np.random.default_rng(seed)
     images = [scan_effects(render_page(rng, dpi=DPI).image, rng) for _ in range(min(pages, distinct_pages))]
     return write_image_pdf(path, [images[index % len(images)] for index in range(pages)])
+
+
+def variants(source: Path, folder: Path, prefix: str, count: int) -> list[Path]:
+    """Distinct files (different bytes, so different documents) of one PDF, `prefix-NNNN.pdf`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = source.read_bytes()
+    made = []
+    for index in range(count):
+        path = folder / f"{prefix}-{index:04d}.pdf"
+        path.write_bytes(data + f"\n% variant {prefix} {index}\n".encode())
+        made.append(path)
+    return made
+
+
+def count_pages(client: Elasticsearch, alias: str, query: dict[str, Any] | None = None) -> int:
+    """Pages under the alias (matching `query`); 0 before the alias exists."""
+    if not client.indices.exists_alias(name=alias):
+        return 0
+    return int(client.count(index=alias, query=query or {"match_all": {}})["count"])
 
 
 class MemorySampler:

@@ -29,7 +29,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from benchmarks.common import make_pdf
+from benchmarks.common import count_pages, make_pdf, variants
 from indexer.config import Settings, load_settings
 from indexer.hashing import FileIdentity
 from indexer.queue import TASK_NAME, create_app
@@ -46,24 +46,6 @@ _ONE_CORE = {"OMP_THREAD_LIMIT": "1", "INDEXER_DETECTOR__THREADS": "1", "INDEXER
 def _load() -> str:
     """The 1-, 5- and 15-minute load averages: other work on the cores slows every figure."""
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _variants(source: Path, folder: Path, prefix: str, count: int) -> list[Path]:
-    """Distinct files (different bytes, so different documents) of the same page."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data = source.read_bytes()
-    made = []
-    for index in range(count):
-        path = folder / f"{prefix}-{index:04d}.pdf"
-        path.write_bytes(data + f"\n% variant {prefix} {index}\n".encode())
-        made.append(path)
-    return made
-
-
-def _count(client: Elasticsearch, alias: str, query: dict[str, Any] | None = None) -> int:
-    if not client.indices.exists_alias(name=alias):
-        return 0
-    return int(client.count(index=alias, query=query or {"match_all": {}})["count"])
 
 
 class _Run:
@@ -127,7 +109,7 @@ class _Run:
             sent_at, result = self._submit(path)
             outcome = self._outcome(result)
             query = {"term": {"document.id": outcome["document_id"]}}
-            while _count(self.client, self.alias, query) == 0:
+            while count_pages(self.client, self.alias, query) == 0:
                 time.sleep(_POLL_S)
             to_start.append(outcome["started_at"] - sent_at)
             to_searchable.append(time.time() - outcome["finished_at"])
@@ -139,11 +121,11 @@ class _Run:
         try:
             while "files go to the queue" not in (self.folder / "daemon.log").read_text():
                 time.sleep(0.2)
-            before = _count(self.client, self.alias)
+            before = count_pages(self.client, self.alias)
             started = time.perf_counter()
             for path in files:
                 path.rename(self.inbox / path.name)  # an atomic drop, as a scanner's rename would be
-            while _count(self.client, self.alias) < before + len(files):
+            while count_pages(self.client, self.alias) < before + len(files):
                 if daemon.poll() is not None:
                     raise RuntimeError(f"the daemon stopped; see {self.folder / 'daemon.log'}")
                 time.sleep(0.2)
@@ -203,10 +185,10 @@ def main() -> None:
         for workers in counts:
             run = _Run(settings, client, redis_url, scratch, workers)
             try:
-                run.warm_up(_variants(source, run.folder / "warm", "warm", workers))
+                run.warm_up(variants(source, run.folder / "warm", "warm", workers))
                 if workers == counts[0]:
                     to_start, to_searchable = run.overhead(
-                        _variants(source, run.folder / "overhead", "overhead", arguments.overhead_files)
+                        variants(source, run.folder / "overhead", "overhead", arguments.overhead_files)
                     )
                     print(
                         f"queue overhead per file ({workers} idle worker, {len(to_start)} files): "
@@ -215,7 +197,7 @@ def main() -> None:
                         f"end->searchable median {statistics.median(to_searchable):.3f} s "
                         f"(max {max(to_searchable):.3f})"
                     )
-                seconds = run.throughput(_variants(source, run.folder / "drop", "drop", arguments.files))
+                seconds = run.throughput(variants(source, run.folder / "drop", "drop", arguments.files))
             finally:
                 run.close()
             figures[workers] = arguments.files / seconds * 60

@@ -23,28 +23,11 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
-from benchmarks.common import PeakMemory, make_pdf
+from benchmarks.common import PeakMemory, count_pages, make_pdf, variants
 from indexer.config import load_settings
 from indexer.search import connect
 
 _POLL_S = 0.05
-
-
-def _count(client: Elasticsearch, alias: str) -> int:
-    if not client.indices.exists_alias(name=alias):
-        return 0
-    return int(client.count(index=alias)["count"])
-
-
-def _variants(source: Path, folder: Path, count: int) -> list[Path]:
-    """Distinct files (different bytes, so different documents) from one PDF."""
-    data = source.read_bytes()
-    made = []
-    for index in range(count):
-        path = folder / f"burst-{index:04d}.pdf"
-        path.write_bytes(data + f"\n% variant {index}\n".encode())
-        made.append(path)
-    return made
 
 
 def _pipeline_seconds(artifacts: Path) -> dict[str, float]:
@@ -76,17 +59,17 @@ def main() -> None:
         "INDEXER_WATCH__WORKERS": str(arguments.workers),
     }
     source = make_pdf(staging / "one.pdf", 1, seed=3)
-    files = _variants(source, staging, arguments.files + arguments.latency_files)
+    files = variants(source, staging, "burst", arguments.files + arguments.latency_files)
     daemon = subprocess.Popen([sys.executable, "-m", "indexer.cli", "watch", str(inbox)], env=env)
     try:
         with PeakMemory(daemon.pid) as memory:
             _wait_ready(client, alias, inbox, files[0])
             latencies = [_latency(client, alias, inbox, path) for path in files[1 : arguments.latency_files]]
-            before = _count(client, alias)
+            before = count_pages(client, alias)
             started = time.perf_counter()
             for path in files[arguments.latency_files :]:
                 path.rename(inbox / path.name)  # an atomic drop, as a scanner's rename would be
-            while _count(client, alias) < before + arguments.files and daemon.poll() is None:
+            while count_pages(client, alias) < before + arguments.files and daemon.poll() is None:
                 client.indices.refresh(index=alias)
                 time.sleep(1)
             burst_s = time.perf_counter() - started
@@ -101,7 +84,7 @@ def main() -> None:
         f"overhead beyond the pipeline: median {statistics.median(overheads):.2f} s, "
         f"max {max(overheads):.2f} s"
     )
-    indexed = _count(client, alias) - before
+    indexed = count_pages(client, alias) - before
     print(
         f"burst: {arguments.files} files, {indexed} indexed ({arguments.files - indexed} lost) in "
         f"{burst_s:.0f} s ({burst_s / arguments.files:.2f} s/file) with {arguments.workers} workers"
@@ -115,7 +98,7 @@ def main() -> None:
 def _wait_ready(client: Elasticsearch, alias: str, inbox: Path, path: Path) -> None:
     """The first file warms the workers up (model loading is not latency)."""
     path.rename(inbox / path.name)
-    while _count(client, alias) < 1:
+    while count_pages(client, alias) < 1:
         time.sleep(0.5)
         if client.indices.exists_alias(name=alias):
             client.indices.refresh(index=alias)
@@ -123,10 +106,10 @@ def _wait_ready(client: Elasticsearch, alias: str, inbox: Path, path: Path) -> N
 
 def _latency(client: Elasticsearch, alias: str, inbox: Path, path: Path) -> tuple[str, float]:
     target = inbox / path.name
-    before = _count(client, alias)
+    before = count_pages(client, alias)
     path.rename(target)
     complete = time.perf_counter()
-    while _count(client, alias) <= before:
+    while count_pages(client, alias) <= before:
         time.sleep(_POLL_S)  # polling the index, not waiting for the daemon
     return target.name, time.perf_counter() - complete
 
