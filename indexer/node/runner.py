@@ -26,7 +26,7 @@ from indexer.errors import ClusterUnavailableError, ConfigError, DependencyError
 from indexer.node.distribution import ensure_distribution
 from indexer.node.java import find_java_home
 
-__all__ = ["EmbeddedNode", "NodeStatus"]
+__all__ = ["EmbeddedNode", "NodeStatus", "chown_tree", "launch_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +151,7 @@ class EmbeddedNode:
             # Tests clean up with wildcard deletes.
             "-E", "action.destructive_requires_name=false",
         ]  # fmt: skip
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "ES_JAVA_HOME": str(java.path),
-            "ES_PATH_CONF": str(config_dir),
-            "ES_TMPDIR": str(tmp_dir),
-            "ES_JAVA_OPTS": f"-Xms{self._node.heap_mb}m -Xmx{self._node.heap_mb}m",
-        }
+        env = launch_environment(java.path, config_dir, tmp_dir, heap_mb=self._node.heap_mb)
         log.info("starting Elasticsearch %s on %s (Java %d)", self._node.version, self.url, java.major)
         user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
         try:
@@ -241,7 +234,7 @@ class EmbeddedNode:
         if account is not None:
             _check_reachable(self.home, account.pw_name)
             for directory in (self.home, config_dir, data_dir, logs_dir, tmp_dir):
-                _chown_tree(directory, account.pw_uid, account.pw_gid)
+                chown_tree(directory, account.pw_uid, account.pw_gid)
         return config_dir, data_dir, logs_dir, tmp_dir
 
     def _log_tail(self, logs_dir: Path) -> str:
@@ -270,7 +263,21 @@ class EmbeddedNode:
         return True
 
 
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
+def launch_environment(java_home: Path, config_dir: Path, tmp_dir: Path, *, heap_mb: int) -> dict[str, str]:
+    """The whole environment an Elasticsearch node starts with: its JDK, config, temp folder and
+    heap, and nothing else of ours (no proxy or Java options leak in)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "ES_JAVA_HOME": str(java_home),
+        "ES_PATH_CONF": str(config_dir),
+        "ES_TMPDIR": str(tmp_dir),
+        "ES_JAVA_OPTS": f"-Xms{heap_mb}m -Xmx{heap_mb}m",
+    }
+
+
+def chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Give a folder and everything under it to the node's account (links are not followed)."""
     os.chown(root, uid, gid)
     for directory, subdirs, files in os.walk(root):
         for name in subdirs + files:

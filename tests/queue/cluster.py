@@ -24,6 +24,7 @@ import psutil
 from indexer.config import Settings
 from indexer.node.distribution import ensure_distribution
 from indexer.node.java import find_java_home
+from indexer.node.runner import chown_tree, launch_environment
 
 __all__ = ["ClusterNode", "start_cluster", "wait_health"]
 
@@ -35,13 +36,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    os.chown(root, uid, gid)
-    for directory, subdirs, files in os.walk(root):
-        for name in subdirs + files:
-            os.chown(Path(directory) / name, uid, gid, follow_symlinks=False)
 
 
 class ClusterNode:
@@ -70,7 +64,7 @@ class ClusterNode:
             shutil.copytree(es_home / "config", self.home / "config")
         account = pwd.getpwnam(self._settings.es.node.run_as_user) if os.geteuid() == 0 else None
         if account is not None:
-            _chown_tree(self.home, account.pw_uid, account.pw_gid)
+            chown_tree(self.home, account.pw_uid, account.pw_gid)
         argv = [
             str(es_home / "bin" / "elasticsearch"), "--daemonize", "--pidfile", str(self._pid_file),
             "-E", f"cluster.name={self._cluster}",
@@ -85,14 +79,7 @@ class ClusterNode:
             "-E", "cluster.routing.allocation.disk.threshold_enabled=false",
             "-E", "action.destructive_requires_name=false",
         ]  # fmt: skip
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "ES_JAVA_HOME": str(java.path),
-            "ES_PATH_CONF": str(self.home / "config"),
-            "ES_TMPDIR": str(self.home / "tmp"),
-            "ES_JAVA_OPTS": f"-Xms{_HEAP_MB}m -Xmx{_HEAP_MB}m",
-        }
+        env = launch_environment(java.path, self.home / "config", self.home / "tmp", heap_mb=_HEAP_MB)
         user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
         subprocess.run(
             argv, env=env, cwd=self.home, user=user, group=group, extra_groups=[] if account else None,
