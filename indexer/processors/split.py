@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 import statistics
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from indexer.backends.base import SparseTextReader
 from indexer.document import Box, FieldType, Label, Page, Span, Word
 from indexer.errors import ProcessingError
-from indexer.processors.fields.labels import ROW_SIDE, classify, label_word_type
-from indexer.processors.trim import read_region
+from indexer.processors.fields.labels import ROW_SIDE, label_word_type
+from indexer.processors.trim import CUT_GAP_PX, WORD_EDGES, read_region
 
-__all__ = ["LabelRow", "SplitBlocks", "block_pieces", "label_rows", "split_box"]
+__all__ = ["LabelRow", "Piece", "SplitBlocks", "block_pieces", "label_rows", "split_box"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ DESCENDER_SHARE = 0.3
 MIN_PIECE_SHARE = 0.8
 #: A piece mostly inside another box is that box's row: it is dropped, not doubled.
 OTHER_BOX_SHARE = 0.5
-_CUT_GAP_PX = 10
-_WORD_EDGES = "()[]{}.,;:!?\"'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +69,20 @@ class LabelRow:
         return (self.box.y0 + self.box.y1) / 2
 
 
+class Piece(NamedTuple):
+    """One row's part of a cut box, with the row's label and the type that label names."""
+
+    box: Box
+    label: Label
+    type: FieldType
+
+
 def _is_row_label(word: Word, box: Box) -> bool:
     # OCR reads a colon as a semicolon often enough (`Namo;`).
     text = word.text.strip().replace(";", ":")
     if label_word_type(text) is None:
         return False
-    bare = text.strip(_WORD_EDGES).lower()
+    bare = text.strip(WORD_EDGES).lower()
     if not (text.endswith(":") or bare in BARE_LABELS):
         return False
     exact = label_word_type(bare) is not None
@@ -120,7 +127,7 @@ def label_rows(words: list[Word], box: Box) -> list[LabelRow]:
     return found
 
 
-def split_box(box: Box, rows: list[LabelRow]) -> list[tuple[Box, Label]]:
+def split_box(box: Box, rows: list[LabelRow]) -> list[Piece]:
     """`box` cut between its label rows: one piece a row, from the box's top to its bottom.
 
     Writing sits on its row's line and rises above it, so a row's piece runs from just under the
@@ -136,23 +143,24 @@ def split_box(box: Box, rows: list[LabelRow]) -> list[tuple[Box, Label]]:
     for index, row in enumerate(rows):
         top = box.y0 if index == 0 else cuts[index - 1]
         bottom = box.y1 if index == len(rows) - 1 else cuts[index]
-        left = max(box.x0, row.box.x1 + _CUT_GAP_PX) if row.box.x1 > box.x0 else box.x0
+        left = max(box.x0, row.box.x1 + CUT_GAP_PX) if row.box.x1 > box.x0 else box.x0
         if left >= box.x1 or bottom - top < MIN_PIECE_SHARE * height:
             continue
-        pieces.append((Box(left, top, box.x1, bottom), Label(row.text, row.box, ROW_SIDE, round(height))))
+        label = Label(row.text, row.box, ROW_SIDE, round(height))
+        pieces.append(Piece(Box(left, top, box.x1, bottom), label, row.type))
     return pieces
 
 
-def block_pieces(words: list[Word], box: Box, taken: list[Box]) -> list[tuple[Box, Label]]:
+def block_pieces(words: list[Word], box: Box, taken: list[Box]) -> list[Piece]:
     """`box` cut into a piece a label row, each with its row's label, leaving out rows another box
     in `taken` holds; none when fewer than two label rows lie within it."""
     rows = label_rows(words, box)
     if len(rows) < 2:
         return []
     return [
-        (piece, label)
-        for piece, label in split_box(box, rows)
-        if not any(piece.intersection(other) >= OTHER_BOX_SHARE * piece.area for other in taken)
+        piece
+        for piece in split_box(box, rows)
+        if not any(piece.box.intersection(other) >= OTHER_BOX_SHARE * piece.box.area for other in taken)
     ]
 
 
@@ -189,17 +197,17 @@ class SplitBlocks:
                 spans.append(span)
                 continue
             log.debug("page %d: span %s cut into %d rows", page.number, span.id, len(pieces))
-            taken += [piece for piece, _ in pieces]
+            taken += [piece.box for piece in pieces]
             spans += [
                 replace(
                     span,
                     id=f"{span.id}.{index}",
-                    box=piece,
+                    box=piece.box,
                     entities={},
-                    label=label,
-                    field_type=classify(label.text, nearest_last=True),
+                    label=piece.label,
+                    field_type=piece.type,
                 )
-                for index, (piece, label) in enumerate(pieces)
+                for index, piece in enumerate(pieces)
             ]
         page.spans = spans
         return page

@@ -20,7 +20,7 @@ from indexer.document import Box, Page, Word
 from indexer.errors import ProcessingError
 from indexer.processors.fields.labels import is_label_word
 
-__all__ = ["TrimBoxes", "read_region", "trimmed"]
+__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "read_region", "trimmed"]
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,11 @@ MIN_KEPT_SHARE = 0.4
 #: Label words that are cut out without a colon or brackets (captions under signature lines);
 #: other keywords (`Street`, `Rent`) are as often handwritten.
 CAPTION_WORDS = frozenset({"signature", "title", "name", "date", "print", "initials"})
-_WORD_EDGES = "()[]{}.,;:!?\"'"
+#: Punctuation stripped off a word before it is compared with a keyword.
+WORD_EDGES = "()[]{}.,;:!?\"'"
 _READ_MARGIN_PX = 4
 #: Room left between a cut edge and the word: masking blanks 6 px around each box (anchor.py).
-_CUT_GAP_PX = 10
+CUT_GAP_PX = 10
 _MIN_LETTERS = 2
 
 
@@ -58,7 +59,7 @@ def _is_printed_label(word: Word, box: Box) -> bool:
     if word.box.height > PRINT_MAX_HEIGHT_SHARE * box.height:
         return False
     bracketed = text[:1] in "([{" and text[-1:] in ")]}"
-    bare = text.strip(_WORD_EDGES).lower()
+    bare = text.strip(WORD_EDGES).lower()
     return text.endswith(":") or (bracketed and is_label_word(text)) or bare in CAPTION_WORDS
 
 
@@ -73,13 +74,13 @@ def _cuts(word: Box, box: Box) -> list[Box]:
     centre_y = (word.y0 + word.y1) / 2
     options = []
     if centre_y > box.y1 - BAND_SHARE * box.height and word.y0 > middle_y:
-        options.append((box.x0, box.y0, box.x1, word.y0 - _CUT_GAP_PX))
+        options.append((box.x0, box.y0, box.x1, word.y0 - CUT_GAP_PX))
     elif centre_y < box.y0 + BAND_SHARE * box.height and word.y1 < middle_y:
-        options.append((box.x0, word.y1 + _CUT_GAP_PX, box.x1, box.y1))
+        options.append((box.x0, word.y1 + CUT_GAP_PX, box.x1, box.y1))
     elif word.x0 <= box.x0 + EDGE_SHARE * box.width and word.x1 < middle_x:
-        options.append((word.x1 + _CUT_GAP_PX, box.y0, box.x1, box.y1))
+        options.append((word.x1 + CUT_GAP_PX, box.y0, box.x1, box.y1))
     elif word.x1 >= box.x1 - EDGE_SHARE * box.width and word.x0 > middle_x:
-        options.append((box.x0, box.y0, word.x0 - _CUT_GAP_PX, box.y1))
+        options.append((box.x0, box.y0, word.x0 - CUT_GAP_PX, box.y1))
     return [
         Box(x0, y0, x1, y1)
         for x0, y0, x1, y1 in options

@@ -51,8 +51,8 @@ def test_labels_outside_the_box_rows_or_right_of_its_left_part_are_not_rows() ->
 def test_the_box_is_cut_under_each_row_baseline_and_each_piece_keeps_its_label() -> None:
     pieces = split_box(BLOCK, label_rows(_block_words(), BLOCK))
 
-    boxes = [piece for piece, _ in pieces]
-    assert [label.text for _, label in pieces] == ["Signature:", "Name:", "Title:"]
+    boxes = [piece.box for piece in pieces]
+    assert [piece.label.text for piece in pieces] == ["Signature:", "Name:", "Title:"]
     assert boxes[0].y0 == BLOCK.y0 and boxes[-1].y1 == BLOCK.y1
     assert all(upper.y1 == lower.y0 for upper, lower in itertools.pairwise(boxes))
     # each row's writing sits on its label's line and rises above it: the cut between the Name
@@ -65,14 +65,14 @@ def test_a_label_inside_the_box_stays_out_of_its_piece() -> None:
     box = Box(50, 400, 900, 580)  # drawn loosely over the labels
     pieces = split_box(box, label_rows(_block_words(), box))
 
-    assert [piece.x0 for piece, _ in pieces] == [60 + 20 * 10 + 10, 60 + 20 * 5 + 10, 60 + 20 * 6 + 10]
+    assert [piece.box.x0 for piece in pieces] == [60 + 20 * 10 + 10, 60 + 20 * 5 + 10, 60 + 20 * 6 + 10]
 
 
 def test_one_label_row_or_rows_another_box_has_leave_the_box_whole() -> None:
     assert block_pieces([_label("Name:", 500)], BLOCK, []) == []
     name_box = Box(300, 490, 900, 530)  # the name already has an annotation box of its own
     kept = block_pieces(_block_words(), BLOCK, [name_box])
-    assert [label.text for _, label in kept] == ["Signature:", "Title:"]
+    assert [piece.label.text for piece in kept] == ["Signature:", "Title:"]
 
 
 def _block_page() -> tuple[Page, Box]:
