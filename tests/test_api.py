@@ -265,6 +265,11 @@ def test_handwriting_lands_between_the_right_words_on_20_pages(
     )
 
 
+def _writing_pdfs(settings: Settings) -> Settings:
+    """The settings with INDEXER_OUTPUT__SEARCHABLE_PDF=true."""
+    return settings.model_copy(update={"output": settings.output.model_copy(update={"searchable_pdf": True})})
+
+
 @pytest.mark.slow
 def test_a_searchable_pdf_is_written_beside_the_artifacts_when_asked(
     settings_for: Settings, tmp_path: Path, es_client: Elasticsearch
@@ -277,9 +282,7 @@ def test_a_searchable_pdf_is_written_beside_the_artifacts_when_asked(
 
     pages = synthetic_pages(2, seed=41)
     pdf = write_scanned_pdf(tmp_path / "lease.pdf", pages, seed=42)
-    settings = settings_for.model_copy(
-        update={"output": settings_for.output.model_copy(update={"searchable_pdf": True})}
-    )
+    settings = _writing_pdfs(settings_for)
     with _ingestor(settings, pages) as ingestor:
         document = ingestor.ingest(pdf)
 
@@ -301,9 +304,7 @@ def test_the_searchable_pdf_written_at_a_re_ingest_holds_the_corrections(
 
     pages = synthetic_pages(1, seed=43)
     pdf = write_scanned_pdf(tmp_path / "lease.pdf", pages, seed=44)
-    settings = settings_for.model_copy(
-        update={"output": settings_for.output.model_copy(update={"searchable_pdf": True})}
-    )
+    settings = _writing_pdfs(settings_for)
     with _ingestor(settings, pages) as ingestor:
         document = ingestor.ingest(pdf)
         folder = settings.artifacts_dir / document.id
