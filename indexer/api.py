@@ -22,6 +22,7 @@ from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.detect import DetectHandwriting
 from indexer.processors.entities import ExtractEntities
+from indexer.processors.extend import ExtendBoxes
 from indexer.processors.fields import ExtractFields, FindLabels
 from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
@@ -145,6 +146,7 @@ def build_pipeline(
             batch_size=settings.handwriting.batch_size,
             read_signatures=settings.handwriting.read_signatures,
         ),
+        "extend_boxes": lambda: ExtendBoxes(settings.extend),
         "find_labels": FindLabels,
         "merge_text": lambda: MergeText(settings.merge),
         "extract_entities": lambda: ExtractEntities(settings.entities),

@@ -248,6 +248,16 @@ class MergeSettings(BaseModel):
     fuzzy_max_distance: int = Field(default=1, ge=0, le=2)
 
 
+class ExtendSettings(BaseModel):
+    """`extend_boxes`: an annotation box grows over the rest of its handwritten line."""
+
+    #: A word beside the box joins it when the detector's mean handwriting probability over the
+    #: word is at least this (chosen by cross-validation by document, docs/experiments/).
+    min_probability: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: The largest gap between the box and the next word, in box heights.
+    max_gap_heights: float = Field(default=0.5, ge=0.0)
+
+
 class PipelineSettings(BaseModel):
     """Which steps run, in which order; `indexer pipeline` prints the effective list."""
 
@@ -258,6 +268,7 @@ class PipelineSettings(BaseModel):
         "trim_boxes",
         "mask_with_anchors",
         "ocr_printed",
+        "extend_boxes",
         "find_labels",
         "ocr_handwriting",
         "merge_text",
@@ -393,6 +404,7 @@ class Settings(BaseSettings):
     anchors: AnchorSettings = AnchorSettings()
     tesseract: TesseractSettings = TesseractSettings()
     merge: MergeSettings = MergeSettings()
+    extend: ExtendSettings = ExtendSettings()
     pipeline: PipelineSettings = PipelineSettings()
     detector: DetectorSettings = DetectorSettings()
     watch: WatchSettings = WatchSettings()

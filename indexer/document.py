@@ -21,6 +21,7 @@ __all__ = [
     "Field",
     "FieldType",
     "HandwritingKind",
+    "HandwritingMap",
     "KindSource",
     "Label",
     "Page",
@@ -283,9 +284,28 @@ class Field:
         return cls(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class HandwritingMap:
+    """The detector's probability that the page is handwriting there (signature or annotation),
+    per cell of a grid laid over the page; each cell is `cell_px` page pixels square."""
+
+    probability: np.ndarray  # (rows, cols) float in [0, 1]
+    cell_px: float
+
+    def mean(self, box: Box) -> float:
+        """The mean probability over the cells `box` (page pixels) touches; 0 outside the grid."""
+        rows, cols = self.probability.shape
+        scale = 1.0 / self.cell_px
+        y0, x0 = min(int(box.y0 * scale), rows - 1), min(int(box.x0 * scale), cols - 1)
+        y1, x1 = max(int(box.y1 * scale), y0 + 1), max(int(box.x1 * scale), x0 + 1)
+        cells = self.probability[max(y0, 0) : y1, max(x0, 0) : x1]
+        return float(cells.mean()) if cells.size else 0.0
+
+
 @dataclass(slots=True)
 class Page:
-    """One rendered page. `image` and `masked_image` are transient and never serialised."""
+    """One rendered page. `image`, `masked_image` and `handwriting_map` are transient and never
+    serialised."""
 
     number: int
     dpi: int
@@ -303,6 +323,8 @@ class Page:
     timings_s: dict[str, float] = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False, compare=False)  # (height, width, 3) uint8 RGB
     masked_image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: The detector's handwriting probabilities, when it gives them (`DetectHandwriting`).
+    handwriting_map: HandwritingMap | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.number < 1:
@@ -337,7 +359,7 @@ class Page:
         return cls(**values)
 
 
-_TRANSIENT_PAGE_FIELDS = frozenset({"image", "masked_image"})
+_TRANSIENT_PAGE_FIELDS = frozenset({"image", "masked_image", "handwriting_map"})
 
 
 @dataclass(slots=True)

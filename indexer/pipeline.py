@@ -114,6 +114,7 @@ class Pipeline:
                 sink(document, page)
             page.image = None
             page.masked_image = None
+            page.handwriting_map = None
             document.pages.append(page)
             if on_page is not None:
                 on_page(page)

@@ -20,7 +20,7 @@ from PIL import Image
 
 from indexer.backends.base import Detection, Recognition
 from indexer.backends.htr.grammar import FieldType as GrammarType
-from indexer.document import Box
+from indexer.document import Box, HandwritingMap
 from indexer.training.data.synthetic import (
     HandwrittenItem,
     PrintedWord,
@@ -165,6 +165,25 @@ class FixedDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         return list(self._detections)
+
+
+class MappedFixedDetector(FixedDetector):
+    """Returns the same boxes on every page, and a map that calls `handwritten` handwriting
+    (probability 0.9) and the rest of the page print (0.01), as our FCN's map does."""
+
+    def __init__(
+        self, detections: Sequence[Detection], handwritten: Sequence[Box], *, cell_px: int = 8
+    ) -> None:
+        super().__init__(detections)
+        self._handwritten = list(handwritten)
+        self._cell_px = cell_px
+
+    def detect_with_map(self, image: np.ndarray) -> tuple[list[Detection], HandwritingMap]:
+        cell = self._cell_px
+        probability = np.full((-(-image.shape[0] // cell), -(-image.shape[1] // cell)), 0.01, np.float32)
+        for box in self._handwritten:
+            probability[box.y0 // cell : -(-box.y1 // cell), box.x0 // cell : -(-box.x1 // cell)] = 0.9
+        return self.detect(image), HandwritingMap(probability, cell)
 
 
 class EchoRecognizer:

@@ -20,7 +20,7 @@ from indexer.search.mappings import alias_indices, mapping_version_of
 from indexer.search.query import PageQuery, parse_field_filter
 from indexer.search.reindex import Reindexer
 from indexer.training.data.synthetic import handwriting_fonts
-from tests.factories import FixedDetector, HintRecordingRecognizer, write_image_pdf
+from tests.factories import FixedDetector, HintRecordingRecognizer, MappedFixedDetector, write_image_pdf
 
 PRINT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BODY = [
@@ -142,3 +142,40 @@ def test_a_box_over_a_printed_label_is_trimmed_and_the_label_stays_in_the_text(
     printed = source["content"][: span["start"]] + source["content"][span["end"] :]
     assert "Date:" in printed
     assert span["label"]["text"] == "Date:" and span["field_type"] == "date"
+
+
+@pytest.mark.slow
+def test_a_box_cut_short_takes_in_the_rest_of_its_handwritten_line(
+    es_client: Elasticsearch, settings_for: Settings, tmp_path: Path
+) -> None:
+    """GIVEN an annotation box over the first part of a handwritten line only, and a detector map
+    that calls the whole line handwriting
+    WHEN the page is ingested (real Tesseract reads the rest of the line as words)
+    THEN the indexed box reaches the line's end and those words are the span's, not print."""
+    image = Image.new("RGB", (1700, 2200), "white")
+    draw = ImageDraw.Draw(image)
+    printed = ImageFont.truetype(PRINT_FONT, 34)
+    for row, line in enumerate(BODY):
+        draw.text((150, 300 + 60 * row), line, font=printed, fill=(0, 0, 0))
+    draw.text((150, 1000), "Address:", font=printed, fill=(0, 0, 0), anchor="ls")
+    hand = ImageFont.truetype(str(handwriting_fonts()[0]), 64)
+    written = "20101 Hamilton Avenue"
+    draw.text((360, 1000), written, font=hand, fill=(20, 30, 90), anchor="ls")
+    x0, y0, x1, y1 = (int(v) for v in draw.textbbox((360, 1000), written, font=hand, anchor="ls"))
+    line = Box(x0 - 8, y0 - 8, x1 + 8, y1 + 8)
+    first = Box(line.x0, line.y0, line.x0 + line.width // 3, line.y1)  # about `20101 Ha`
+    detector = MappedFixedDetector([Detection(HandwritingKind.ANNOTATION, first, 0.9)], [line])
+    reader = HintRecordingRecognizer(written)
+    with Ingestor(
+        settings_for, pipeline=build_pipeline(settings_for, detector=detector, recognizer=reader)
+    ) as ingestor:
+        document = ingestor.ingest(write_image_pdf(tmp_path / "lease.pdf", [np.asarray(image)]))
+    es_client.indices.refresh(index=settings_for.es.alias)
+
+    source = es_client.get(index=settings_for.es.alias, id=document.page_id(document.pages[0]))["_source"]
+    span = source["handwriting"][0]
+    assert span["bbox"]["x1"] >= line.x1 - 40, "the box still stops where the detector's did"
+    assert span["bbox"]["x0"] > 300, "the box took in the printed label"
+    printed_text = source["content"][: span["start"]] + source["content"][span["end"] :]
+    assert "Address:" in printed_text
+    assert "Avenue" not in printed_text and source["content"].count("Avenue") == 1

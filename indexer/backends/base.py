@@ -13,12 +13,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from indexer.document import Box, HandwritingKind, Word
+from indexer.document import Box, HandwritingKind, HandwritingMap, Word
 
 __all__ = [
     "BoxDetector",
     "Detection",
     "HandwritingRecognizer",
+    "MappingDetector",
     "PrintedOcr",
     "PrintedOcrResult",
     "Recognition",
@@ -45,6 +46,15 @@ class BoxDetector(Protocol):
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Boxes of handwriting on one (height, width, 3) uint8 RGB page."""
+        ...
+
+
+@runtime_checkable
+class MappingDetector(Protocol):
+    """A detector that also gives its per-pixel handwriting probabilities (our FCN does)."""
+
+    def detect_with_map(self, image: np.ndarray) -> tuple[list[Detection], HandwritingMap]:
+        """The boxes of `detect` and the probabilities they were decoded from, on the page's grid."""
         ...
 
 

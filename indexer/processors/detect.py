@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from indexer.backends.base import BoxDetector
+from indexer.backends.base import BoxDetector, MappingDetector
 from indexer.document import Page, Span
 from indexer.errors import ProcessingError
 
@@ -18,7 +18,8 @@ MIN_PAGE_SIDE_PX = 32
 
 
 class DetectHandwriting:
-    """Fills `page.spans` (kind, box, detection score) from a `BoxDetector`."""
+    """Fills `page.spans` (kind, box, detection score) from a `BoxDetector`, and
+    `page.handwriting_map` when the detector gives its probabilities."""
 
     name = "detect_handwriting"
 
@@ -35,7 +36,10 @@ class DetectHandwriting:
             log.debug("page %d is %dx%d px: too small for handwriting", page.number, page.width, page.height)
             page.engines["detector"] = f"{self._detector.name} {self._detector.version}"
             return page
-        detections = self._detector.detect(page.image)
+        if isinstance(self._detector, MappingDetector):
+            detections, page.handwriting_map = self._detector.detect_with_map(page.image)
+        else:
+            detections = self._detector.detect(page.image)
         # Reading order (top to bottom, then left to right) makes span ids stable and readable.
         detections.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
         page.spans = [

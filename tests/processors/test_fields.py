@@ -96,6 +96,9 @@ def test_tokens_and_noise_in_blanked_boxes_are_no_label() -> None:
         ("as of the date first above written.", True, None),  # running text: the last words count
         ("made and entered into this date by and", True, None),  # a blank after a function word
         ("Namo:", True, FieldType.NAME),  # OCR's misreading of a label word
+        ("Dae:", True, FieldType.DATE),  # a letter of the label lost
+        ("Do:", True, None),  # two letters from `date`: not a misreading of it
+        ("Due", True, None),  # no colon, no fuzzy match
         ("same", True, None),
         ("[NAME]", False, FieldType.NAME),
     ],

@@ -50,6 +50,7 @@ from indexer.backends.detector.decode import decode, fuse_scales
 from indexer.backends.detector.net import build_model, preprocess, resize_factor
 from indexer.backends.detector.refiner import BoxRefiner
 from indexer.backends.tf_runtime import load_tensorflow
+from indexer.document import HandwritingMap
 from indexer.errors import BackendError, DependencyError, InputError
 from indexer.model_dirs.detector import DetectorConfig, load_detector_dir
 
@@ -127,6 +128,12 @@ class TfBoxDetector:
         detections = self.boxes(self.read(image))
         log.debug("detected %d boxes in %.3f s", len(detections), time.perf_counter() - started)
         return detections
+
+    def detect_with_map(self, image: np.ndarray) -> tuple[list[Detection], HandwritingMap]:
+        """`detect`'s boxes and the net's handwriting probability (either class) on its grid."""
+        reading = self.read(image)
+        probability = 1.0 - reading.outputs[..., 0]
+        return self.boxes(reading), HandwritingMap(probability, self.config.output_stride / reading.factor)
 
     def read(self, image: np.ndarray, test_scales: tuple[float, ...] | None = None) -> PageReading:
         """The net's reading of one page at all `test_scales` (else the config's), to decode with

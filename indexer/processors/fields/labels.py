@@ -45,7 +45,8 @@ _KEYWORDS: dict[str, FieldType] = {
 }
 #: Words that name a type only as a label of their own (`By:`, `Its:`), never in running text.
 _LABEL_ONLY = {"by": FieldType.SIGNATURE, "its": FieldType.TITLE}
-#: Keywords that OCR misreads by one letter (`Namo:`) are still found when the word ends with `:`.
+#: Keywords that OCR misreads by one letter (`Namo:`) or drops one of (`Dae:`) are still found
+#: when the word ends with `:`; the keyword has at least this many letters, so `By:` stays exact.
 _FUZZY_MIN_LENGTH = 4
 #: Left of a box, only the last words name it: `DATE OF LEASE:`, not `as of the date first above written`.
 _LEFT_KEYWORD_WORDS = 3
@@ -101,7 +102,7 @@ def _word_type(word: str) -> FieldType | None:
         return _KEYWORDS[bare]
     if lowered.endswith(":") and bare in _LABEL_ONLY:
         return _LABEL_ONLY[bare]
-    if lowered.endswith(":") and len(bare) >= _FUZZY_MIN_LENGTH:
+    if lowered.endswith(":") and len(bare) >= _FUZZY_MIN_LENGTH - 1:
         return next(
             (
                 kind
@@ -212,19 +213,29 @@ def _left_words(words: Sequence[Word], box: Box) -> list[Word]:
     return run
 
 
-def _first_line(words: list[Word], printed: Sequence[Word]) -> list[Word]:
+def _first_line(words: list[Word], printed: Sequence[Word], *, cell_caption: bool = False) -> list[Word]:
     """The words of the OCR line nearest to the box among `words` (sorted nearest first); none
-    when that line is running text (more words than a caption has), not a caption."""
+    when that line is running text (more words than a caption has), not a caption.
+
+    With `cell_caption` (a caption over the box, at the top of its form cell), bracketed
+    instructions after the caption's words are left out before the words are counted.
+    """
     if not words:
         return []
     nearest = words[0]
-    line = [word for word in printed if (word.block, word.line) == (nearest.block, nearest.line)]
-    if len(line) > _CAPTION_MAX_WORDS:
-        return []
-    return sorted(
-        (word for word in words if (word.block, word.line) == (nearest.block, nearest.line)),
+    line = sorted(
+        (word for word in printed if (word.block, word.line) == (nearest.block, nearest.line)),
         key=lambda word: word.box.x0,
     )
+    # A form cell's caption often goes on with instructions in brackets (`9a. NAME AND ADDRESS
+    # OF OWNER (Include ZIP code) (If requested ...)`): the words before them are the caption.
+    # Under a box such a line is the next cell's caption, not this box's.
+    bracket = next((index for index, word in enumerate(line) if word.text.startswith(("(", "[", "{"))), None)
+    if cell_caption and bracket and len(line) > _CAPTION_MAX_WORDS:
+        line = line[:bracket]
+    if len(line) > _CAPTION_MAX_WORDS:
+        return []
+    return [word for word in line if word in words]
 
 
 def _overlaps_columns(word: Word, box: Box) -> bool:
@@ -252,7 +263,7 @@ def _above_words(words: Sequence[Word], box: Box) -> list[Word]:
         and word.box.center[1] <= box.y0 + _OVERLAP_HEIGHTS * box.height
         and box.y0 - word.box.y1 <= _ABOVE_REACH_HEIGHTS * box.height
     ]
-    return _first_line(sorted(candidates, key=lambda word: -word.box.y1), words)
+    return _first_line(sorted(candidates, key=lambda word: -word.box.y1), words, cell_caption=True)
 
 
 def _as_label(words: list[Word], side: str) -> Label:

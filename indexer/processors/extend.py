@@ -1,0 +1,126 @@
+"""ExtendBoxes: an annotation box that stops short of its writing takes in the rest of its line.
+
+The detector often boxes only part of a long handwritten line (`20101 Hamilt` of `20101 Hamilton
+Avenue`, the middle of `Chase Hamilton, LLC, a California limited liability company`). The rest
+is not masked, so the page OCR reads it as words beside the box, and it never reaches the span.
+Runs after the page OCR: the words on the box's line next to it, one after another outward,
+join the box while the detector's own probability map calls them handwriting (a lower bar than
+the one its boxes need) and they are not labels. They leave the page's words (they are the
+span's now), and the handwriting reader reads the grown box.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from indexer.config import ExtendSettings
+from indexer.document import Box, HandwritingMap, Page, Word
+from indexer.processors.anchor import TOKEN_PATTERN
+from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
+
+__all__ = ["ExtendBoxes", "extended"]
+
+log = logging.getLogger(__name__)
+
+#: A word is on the box's line when this share of its height is within the box's rows.
+SAME_LINE_SHARE = 0.5
+#: A word may start this many box heights inside the box (boxes and words overlap a little).
+OVERLAP_HEIGHTS = 0.3
+#: A word this share of which lies in a masked box belongs to that box (token or noise).
+MASKED_SHARE = 0.3
+_BRACKETS = ("(", "[", "{")
+
+
+def _is_label(text: str) -> bool:
+    # `Date:`, `(Signature)`, a bare `DATE` or `BY` beside a box is its label or caption, never
+    # its writing (such words are rarely written by hand inside a field).
+    bare = text.strip(WORD_EDGES + "_").lower()
+    return (
+        text.rstrip("_").endswith(":") or text.startswith(_BRACKETS) or bare in CAPTION_WORDS or bare == "by"
+    )
+
+
+def _next_word(words: Sequence[Word], free: Sequence[int], box: Box, height: int, step: int) -> int | None:
+    """Index of the free word nearest to `box` on its line, right (`step` 1) or left (-1)."""
+    nearest: tuple[float, int] | None = None
+    for index in free:
+        word = words[index].box
+        shared = min(word.y1, box.y1) - max(word.y0, box.y0)
+        if shared < SAME_LINE_SHARE * word.height:
+            continue
+        gap = word.x0 - box.x1 if step > 0 else box.x0 - word.x1
+        if -OVERLAP_HEIGHTS * height <= gap and (nearest is None or gap < nearest[0]):
+            nearest = (gap, index)
+    return nearest[1] if nearest is not None else None
+
+
+def extended(
+    box: Box, words: Sequence[Word], free: list[int], handwriting: HandwritingMap, settings: ExtendSettings
+) -> tuple[Box, list[int]]:
+    """`box` grown over the handwritten words beside it, and those words' indices (taken out of
+    `free`).
+
+    Each side is walked outward word by word; the walk stops at a word farther than
+    `max_gap_heights` box heights, a label word, or a word the map calls print.
+    """
+    height = box.height
+    taken: list[int] = []
+    for step in (1, -1):
+        while (index := _next_word(words, free, box, height, step)) is not None:
+            word = words[index]
+            gap = word.box.x0 - box.x1 if step > 0 else box.x0 - word.box.x1
+            if gap > settings.max_gap_heights * height or _is_label(word.text):
+                break
+            if handwriting.mean(word.box) < settings.min_probability:
+                break
+            free.remove(index)
+            taken.append(index)
+            box = box.union(word.box)
+    return box, taken
+
+
+class ExtendBoxes:
+    """Grows annotation spans' boxes (`span.box`) over the rest of their handwritten line and
+    takes those words out of `page.words`. Needs the detector's map; without one it does nothing."""
+
+    name = "extend_boxes"
+
+    def __init__(self, settings: ExtendSettings) -> None:
+        self._settings = settings
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: annotation boxes grown over words beside them that the detector's map "
+            f"calls handwriting (>= {self._settings.min_probability})"
+        )
+
+    def __call__(self, page: Page) -> Page:
+        if page.handwriting_map is None or not page.spans:
+            return page
+        masked = [span.anchor_box or span.box for span in page.spans]
+        free = [
+            index
+            for index, word in enumerate(page.words)
+            if not TOKEN_PATTERN.search(word.text)
+            and not any(word.box.intersection(area) > MASKED_SHARE * word.box.area for area in masked)
+        ]
+        taken: set[int] = set()
+        for span in page.spans:
+            if span.is_signature:
+                continue
+            box, words = extended(span.box, page.words, free, page.handwriting_map, self._settings)
+            if words:
+                log.debug(
+                    "page %d: span %s grown %s -> %s over %r",
+                    page.number,
+                    span.id,
+                    span.box,
+                    box,
+                    " ".join(page.words[index].text for index in sorted(words)),
+                )
+                span.box = box
+                taken.update(words)
+        if taken:
+            page.words = [word for index, word in enumerate(page.words) if index not in taken]
+        return page

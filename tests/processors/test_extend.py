@@ -1,0 +1,115 @@
+"""extend_boxes: an annotation box cut short takes in the rest of its handwritten line."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.config import ExtendSettings
+from indexer.document import Box, HandwritingKind, HandwritingMap, Page, Span, Word
+from indexer.processors.extend import ExtendBoxes
+
+#: The detector boxed `20101 Hamilt` of a line that goes on with `on Avenue`.
+BOX = Box(600, 840, 900, 900)
+CELL_PX = 10
+
+
+def _map(*handwritten: Box) -> HandwritingMap:
+    """A 1700x2200 page's map: 0.02 everywhere, 0.6 over the given boxes."""
+    probability = np.full((220, 170), 0.02, dtype=np.float32)
+    for box in handwritten:
+        probability[box.y0 // CELL_PX : box.y1 // CELL_PX, box.x0 // CELL_PX : box.x1 // CELL_PX] = 0.6
+    return HandwritingMap(probability, CELL_PX)
+
+
+def _page(words: list[Word], spans: list[Span], handwriting: HandwritingMap | None) -> Page:
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=spans, words=words)
+    page.handwriting_map = handwriting
+    return page
+
+
+def _span(box: Box = BOX, kind: HandwritingKind = HandwritingKind.ANNOTATION, name: str = "p1-h0") -> Span:
+    return Span(id=name, kind=kind, box=box, detection_score=0.9)
+
+
+def _word(text: str, x0: int, x1: int, *, y0: int = 850, y1: int = 885) -> Word:
+    return Word(text, Box(x0, y0, x1, y1), 0.6)
+
+
+def test_the_rest_of_the_line_joins_the_box_and_leaves_the_page_words() -> None:
+    """GIVEN words right of the box that the map calls handwriting, then print
+    WHEN extending THEN the box takes the handwritten words only, and they leave `page.words`."""
+    words = [_word("on", 910, 940), _word("Avenue.", 950, 1060), _word("[Street", 1200, 1290)]
+    page = _page(words, [_span()], _map(Box(600, 840, 1070, 900)))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(600, 840, 1060, 900)
+    assert [word.text for word in page.words] == ["[Street"]
+
+
+def test_the_walk_stops_at_a_label_a_wide_gap_or_print() -> None:
+    """GIVEN handwriting-looking words beyond a label, beyond a gap wider than half the box's
+    height, and beyond a word the map calls print WHEN extending THEN none of them is taken."""
+    handwritten = _map(Box(0, 800, 1700, 950))
+    cases = [
+        [_word("Date:", 910, 980), _word("2011", 990, 1060)],
+        [_word("DATE", 910, 980), _word("2011", 990, 1060)],
+        [_word("2011", 940, 1000)],  # 40 px from the box: more than 0.5 x its 60 px height
+    ]
+    for words in cases:
+        page = _page(list(words), [_span()], handwritten)
+        ExtendBoxes(ExtendSettings())(page)
+        assert page.spans[0].box == BOX and page.words == words
+
+    printed_between = _map(Box(600, 840, 900, 900), Box(1000, 840, 1100, 900))
+    words = [_word("the", 910, 960), _word("2011", 1000, 1060)]
+    page = _page(list(words), [_span()], printed_between)
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == BOX and page.words == words
+
+
+def test_both_sides_grow_and_words_of_other_lines_stay() -> None:
+    words = [
+        _word("Chase", 480, 590),
+        _word("limited", 905, 1000),
+        _word("Lessor", 905, 1000, y0=920, y1=950),  # the next line
+    ]
+    page = _page(list(words), [_span()], _map(Box(0, 800, 1700, 1000)))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(480, 840, 1000, 900)
+    assert [word.text for word in page.words] == ["Lessor"]
+
+
+def test_signatures_tokens_and_masked_words_are_left_alone() -> None:
+    """A signature box keeps its extent; an anchor token or a word inside another box is never
+    taken (it belongs to that box's text)."""
+    other = Box(910, 840, 1000, 900)
+    words = [_word("80128", 905, 990), _word("scrawl", 1010, 1100), _word("late", 480, 590)]
+    spans = [_span(kind=HandwritingKind.SIGNATURE), _span(other, name="p1-h1")]
+    page = _page(list(words), spans, _map(Box(0, 800, 1700, 1000)))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == BOX
+    assert page.spans[1].box == Box(910, 840, 1100, 900)  # the annotation took `scrawl`
+    assert [word.text for word in page.words] == ["80128", "late"]
+
+
+def test_without_a_map_nothing_changes() -> None:
+    """A detector that gives no probabilities (TFOD) leaves the boxes as they are."""
+    words = [_word("on", 910, 940)]
+    page = _page(list(words), [_span()], None)
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == BOX and page.words == words
+
+
+def test_the_map_mean_covers_the_cells_a_box_touches() -> None:
+    handwriting = HandwritingMap(np.array([[0.0, 1.0], [0.5, 0.5]], dtype=np.float32), 10.0)
+
+    assert handwriting.mean(Box(0, 0, 20, 10)) == 0.5  # the top row
+    assert handwriting.mean(Box(12, 0, 14, 4)) == 1.0  # a box inside one cell
+    assert handwriting.mean(Box(15, 15, 60, 60)) == 0.5  # clipped to the grid
