@@ -13,6 +13,7 @@ from indexer.config import EntitySettings
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
 from indexer.processors.entities import ExtractEntities
 from indexer.processors.fields import (
+    SURE_SIGNATURE_SCORE,
     ExtractFields,
     FindLabels,
     classify,
@@ -115,6 +116,9 @@ def test_the_label_decides_the_kind_and_the_detector_is_the_prior() -> None:
     sign, note = HandwritingKind.SIGNATURE, HandwritingKind.ANNOTATION
     assert decide_kind(sign, left, FieldType.DATE, written) is note
     assert decide_kind(sign, left, FieldType.DATE, tall) is sign
+    # a tall box the detector doubts is a signature goes by its label
+    assert decide_kind(sign, left, FieldType.DATE, tall, score=0.83) is note
+    assert decide_kind(sign, left, FieldType.DATE, tall, score=SURE_SIGNATURE_SCORE) is sign
     assert decide_kind(note, left, FieldType.DATE, tall) is note
     assert decide_kind(note, Label("By:", left.box, "left", 30), FieldType.SIGNATURE, written) is sign
     assert decide_kind(note, below, FieldType.SIGNATURE, written) is note  # may caption the next box

@@ -5,10 +5,11 @@ type is the reader's hint); `ExtractFields` runs after the entities and builds `
 """
 
 from indexer.processors.fields.extract import ExtractFields, field_of
-from indexer.processors.fields.find import FindLabels, decide_kind
+from indexer.processors.fields.find import SURE_SIGNATURE_SCORE, FindLabels, decide_kind
 from indexer.processors.fields.labels import classify, find_label, printed_words
 
 __all__ = [
+    "SURE_SIGNATURE_SCORE",
     "ExtractFields",
     "FindLabels",
     "classify",

@@ -11,7 +11,7 @@ import logging
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
 from indexer.processors.fields.labels import ROW_SIDE, find_label, printed_words
 
-__all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "FindLabels", "decide_kind"]
+__all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "SURE_SIGNATURE_SCORE", "FindLabels", "decide_kind"]
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,25 @@ ANNOTATION_TYPES = frozenset(
 #: the detector calls a signature is one (signatures rise high over the line and over the labels of
 #: the lines next to theirs), whatever label it reaches.
 MAX_TEXT_HEIGHT_RATIO = 2.5
+#: ... but only when the detector is sure of its signature: below this score (the fold models
+#: give real signatures 0.96 and more on nine in ten, and the text fields they take for
+#: signatures 0.82-0.86) the label decides (chosen by cross-validation by document:
+#: docs/experiments/2026-12-04-form-fields.md).
+SURE_SIGNATURE_SCORE = 0.9
 
 
 def decide_kind(
-    detected: HandwritingKind, label: Label | None, label_type: FieldType | None, box: Box
+    detected: HandwritingKind,
+    label: Label | None,
+    label_type: FieldType | None,
+    box: Box,
+    score: float = 1.0,
 ) -> HandwritingKind:
     """The span's kind: the label's when it names one and is close enough, else the detector's.
 
     - A typed label (`Date:`, `Name`) makes a box an annotation, unless the detector called it a
-      signature and it is much taller than the label's print (a signature reaching a label).
+      signature with a sure `score` and it is much taller than the label's print (a signature
+      reaching a label).
     - A signature label makes a box a signature when it is on the box's line (`By:`,
       `Signature:`); a caption under a box (`(Signature)`) may belong to the line next to it.
     - A written name on a signature line stays a signature unless a name label claims it.
@@ -55,6 +65,7 @@ def decide_kind(
         return detected
     if (
         detected is HandwritingKind.SIGNATURE
+        and score >= SURE_SIGNATURE_SCORE
         and label.side != ROW_SIDE
         and box.height > MAX_TEXT_HEIGHT_RATIO * label.line_height
     ):
@@ -86,7 +97,7 @@ class FindLabels:
             span.label, span.field_type = find_label(printed, span.box)
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
-        span.kind = decide_kind(detected, span.label, span.field_type, span.box)
+        span.kind = decide_kind(detected, span.label, span.field_type, span.box, span.detection_score)
         span.kind_source = KindSource.LABEL if span.kind is not detected else KindSource.DETECTOR
         if span.kind_source is KindSource.LABEL:
             log.debug(
