@@ -30,17 +30,18 @@ BODY = [
 WRITTEN = "July 15, 2011"
 
 
-def _form_page() -> tuple[np.ndarray, Box]:
-    """A page with body text, a printed `Date:` and a handwritten date right of it."""
+def _form_page(label: str = "Date:", written: str = WRITTEN, *, at: int = 300) -> tuple[np.ndarray, Box]:
+    """A page with body text, a printed label and handwriting right of it (`at` px from the left);
+    the handwriting's box, with a margin."""
     image = Image.new("RGB", (1700, 2200), "white")
     draw = ImageDraw.Draw(image)
     printed = ImageFont.truetype(PRINT_FONT, 34)
     for row, line in enumerate(BODY):
         draw.text((150, 300 + 60 * row), line, font=printed, fill=(0, 0, 0))
-    draw.text((150, 1000), "Date:", font=printed, fill=(0, 0, 0), anchor="ls")
+    draw.text((150, 1000), label, font=printed, fill=(0, 0, 0), anchor="ls")
     hand = ImageFont.truetype(str(handwriting_fonts()[0]), 64)
-    draw.text((300, 1000), WRITTEN, font=hand, fill=(20, 30, 90), anchor="ls")
-    x0, y0, x1, y1 = draw.textbbox((300, 1000), WRITTEN, font=hand, anchor="ls")
+    draw.text((at, 1000), written, font=hand, fill=(20, 30, 90), anchor="ls")
+    x0, y0, x1, y1 = draw.textbbox((at, 1000), written, font=hand, anchor="ls")
     return np.asarray(image), Box(int(x0) - 8, int(y0) - 8, int(x1) + 8, int(y1) + 8)
 
 
@@ -152,24 +153,14 @@ def test_a_box_cut_short_takes_in_the_rest_of_its_handwritten_line(
     that calls the whole line handwriting
     WHEN the page is ingested (real Tesseract reads the rest of the line as words)
     THEN the indexed box reaches the line's end and those words are the span's, not print."""
-    image = Image.new("RGB", (1700, 2200), "white")
-    draw = ImageDraw.Draw(image)
-    printed = ImageFont.truetype(PRINT_FONT, 34)
-    for row, line in enumerate(BODY):
-        draw.text((150, 300 + 60 * row), line, font=printed, fill=(0, 0, 0))
-    draw.text((150, 1000), "Address:", font=printed, fill=(0, 0, 0), anchor="ls")
-    hand = ImageFont.truetype(str(handwriting_fonts()[0]), 64)
-    written = "20101 Hamilton Avenue"
-    draw.text((360, 1000), written, font=hand, fill=(20, 30, 90), anchor="ls")
-    x0, y0, x1, y1 = (int(v) for v in draw.textbbox((360, 1000), written, font=hand, anchor="ls"))
-    line = Box(x0 - 8, y0 - 8, x1 + 8, y1 + 8)
+    image, line = _form_page("Address:", "20101 Hamilton Avenue", at=360)
     first = Box(line.x0, line.y0, line.x0 + line.width // 3, line.y1)  # about `20101 Ha`
     detector = MappedFixedDetector([Detection(HandwritingKind.ANNOTATION, first, 0.9)], [line])
-    reader = HintRecordingRecognizer(written)
+    reader = HintRecordingRecognizer("20101 Hamilton Avenue")
     with Ingestor(
         settings_for, pipeline=build_pipeline(settings_for, detector=detector, recognizer=reader)
     ) as ingestor:
-        document = ingestor.ingest(write_image_pdf(tmp_path / "lease.pdf", [np.asarray(image)]))
+        document = ingestor.ingest(write_image_pdf(tmp_path / "lease.pdf", [image]))
     es_client.indices.refresh(index=settings_for.es.alias)
 
     source = es_client.get(index=settings_for.es.alias, id=document.page_id(document.pages[0]))["_source"]
