@@ -18,11 +18,10 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from indexer.backends.base import SparseTextReader
 from indexer.document import Box, FieldType, Label, Page, Span, Word
-from indexer.errors import ProcessingError
 from indexer.processors.fields.labels import ROW_SIDE, label_word_type
-from indexer.processors.trim import CUT_GAP_PX, WORD_EDGES, read_region
+from indexer.processors.regions import RegionReader, RegionReadingStep
+from indexer.processors.trim import CUT_GAP_PX, WORD_EDGES
 
 __all__ = ["LabelRow", "Piece", "SplitBlocks", "block_pieces", "label_rows", "split_box"]
 
@@ -164,25 +163,13 @@ def block_pieces(words: list[Word], box: Box, taken: list[Box]) -> list[Piece]:
     ]
 
 
-class SplitBlocks:
+class SplitBlocks(RegionReadingStep):
     """Cuts each span that spans two or more labelled rows into one span a row."""
 
     name = "split_blocks"
+    summary = "boxes over two or more labelled rows (read as sparse text) cut into a box a row"
 
-    def __init__(self, reader: object) -> None:
-        # Only an OCR that reads regions (Tesseract) can read the labels before masking.
-        self._reader = reader if isinstance(reader, SparseTextReader) else None
-
-    def describe(self) -> str:
-        if self._reader is None:
-            return f"{self.name}: off (the printed OCR cannot read a region as sparse text)"
-        return f"{self.name}: boxes over two or more labelled rows (read as sparse text) cut into a box a row"
-
-    def __call__(self, page: Page) -> Page:
-        if self._reader is None:
-            return page
-        if page.image is None:
-            raise ProcessingError("the page has no image to read", processor=self.name, page=page.number)
+    def process(self, page: Page, read: RegionReader) -> Page:
         reach = round(LEFT_REACH_INCHES * page.dpi)
         margin = round(READ_MARGIN_INCHES * page.dpi)
         spans: list[Span] = []
@@ -192,7 +179,7 @@ class SplitBlocks:
         for span in page.spans:
             box = span.box
             region = Box(max(0, box.x0 - reach), max(0, box.y0 - margin), box.x1, box.y1 + margin)
-            pieces = block_pieces(read_region(self._reader, page.image, region, dpi=page.dpi), box, taken)
+            pieces = block_pieces(read(region), box, taken)
             if not pieces:
                 spans.append(span)
                 continue

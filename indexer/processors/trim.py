@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
-from indexer.backends.base import SparseTextReader
 from indexer.document import Box, Page, Word
-from indexer.errors import ProcessingError
 from indexer.processors.fields.labels import is_label_word
+from indexer.processors.regions import RegionReader, RegionReadingStep
 
-__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "read_region", "trimmed"]
+__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed"]
 
 log = logging.getLogger(__name__)
 
@@ -99,47 +96,16 @@ def trimmed(box: Box, words: list[Word]) -> Box:
     return box
 
 
-def read_region(reader: SparseTextReader, image: np.ndarray, region: Box, *, dpi: int) -> list[Word]:
-    """The words of one region of a page image, read as sparse text, in the page's pixels."""
-    region = region.clipped(image.shape[1], image.shape[0])
-    crop = np.ascontiguousarray(image[region.y0 : region.y1, region.x0 : region.x1])
-    return [
-        Word(
-            word.text,
-            Box(
-                word.box.x0 + region.x0,
-                word.box.y0 + region.y0,
-                word.box.x1 + region.x0,
-                word.box.y1 + region.y0,
-            ),
-            word.confidence,
-        )
-        for word in reader.read_sparse(crop, dpi=dpi)
-    ]
-
-
-class TrimBoxes:
+class TrimBoxes(RegionReadingStep):
     """Cuts printed words out of each span's box (sets `span.box`); the detector's box is kept
     in the log only."""
 
     name = "trim_boxes"
+    summary = "label words at the box edges (read as sparse text) cut out of the box"
 
-    def __init__(self, reader: object) -> None:
-        # Only an OCR that reads regions (Tesseract) can trim; Azure's page OCR cannot.
-        self._reader = reader if isinstance(reader, SparseTextReader) else None
-
-    def describe(self) -> str:
-        if self._reader is None:
-            return f"{self.name}: off (the printed OCR cannot read a region as sparse text)"
-        return f"{self.name}: label words at the box edges (read as sparse text) cut out of the box"
-
-    def __call__(self, page: Page) -> Page:
-        if self._reader is None:
-            return page
-        if page.image is None:
-            raise ProcessingError("the page has no image to read", processor=self.name, page=page.number)
+    def process(self, page: Page, read: RegionReader) -> Page:
         for span in page.spans:
-            words = read_region(self._reader, page.image, span.box.grown(_READ_MARGIN_PX), dpi=page.dpi)
+            words = read(span.box.grown(_READ_MARGIN_PX))
             cut = trimmed(span.box, words)
             if cut != span.box:
                 log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)

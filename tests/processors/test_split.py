@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from indexer.backends.tesseract import TesseractOcr
 from indexer.config import load_settings
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Page, Span, Word
+from indexer.errors import ProcessingError
 from indexer.processors.fields import FindLabels
 from indexer.processors.split import SplitBlocks, block_pieces, label_rows, split_box
+from indexer.processors.trim import TrimBoxes
 from indexer.training.data.synthetic import handwriting_fonts
 
 PRINT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -101,7 +105,6 @@ def _block_page() -> tuple[Page, Box]:
 def test_a_detector_signature_over_a_printed_block_is_cut_and_its_rows_typed_by_their_labels() -> None:
     """Real Tesseract reads the rendered labels; find_labels then keeps the signature row a
     signature and makes the Name and Title rows annotations with those types."""
-    from indexer.backends.tesseract import TesseractOcr
 
     page, block = _block_page()
     page.spans = [Span(id="p1-h0", kind=HandwritingKind.SIGNATURE, box=block, detection_score=0.9)]
@@ -126,3 +129,18 @@ def test_a_box_that_only_reaches_down_into_a_row_does_not_take_that_row() -> Non
     name_box = Box(300, 428, 900, 515)
 
     assert [row.text for row in label_rows(words, name_box)] == ["Name:"]
+
+
+def test_the_region_reading_steps_are_off_without_a_reader_of_regions_and_need_the_image() -> None:
+    """GIVEN a printed OCR that cannot read a region (Azure's page OCR) THEN split_blocks and
+    trim_boxes say they are off and leave the boxes; with Tesseract, a page without its image is
+    an error that names the step."""
+    span = Span(id="p1-h0", kind=HandwritingKind.SIGNATURE, box=BLOCK, detection_score=0.9)
+    for step in (SplitBlocks(object()), TrimBoxes(object())):
+        page = Page(number=1, dpi=200, width=1700, height=2200, spans=[span])
+        assert "off" in step.describe()
+        assert step(page).spans == [span]
+    with TesseractOcr(load_settings().tesseract) as ocr:
+        for step in (SplitBlocks(ocr), TrimBoxes(ocr)):
+            with pytest.raises(ProcessingError, match=step.name):
+                step(Page(number=1, dpi=200, width=1700, height=2200, spans=[span]))
