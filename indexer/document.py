@@ -8,6 +8,8 @@ Coordinates everywhere are rendered-page pixels with the origin at the top left;
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -127,6 +129,12 @@ class Box:
         return Box(
             min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
         )
+
+    @classmethod
+    def enclosing(cls, boxes: Iterable[Box]) -> Box:
+        """The smallest box holding all of `boxes` (at least one)."""
+        first, *rest = boxes
+        return functools.reduce(Box.union, rest, first)
 
     def iou(self, other: Box) -> float:
         shared = self.intersection(other)

@@ -17,14 +17,13 @@ from collections.abc import Sequence
 from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
+from indexer.processors.fields.labels import on_line_of
 from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
 
 __all__ = ["ExtendBoxes", "extended"]
 
 log = logging.getLogger(__name__)
 
-#: A word is on the box's line when this share of its height is within the box's rows.
-SAME_LINE_SHARE = 0.5
 #: A word may start this many box heights inside the box (boxes and words overlap a little).
 OVERLAP_HEIGHTS = 0.3
 #: A word this share of which lies in a masked box belongs to that box (token or noise).
@@ -41,18 +40,20 @@ def _is_label(text: str) -> bool:
     )
 
 
-def _next_word(words: Sequence[Word], free: Sequence[int], box: Box, height: int, step: int) -> int | None:
-    """Index of the free word nearest to `box` on its line, right (`step` 1) or left (-1)."""
-    nearest: tuple[float, int] | None = None
+def _next_word(
+    words: Sequence[Word], free: Sequence[int], box: Box, height: int, step: int
+) -> tuple[int, int] | None:
+    """The gap to the free word nearest to `box` on its line, right (`step` 1) or left (-1), and
+    that word's index."""
+    nearest: tuple[int, int] | None = None
     for index in free:
-        word = words[index].box
-        shared = min(word.y1, box.y1) - max(word.y0, box.y0)
-        if shared < SAME_LINE_SHARE * word.height:
+        word = words[index]
+        if not on_line_of(word, box):
             continue
-        gap = word.x0 - box.x1 if step > 0 else box.x0 - word.x1
+        gap = word.box.x0 - box.x1 if step > 0 else box.x0 - word.box.x1
         if -OVERLAP_HEIGHTS * height <= gap and (nearest is None or gap < nearest[0]):
             nearest = (gap, index)
-    return nearest[1] if nearest is not None else None
+    return nearest
 
 
 def extended(
@@ -67,9 +68,9 @@ def extended(
     height = box.height
     taken: list[int] = []
     for step in (1, -1):
-        while (index := _next_word(words, free, box, height, step)) is not None:
+        while (nearest := _next_word(words, free, box, height, step)) is not None:
+            gap, index = nearest
             word = words[index]
-            gap = word.box.x0 - box.x1 if step > 0 else box.x0 - word.box.x1
             if gap > settings.max_gap_heights * height or _is_label(word.text):
                 break
             if handwriting.mean(word.box) < settings.min_probability:

@@ -76,9 +76,13 @@ class Piece(NamedTuple):
     type: FieldType
 
 
-def _is_row_label(word: Word, box: Box) -> bool:
+def _label_text(word: Word) -> str:
     # OCR reads a colon as a semicolon often enough (`Namo;`).
-    text = word.text.strip().replace(";", ":")
+    return word.text.strip().replace(";", ":")
+
+
+def _is_row_label(word: Word, box: Box) -> bool:
+    text = _label_text(word)
     if label_word_type(text) is None:
         return False
     bare = text.strip(WORD_EDGES).lower()
@@ -116,13 +120,10 @@ def label_rows(words: list[Word], box: Box) -> list[LabelRow]:
     found = []
     for row in rows:
         last = max(row, key=lambda word: word.box.x1)
-        union = row[0].box
-        for word in row[1:]:
-            union = union.union(word.box)
-        kind = label_word_type(last.text.strip().replace(";", ":"))
+        kind = label_word_type(_label_text(last))
         if kind is not None:
-            text = " ".join(word.text.strip().replace(";", ":") for word in row)
-            found.append(LabelRow(text, union, kind))
+            text = " ".join(_label_text(word) for word in row)
+            found.append(LabelRow(text, Box.enclosing(word.box for word in row), kind))
     return found
 
 

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
 
-__all__ = ["ROW_SIDE", "classify", "find_label", "is_label_word", "label_word_type", "printed_words"]
+__all__ = [
+    "ROW_SIDE",
+    "classify",
+    "find_label",
+    "is_label_word",
+    "label_word_type",
+    "on_line_of",
+    "printed_words",
+]
 
 #: `Label.side` of a block row's label (`split_blocks` cuts a box a row and gives each its row's).
 ROW_SIDE = "row"
@@ -169,7 +177,8 @@ def _is_print(word: Word, blanked: Sequence[Box]) -> bool:
     return not any(word.box.intersection(area) > 0.5 * word.box.area for area in blanked)
 
 
-def _on_line_of(word: Word, box: Box) -> bool:
+def on_line_of(word: Word, box: Box) -> bool:
+    """Whether most of the word's height lies within the box's rows (it is on the box's line)."""
     shared = min(word.box.y1, box.y1) - max(word.box.y0, box.y0)
     return shared >= _SAME_LINE_SHARE * word.box.height
 
@@ -181,7 +190,7 @@ def _left_words(words: Sequence[Word], box: Box) -> list[Word]:
         (
             word
             for word in words
-            if _on_line_of(word, box)
+            if on_line_of(word, box)
             and word.box.x1 <= box.x0 + slack
             and box.x0 - word.box.x1 <= _LEFT_REACH_HEIGHTS * box.height
         ),
@@ -267,11 +276,10 @@ def _above_words(words: Sequence[Word], box: Box) -> list[Word]:
 
 
 def _as_label(words: list[Word], side: str) -> Label:
-    box = words[0].box
-    for word in words[1:]:
-        box = box.union(word.box)
     height = round(statistics.median(word.box.height for word in words))
-    return Label(" ".join(word.text for word in words), box, side, height)
+    return Label(
+        " ".join(word.text for word in words), Box.enclosing(word.box for word in words), side, height
+    )
 
 
 def printed_words(words: Sequence[Word], blanked: Sequence[Box]) -> list[Word]:
