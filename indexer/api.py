@@ -145,6 +145,7 @@ def build_pipeline(
             engines["ocr_handwriting"],
             batch_size=settings.handwriting.batch_size,
             read_signatures=settings.handwriting.read_signatures,
+            padding_px=settings.handwriting.crop_padding_px,
         ),
         "extend_boxes": lambda: ExtendBoxes(settings.extend),
         "find_labels": FindLabels,

@@ -23,8 +23,11 @@ _AMOUNT = Grammar(GrammarType.AMOUNT, GRAMMARS[GrammarType.AMOUNT])
 _MIN_FIELD_DIGITS = 3
 #: A signature box at most this many times the page's median word height may hold a date.
 _TEXT_SIZED_HEIGHT_RATIO = 3.5
-#: Labelled boxes are tight or loose by a few pixels; a little margin keeps stroke ends.
-CROP_PADDING_PX = 6
+#: Pixels of page around each box in the reader's crop: enough to keep stroke ends the box's edge
+#: grazes, few enough that slices of the printed lines above and below stay at the crop's edge,
+#: where the line splitter drops them. Chosen by cross-validation by document, end to end
+#: (docs/experiments/2026-12-04-form-fields.md); `INDEXER_HANDWRITING__CROP_PADDING_PX`.
+CROP_PADDING_PX = 3
 
 
 def crop(image: np.ndarray, box: Box, *, padding_px: int = CROP_PADDING_PX) -> np.ndarray:
@@ -66,11 +69,17 @@ class OcrHandwriting:
     name = "ocr_handwriting"
 
     def __init__(
-        self, recognizer: HandwritingRecognizer, *, batch_size: int = 16, read_signatures: bool = False
+        self,
+        recognizer: HandwritingRecognizer,
+        *,
+        batch_size: int = 16,
+        read_signatures: bool = False,
+        padding_px: int = CROP_PADDING_PX,
     ) -> None:
         self._recognizer = recognizer
         self._batch_size = batch_size
         self._read_signatures = read_signatures
+        self._padding_px = padding_px
         self._takes_hints = takes_type_hints(recognizer)
 
     def describe(self) -> str:
@@ -109,7 +118,7 @@ class OcrHandwriting:
             yield from zip(batch, self._read(image, batch), strict=True)
 
     def _read(self, image: np.ndarray, spans: list[Span]) -> list[Recognition]:
-        crops = [crop(image, span.box) for span in spans]
+        crops = [crop(image, span.box, padding_px=self._padding_px) for span in spans]
         if self._takes_hints:
             return self._recognizer.recognize(crops, type_hints=[type_hint(span) for span in spans])  # type: ignore[call-arg]
         return self._recognizer.recognize(crops)

@@ -220,6 +220,37 @@ def test_the_label_type_reaches_the_reader_as_its_hint() -> None:
     assert recognizer.hints == [GrammarType.DATE, None, None]
 
 
+class _ShapeRecorder:
+    """Reads nothing; keeps the shape of every crop it is given."""
+
+    name = "shape-recorder"
+    version = "test"
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        self.shapes += [crop.shape for crop in crops]
+        return [Recognition("", 0.0, self.name) for _ in crops]
+
+
+@pytest.mark.parametrize("padding", [0, 3, 10])
+def test_the_reader_gets_each_box_with_the_configured_padding(padding: int) -> None:
+    recorder = _ShapeRecorder()
+    span = Span(id="a", kind=HandwritingKind.ANNOTATION, box=Box(100, 200, 400, 260), detection_score=0.9)
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=[span])
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+    OcrHandwriting(recorder, padding_px=padding)(page)
+    assert recorder.shapes == [(60 + 2 * padding, 300 + 2 * padding, 3)]
+
+
+def test_the_configured_crop_padding_is_the_one_the_processor_documents() -> None:
+    from indexer.config import HandwritingSettings
+    from indexer.processors.ocr_hand import CROP_PADDING_PX
+
+    assert HandwritingSettings().crop_padding_px == CROP_PADDING_PX
+
+
 class _ReaderOf:
     """Reads each crop as the next of the given texts (annotations come first, then signatures)."""
 

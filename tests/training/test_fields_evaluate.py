@@ -133,3 +133,26 @@ def test_the_report_says_which_detector_read_how_many_documents() -> None:
     assert _detector_words(29, 2).startswith(
         "cross-validation folds for 29 documents; the configured detector for 2"
     )
+
+
+def test_a_box_two_spans_cover_is_found_read_in_order_and_its_row_names_the_span_boxes() -> None:
+    from indexer.document import Box, HandwritingKind
+    from indexer.training.data.voc import LabelledPage
+    from indexer.training.fields.score import IndexedSpan, score_page
+    from indexer.training.fields.truth import TruthBox, TruthPage
+
+    address = TruthBox(HandwritingKind.ANNOTATION, Box(100, 100, 700, 160), "841 Bishop St. Honolulu")
+    signature = TruthBox(HandwritingKind.SIGNATURE, Box(100, 300, 500, 400))
+    truth = TruthPage(LabelledPage(Path("lease-1.jpg"), 1700, 2200), [address, signature])
+    spans = [
+        IndexedSpan("annotation", Box(400, 102, 700, 158), "Honolulu", ()),
+        IndexedSpan("annotation", Box(100, 100, 390, 160), "841 Bishop St.", ()),
+        IndexedSpan("annotation", Box(120, 310, 480, 390), "Tw", (), detected_kind="annotation"),
+    ]
+
+    score = score_page(truth, spans)
+
+    assert score.read == [(True, "841 Bishop St. Honolulu", "841 Bishop St. Honolulu", None)]
+    assert score.kinds == [("annotation", "annotation"), ("signature", "annotation")]
+    assert score.details[0]["span_boxes"] == [(100, 100, 390, 160), (400, 102, 700, 158)]
+    assert score.details[1]["reading"] == "Tw"

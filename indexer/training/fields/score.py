@@ -120,6 +120,7 @@ def _detail(
         "kind": box.kind.value,
         "truth": box.text,
         "reading": " ".join(span.text for span in covering if span.text),
+        "span_boxes": [span.box.as_tuple() for span in covering],
         "index_kind": matched.kind if matched is not None else MISSED,
         "detected_kind": matched.detected_kind if matched is not None else "",
         "label": matched.label if matched is not None else "",
