@@ -30,7 +30,7 @@ from indexer.processors.ocr_print import OcrPrinted
 from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
 from indexer.processors.split import SplitBlocks
 from indexer.processors.trim import TrimBoxes
-from indexer.search import connect, ensure_alias, index_documents, load_mapping
+from indexer.search import connect, ensure_configured_alias, index_documents
 from indexer.search.client import translate_errors
 
 __all__ = [
@@ -271,11 +271,7 @@ class Ingestor:
             self._client = connect(self.settings)
         if not self._alias_ready:
             with translate_errors("creating the index"):
-                ensure_alias(
-                    self._client,
-                    self.settings.es.alias,
-                    load_mapping(replicas=self.settings.es.number_of_replicas),
-                )
+                ensure_configured_alias(self._client, self.settings.es)
             self._alias_ready = True
         return self._client
 

@@ -11,12 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from indexer.errors import ConfigError
 from indexer.resources import resource_dir
+
+if TYPE_CHECKING:
+    from indexer.config import ElasticSettings
 
 __all__ = [
     "MAPPINGS_DIR",
@@ -24,6 +27,7 @@ __all__ = [
     "alias_indices",
     "create_index",
     "ensure_alias",
+    "ensure_configured_alias",
     "install_template",
     "load_mapping",
     "mapping_version_of",
@@ -109,6 +113,12 @@ def create_index(client: Elasticsearch, alias: str, mapping: PageMapping) -> str
     name = new_index_name(alias, mapping.version)
     client.indices.create(index=name)
     return name
+
+
+def ensure_configured_alias(client: Elasticsearch, es: ElasticSettings) -> str:
+    """`ensure_alias` for the configured alias, with the newest mapping and the configured number
+    of replicas (what the ingest path and the server need before their first write)."""
+    return ensure_alias(client, es.alias, load_mapping(replicas=es.number_of_replicas))
 
 
 def ensure_alias(client: Elasticsearch, alias: str, mapping: PageMapping) -> str:

@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 from indexer.api import model_free_processors
 from indexer.config import Settings
 from indexer.pipeline import PageProcessor
-from indexer.search import connect, ensure_alias, load_mapping
+from indexer.search import connect, ensure_configured_alias
 from indexer.search.client import translate_errors
 from indexer.server.uploads import remove_stale_uploads
 
@@ -44,11 +44,7 @@ class ServerContext:
             if self._client is None:
                 client = connect(self.settings)
                 with translate_errors("creating the index"):
-                    ensure_alias(
-                        client,
-                        self.settings.es.alias,
-                        load_mapping(replicas=self.settings.es.number_of_replicas),
-                    )
+                    ensure_configured_alias(client, self.settings.es)
                 self._client = client
             return self._client
 

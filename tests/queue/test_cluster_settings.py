@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.config import Settings, load_settings
 from indexer.errors import ConfigError
-from indexer.search import alias_indices, connect, ensure_alias, load_mapping
+from indexer.search import alias_indices, connect, ensure_alias, ensure_configured_alias, load_mapping
 from indexer.search.mappings import template_name
 from tests.factories import synthetic_pages, write_scanned_pdf
 from tests.queue.cluster import ClusterNode, start_cluster, wait_health
@@ -49,8 +49,9 @@ def test_a_host_list_with_one_node_down_still_connects_and_indexes(
 def test_number_of_replicas_is_set_in_the_template_and_new_indices(
     settings_for: Settings, es_client: Elasticsearch
 ) -> None:
+    """The setting reaches the cluster the way ingest and the server create the alias."""
     alias = settings_for.es.alias
-    index = ensure_alias(es_client, alias, load_mapping(replicas=1))
+    index = ensure_configured_alias(es_client, settings_for.es.model_copy(update={"number_of_replicas": 1}))
 
     settings = es_client.indices.get_settings(index=index)[index]["settings"]["index"]
     template = es_client.indices.get_index_template(name=template_name(alias))["index_templates"][0]
