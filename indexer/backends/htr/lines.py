@@ -116,7 +116,9 @@ class LineSplitter:
     """Cuts a crop into the bands of its handwritten lines.
 
     Args:
-        options: thresholds; the defaults were set by looking at the contracts-dev crops.
+        options: thresholds; the defaults were set by looking at the contracts-dev crops, and no
+            other value beat them end to end, cross-validated by document
+            (docs/experiments/2026-12-04-form-fields.md).
         printed_reader: a recognizer of printed text (Tesseract) whose confidence tells printed
             bands apart; without it only the geometric rules apply.
     """
