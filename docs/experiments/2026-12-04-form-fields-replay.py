@@ -18,7 +18,7 @@ fewest kind errors, then edit errors, on the other two folds' documents (ties ke
 value), and the held-out totals are printed. About 25 s a setting after a 2.5-minute first pass.
 The `split` grid (`split_blocks` and `trim_boxes`) replays from just after `detect_handwriting`
 instead, page OCR included: about 90 s a setting. Every grid also counts the printed words lost
-(against the reference OCR `evaluate-fields` caches, which must exist: run it once first).
+(against the reference OCR that `evaluate-fields` caches).
 """
 
 from __future__ import annotations
@@ -35,16 +35,15 @@ from typing import Any
 import numpy as np
 
 from indexer.api import build_detector, build_pipeline, managed
+from indexer.backends.tesseract import TesseractOcr
 from indexer.config import load_settings
-from indexer.document import Word
-from indexer.hashing import sha256_file
 from indexer.model_dirs.split import document_of
 from indexer.processors import split, trim
 from indexer.processors.fields import labels
 from indexer.processors.render import RenderPages, open_document
 from indexer.search.documents import _field_document, _span_document
 from indexer.training.fields import evaluate
-from indexer.training.fields.score import IndexedSpan, PageScore, lost_printed_words, score_page, summarise
+from indexer.training.fields.score import PageScore, lost_printed_words, score_page, summarise
 from indexer.training.fields.truth import load_truth
 from indexer.training.htr.metrics import edit_distance, normalise
 
@@ -79,7 +78,9 @@ def stored_pages(settings: Any, after: str) -> tuple[list[tuple[str, Any, Any]],
     return stored, later
 
 
-def replay(stored: list[tuple[str, Any, Any]], later: list[Any]) -> dict[str, list[PageScore]]:
+def replay(
+    stored: list[tuple[str, Any, Any]], later: list[Any], ocr: TesseractOcr
+) -> dict[str, list[PageScore]]:
     scores: dict[str, list[PageScore]] = {}
     for fold, truth, page in stored:
         if fold not in scores:
@@ -91,17 +92,12 @@ def replay(stored: list[tuple[str, Any, Any]], later: list[Any]) -> dict[str, li
         page = copy.deepcopy(page)
         for processor in later:
             page = processor(page)
-        dates: dict[str, list[str]] = {}
-        for item in map(_field_document, page.fields):
-            if item.get("type") == "date" and item.get("value_date"):
-                dates.setdefault(str(item.get("span_id")), []).append(str(item["value_date"])[:10])
-        spans = [
-            IndexedSpan.from_source(source, dates.get(str(source.get("id")), []))
-            for source in map(_span_document, page.spans)
-        ]
-        score = score_page(truth, spans)
-        cached = next(CACHE.glob(f"{sha256_file(truth.page.image_path)[:24]}-tesseract-*.json"))
-        reference = [Word.from_dict(item) for item in json.loads(cached.read_text())]
+        source = {
+            "handwriting": [_span_document(span) for span in page.spans],
+            "fields": [_field_document(item) for item in page.fields],
+        }
+        score = score_page(truth, evaluate.spans_of_source(source))
+        reference = evaluate._reference_words(truth, ocr, CACHE, dpi=page.dpi)
         blanked = [span.anchor_box for span in page.spans if span.anchor_box is not None]
         score.printed_words, lost = lost_printed_words(reference, truth.boxes, blanked)
         score.printed_lost = len(lost)
@@ -213,11 +209,12 @@ def main() -> None:
     )
     stored, later = stored_pages(settings, "detect_handwriting" if sys.argv[1] == "split" else "extend_boxes")
     report: dict[str, Any] = {}
+    ocr = TesseractOcr(settings.tesseract)  # reads only pages evaluate-fields has not cached
     for name, (apply, shipped, values) in grids(later).items():
         results = {}
         for value in values:
             undo = (lambda: None) if value == "on" else apply(value)
-            scores = replay(stored, later)
+            scores = replay(stored, later, ocr)
             undo()
             results[value] = {fold: figures(scores[fold]) for fold in FOLDS}
             print(name, value, results[value], flush=True)

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import img2pdf
 from elasticsearch import Elasticsearch
@@ -44,7 +45,7 @@ from indexer.training.fields.score import (
 from indexer.training.fields.truth import TruthPage, load_truth
 from indexer.training.progress import ProgressCallback
 
-__all__ = ["FieldsRun", "default_folds", "evaluate_fields"]
+__all__ = ["FieldsRun", "default_folds", "evaluate_fields", "spans_of_source"]
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,11 @@ def _warn_of_leftovers(client: Elasticsearch, url: str) -> None:
 
 
 def _indexed_spans(client: Elasticsearch, alias: str, page_id: str) -> list[IndexedSpan]:
-    source = client.get(index=alias, id=page_id)["_source"]
+    return spans_of_source(client.get(index=alias, id=page_id)["_source"])
+
+
+def spans_of_source(source: dict[str, Any]) -> list[IndexedSpan]:
+    """The handwriting spans of a page's `_source` as scored, each with its date fields' values."""
     field_dates: dict[str, list[str]] = defaultdict(list)
     for item in source.get("fields", []):
         if item.get("type") == "date" and item.get("value_date"):
