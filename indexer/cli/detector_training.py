@@ -76,6 +76,10 @@ def train_detector(
         int,
         typer.Option(help="Side of the square training crops, in input pixels (a multiple of 16)."),
     ] = TrainOptions.crop_px,
+    scale_range: Annotated[
+        tuple[float, float],
+        typer.Option(help="Scale each training crop's page by a factor drawn from LOW HIGH."),
+    ] = TrainOptions.scale_range,
     ema_momentum: Annotated[
         float | None,
         typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
@@ -116,6 +120,7 @@ def train_detector(
         steps=steps,
         batch_size=batch_size,
         crop_px=crop,
+        scale_range=scale_range,
         synthetic_pages=synthetic_pages,
         max_minutes=max_minutes,
         seed=seed,

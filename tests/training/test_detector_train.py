@@ -91,11 +91,34 @@ def test_with_ema_the_saved_weights_are_the_average_not_the_last_ones(tmp_path: 
         ({"crop_px": 0}, "positive multiple of 16"),
         ({"box_loss": "l2"}, "l1, iou"),
         ({"members": 0}, "at least 1"),
+        ({"scale_range": (1.2, 0.8)}, "0 < low <= high"),
+        ({"scale_range": (0.0, 1.0)}, "0 < low <= high"),
     ],
 )
 def test_impossible_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         TrainOptions(data_dirs=[], out_dir=tmp_path, **options)  # type: ignore[arg-type]
+
+
+def test_the_scale_range_is_drawn_from_and_spelled_out_only_when_not_the_default(tmp_path: Path) -> None:
+    """GIVEN a 200-pixel-tall page and a fixed scale THEN the crop's page was scaled by it (a
+    blank page pads the crop, so its dark bar's height tells the scale), and the card's command
+    names the range only when it is not the default."""
+    config = DetectorConfig(stem="strided", box_head=True, output_stride=4, base_filters=4, short_side_px=96)
+    image = np.full((200, 150), 255, np.uint8)
+    image[90:110, :] = 0
+    page = page_sample(image, [LabelledBox(HandwritingKind.ANNOTATION, Box(0, 90, 150, 110))], "p")
+    heights = []
+    for scale in (0.5, 1.0):
+        source = SampleSource([page], config, crop_px=160, scale_range=(scale, scale))
+        crop, _ = source.sample(np.random.default_rng(0))
+        heights.append(int((crop[..., 0].max(axis=1) > 0.5).sum()))
+    assert heights[1] == pytest.approx(2 * heights[0], abs=2)
+    default = TrainOptions(data_dirs=[], out_dir=tmp_path)
+    wider = TrainOptions(data_dirs=[], out_dir=tmp_path, scale_range=(0.65, 1.15))
+    assert "--scale-range" not in default.to_argv()
+    argv = wider.to_argv()
+    assert argv[argv.index("--scale-range") + 1 : argv.index("--scale-range") + 3] == ["0.65", "1.15"]
 
 
 def test_a_split_record_reads_back_and_a_broken_one_is_refused(tmp_path: Path) -> None:

@@ -121,6 +121,11 @@ def _averaging(options: TrainOptions) -> str:
     return f", saved weights = moving average (EMA, momentum {options.ema_momentum:g})"
 
 
+def _scales(options: TrainOptions) -> str:
+    low, high = options.scale_range
+    return f"{low:g}-{high:g}"
+
+
 def _members(options: TrainOptions) -> str:
     if options.members == 1:
         return ""
@@ -224,7 +229,8 @@ and annotation pixels{_design(config)}
 - Options: batch {options.batch_size} crops of {options.crop_px} px, Adam with cosine decay from
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
   class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.{_members(options)}
-- Augmentation: scale 0.85-1.15, rotation up to 1.5 degrees, contrast/gamma, blur, noise, specks, JPEG.
+- Augmentation: scale {_scales(options)}, rotation up to 1.5 degrees, contrast/gamma, blur, noise,
+  specks, JPEG.
 
 ## Data
 

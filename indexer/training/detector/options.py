@@ -108,6 +108,8 @@ class TrainOptions:
     steps: int = 3000
     batch_size: int = 8
     crop_px: int = 320
+    #: Each training crop's page is scaled by a factor drawn uniformly from this range.
+    scale_range: tuple[float, float] = (0.85, 1.15)
     synthetic_pages: int = 120
     synthetic_share: float = 0.35
     learning_rate: float = 3e-3
@@ -141,6 +143,11 @@ class TrainOptions:
         check_box_loss(self.box_loss)
         if self.members < 1:
             raise InputError(f"the number of member nets must be at least 1, not {self.members}")
+        low, high = self.scale_range
+        if not 0.0 < low <= high:
+            raise InputError(
+                f"the scale range must be two factors with 0 < low <= high (e.g. 0.85 1.15), not {low} {high}"
+            )
         multiple = self.config.pad_multiple_px
         if self.crop_px <= 0 or self.crop_px % multiple:
             raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
@@ -158,6 +165,8 @@ class TrainOptions:
         words += ["--box-head" if design.box_head else "--no-box-head"]
         words += ["--output-stride", str(design.output_stride), "--compute-dtype", self.compute_dtype]
         words += ["--short-side", str(design.short_side_px), "--crop", str(self.crop_px)]
+        if self.scale_range != TrainOptions.scale_range:
+            words += ["--scale-range", *(f"{factor:g}" for factor in self.scale_range)]
         if self.ema_momentum is not None:
             words += ["--ema-momentum", f"{self.ema_momentum:g}"]
         if self.box_loss != TrainOptions.box_loss:

@@ -24,7 +24,7 @@ from indexer.document import Box, HandwritingKind
 from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.augment import photometric, rotate_pair, rotation_matrix
 from indexer.training.data.voc import LabelledBox
-from indexer.training.detector.options import check_box_loss
+from indexer.training.detector.options import TrainOptions, check_box_loss
 
 __all__ = [
     "BOX_LOSS_WEIGHT",
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 CLASS_INDEX = {HandwritingKind.SIGNATURE: 1, HandwritingKind.ANNOTATION: 2}
 _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
-_SCALE_RANGE = (0.85, 1.15)
 _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
 #: Weight of the kernel and edge-distance terms against the class cross-entropy; at 1 the box
 #: terms take capacity from the class features, and signatures and annotations get confused.
@@ -150,12 +149,20 @@ def _crop(
 class SampleSource:
     """Draws augmented training crops from a list of pages."""
 
-    def __init__(self, pages: Sequence[PageSample], config: DetectorConfig, *, crop_px: int) -> None:
+    def __init__(
+        self,
+        pages: Sequence[PageSample],
+        config: DetectorConfig,
+        *,
+        crop_px: int,
+        scale_range: tuple[float, float] = TrainOptions.scale_range,
+    ) -> None:
         if not pages:
             raise ValueError("a sample source needs at least one page")
         self.pages = list(pages)
         self.config = config
         self.crop_px = crop_px
+        self.scale_range = scale_range
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One (crop, crop, 1) float32 input and its target at 1/stride of the crop.
@@ -164,7 +171,7 @@ class SampleSource:
         then the `box_targets` channels.
         """
         page = self.pages[int(rng.integers(len(self.pages)))]
-        scale = float(rng.uniform(*_SCALE_RANGE))
+        scale = float(rng.uniform(*self.scale_range))
         tensor, factor = preprocess(page.grey, self.config, scale=scale)
         # `factor` maps the half-resolution copy; boxes are in original pixels.
         box_factor = factor * _STORE_FACTOR

@@ -233,7 +233,9 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
     log.info(
         "%d training pages, %d pages held out (%s)", len(train_pages), len(held_out_names), options.hold_out
     )
-    real = SampleSource(_real_samples(train_pages), options.config, crop_px=options.crop_px)
+    real = SampleSource(
+        _real_samples(train_pages), options.config, crop_px=options.crop_px, scale_range=options.scale_range
+    )
     options.out_dir.mkdir(parents=True, exist_ok=True)
     names = member_weight_names(options.config, options.members)
     steps_done, losses = 0, []
@@ -274,7 +276,11 @@ def _train_member(
     _seed_everything(options.seed)
     synthetic_pages = _synthetic_samples(options.synthetic_pages, options.seed, on_progress)
     synthetic = (
-        SampleSource(synthetic_pages, options.config, crop_px=options.crop_px) if synthetic_pages else None
+        SampleSource(
+            synthetic_pages, options.config, crop_px=options.crop_px, scale_range=options.scale_range
+        )
+        if synthetic_pages
+        else None
     )
     model = build_model(options.config, compute_dtype=options.compute_dtype)
     steps, loss = _fit(model, (real, synthetic), options, on_progress)
