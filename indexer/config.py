@@ -163,8 +163,8 @@ class HandwritingSettings(BaseModel):
     trocr_allow_download: bool = False
     trocr_max_new_tokens: int = Field(default=48, ge=1)
     batch_size: int = Field(default=16, ge=1)
-    #: Pixels of page around each box in the reader's crop (`ocr_hand.CROP_PADDING_PX`, where the
-    #: choice is explained; a test holds the two equal).
+    #: Pixels of page around each box in the reader's crop (`ocr_hand.CROP_PADDING_PX` takes its
+    #: default from here and says why 3).
     crop_padding_px: int = Field(default=3, ge=0, le=64)
     #: 1 decodes the best path; more runs a CTC prefix beam search (htr) or beam generation (trocr).
     beam_width: int = Field(default=1, ge=1, le=64)

@@ -9,6 +9,7 @@ import numpy as np
 from indexer.backends.base import HandwritingRecognizer, Recognition, takes_type_hints
 from indexer.backends.htr.grammar import GRAMMARS, Grammar
 from indexer.backends.htr.grammar import FieldType as GrammarType
+from indexer.config import HandwritingSettings
 from indexer.document import Box, HandwritingKind, KindSource, Page, Span
 from indexer.errors import ProcessingError
 
@@ -26,8 +27,9 @@ _TEXT_SIZED_HEIGHT_RATIO = 3.5
 #: Pixels of page around each box in the reader's crop: enough to keep stroke ends the box's edge
 #: grazes, few enough that slices of the printed lines above and below stay at the crop's edge,
 #: where the line splitter drops them. Chosen by cross-validation by document, end to end
-#: (docs/experiments/2026-12-04-form-fields.md); `INDEXER_HANDWRITING__CROP_PADDING_PX`.
-CROP_PADDING_PX = 3
+#: (docs/experiments/2026-12-04-form-fields.md); the setting `INDEXER_HANDWRITING__CROP_PADDING_PX`
+#: holds the default.
+CROP_PADDING_PX: int = HandwritingSettings.model_fields["crop_padding_px"].default
 
 
 def crop(image: np.ndarray, box: Box, *, padding_px: int = CROP_PADDING_PX) -> np.ndarray:

@@ -244,13 +244,6 @@ def test_the_reader_gets_each_box_with_the_configured_padding(padding: int) -> N
     assert recorder.shapes == [(60 + 2 * padding, 300 + 2 * padding, 3)]
 
 
-def test_the_configured_crop_padding_is_the_one_the_processor_documents() -> None:
-    from indexer.config import HandwritingSettings
-    from indexer.processors.ocr_hand import CROP_PADDING_PX
-
-    assert HandwritingSettings().crop_padding_px == CROP_PADDING_PX
-
-
 class _ReaderOf:
     """Reads each crop as the next of the given texts (annotations come first, then signatures)."""
 
