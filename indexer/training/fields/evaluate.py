@@ -131,7 +131,9 @@ def _write_pdf(pages: Sequence[TruthPage], path: Path) -> Path:
 def _reference_words(page: TruthPage, ocr: PrintedOcr, cache_dir: Path, *, dpi: int) -> list[Word]:
     """The OCR of the unmasked page (for the printed words lost), cached by the image's bytes."""
     digest = sha256_file(page.page.image_path)[:24]
-    cached = cache_dir / f"{digest}-{ocr.name}-{ocr.version}.json"
+    # `-grey`: since the page OCR reads the grey page (`backends.tesseract`), earlier readings of
+    # the colour page are not reused.
+    cached = cache_dir / f"{digest}-{ocr.name}-{ocr.version}-grey.json"
     if cached.is_file():
         return [Word.from_dict(item) for item in json.loads(cached.read_text(encoding="utf-8"))]
     words = ocr.read_page(read_rgb(page.page.image_path), dpi=dpi).words
