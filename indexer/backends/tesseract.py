@@ -12,11 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from indexer.backends.base import PrintedOcrResult
+from indexer.backends.htr.crops import to_grey
 from indexer.config import TesseractSettings
 from indexer.document import Box, Word
 
@@ -96,9 +96,7 @@ def words_to_text(words: list[Word]) -> str:
 def _grey_image(image: np.ndarray) -> Image.Image:
     """The page as one grey channel: Tesseract thresholds a colour image channel by channel,
     which takes about a quarter longer on a page; on grey scans both give the same words."""
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return Image.fromarray(image)
+    return Image.fromarray(to_grey(image))
 
 
 class TesseractOcr:
