@@ -80,6 +80,13 @@ def train_detector(
         tuple[float, float],
         typer.Option(help="Scale each training crop's page by a factor drawn from LOW HIGH."),
     ] = TrainOptions.scale_range,
+    paste_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of real-page crops whose page first gets 1-4 handwriting boxes cut from other "
+            "training pages (copy-paste); 0 turns it off."
+        ),
+    ] = TrainOptions.paste_share,
     ema_momentum: Annotated[
         float | None,
         typer.Option(help="Save a moving average of the weights (momentum, e.g. 0.995), not the last ones."),
@@ -121,6 +128,7 @@ def train_detector(
         batch_size=batch_size,
         crop_px=crop,
         scale_range=scale_range,
+        paste_share=paste_share,
         synthetic_pages=synthetic_pages,
         max_minutes=max_minutes,
         seed=seed,

@@ -126,6 +126,15 @@ def _scales(options: TrainOptions) -> str:
     return f"{low:g}-{high:g}"
 
 
+def _pastes(options: TrainOptions) -> str:
+    if not options.paste_share:
+        return ""
+    return (
+        f"; copy-paste: {options.paste_share:g} of the real crops' pages get 1-4 labelled boxes cut "
+        "from other training pages (`indexer.training.data.paste`)"
+    )
+
+
 def _members(options: TrainOptions) -> str:
     if options.members == 1:
         return ""
@@ -230,7 +239,7 @@ and annotation pixels{_design(config)}
   {options.learning_rate}, {options.compute_dtype} maths{_averaging(options)}, seed {options.seed},
   class weights background/signature/annotation {_class_weights()}{_box_loss(options)}.{_members(options)}
 - Augmentation: scale {_scales(options)}, rotation up to 1.5 degrees, contrast/gamma, blur, noise,
-  specks, JPEG.
+  specks, JPEG{_pastes(options)}.
 
 ## Data
 

@@ -112,6 +112,9 @@ class TrainOptions:
     scale_range: tuple[float, float] = (0.85, 1.15)
     synthetic_pages: int = 120
     synthetic_share: float = 0.35
+    #: Share of real-page crops whose page first gets 1-4 handwriting boxes cut from other
+    #: training pages (`indexer.training.data.paste`); 0 turns copy-paste off.
+    paste_share: float = 0.0
     learning_rate: float = 3e-3
     seed: int = 1234
     #: With the refiner's 5 minutes, detector and refiner train within 20 minutes even on a machine
@@ -148,6 +151,8 @@ class TrainOptions:
             raise InputError(
                 f"the scale range must be two factors with 0 < low <= high (e.g. 0.85 1.15), not {low} {high}"
             )
+        if not 0.0 <= self.paste_share <= 1.0:
+            raise InputError(f"the paste share must lie between 0 and 1 (e.g. 0.5), not {self.paste_share}")
         multiple = self.config.pad_multiple_px
         if self.crop_px <= 0 or self.crop_px % multiple:
             raise InputError(f"the crop must be a positive multiple of {multiple} px, not {self.crop_px}")
@@ -167,6 +172,8 @@ class TrainOptions:
         words += ["--short-side", str(design.short_side_px), "--crop", str(self.crop_px)]
         if self.scale_range != TrainOptions.scale_range:
             words += ["--scale-range", *(f"{factor:g}" for factor in self.scale_range)]
+        if self.paste_share != TrainOptions.paste_share:
+            words += ["--paste-share", f"{self.paste_share:g}"]
         if self.ema_momentum is not None:
             words += ["--ema-momentum", f"{self.ema_momentum:g}"]
         if self.box_loss != TrainOptions.box_loss:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -23,6 +23,7 @@ from indexer.backends.detector.net import preprocess
 from indexer.document import Box, HandwritingKind
 from indexer.model_dirs.detector import DetectorConfig
 from indexer.training.data.augment import photometric, rotate_pair, rotation_matrix
+from indexer.training.data.paste import PasteSource, paste_handwriting
 from indexer.training.data.voc import LabelledBox
 from indexer.training.detector.options import TrainOptions, check_box_loss
 
@@ -43,6 +44,7 @@ CLASS_INDEX = {HandwritingKind.SIGNATURE: 1, HandwritingKind.ANNOTATION: 2}
 _STORE_FACTOR = 0.5  # pages are kept at half resolution in memory
 _MAX_ROTATION_DEG = 1.5
 _FOCUS_SHARE = 0.5  # share of crops centred on a labelled box rather than anywhere
+_PASTES_PER_PAGE = (1, 4)  # a page drawn for copy-paste gets this many cuts (inclusive)
 #: Weight of the kernel and edge-distance terms against the class cross-entropy; at 1 the box
 #: terms take capacity from the class features, and signatures and annotations get confused.
 BOX_LOSS_WEIGHT = 0.5
@@ -156,6 +158,7 @@ class SampleSource:
         *,
         crop_px: int,
         scale_range: tuple[float, float] = TrainOptions.scale_range,
+        paste_share: float = 0.0,
     ) -> None:
         if not pages:
             raise ValueError("a sample source needs at least one page")
@@ -163,6 +166,15 @@ class SampleSource:
         self.config = config
         self.crop_px = crop_px
         self.scale_range = scale_range
+        #: Share of samples whose page first gets handwriting cut from this source's pages.
+        self.paste_share = paste_share
+        self._paste = (
+            PasteSource(
+                [page.grey for page in self.pages], [page.boxes for page in self.pages], _STORE_FACTOR
+            )
+            if paste_share > 0
+            else None
+        )
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One (crop, crop, 1) float32 input and its target at 1/stride of the crop.
@@ -171,6 +183,10 @@ class SampleSource:
         then the `box_targets` channels.
         """
         page = self.pages[int(rng.integers(len(self.pages)))]
+        if self._paste is not None and rng.random() < self.paste_share:
+            count = int(rng.integers(_PASTES_PER_PAGE[0], _PASTES_PER_PAGE[1] + 1))
+            grey, boxes = paste_handwriting(page.grey, page.boxes, self._paste, rng, count=count)
+            page = replace(page, grey=grey, boxes=boxes)
         scale = float(rng.uniform(*self.scale_range))
         tensor, factor = preprocess(page.grey, self.config, scale=scale)
         # `factor` maps the half-resolution copy; boxes are in original pixels.

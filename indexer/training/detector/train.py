@@ -234,7 +234,11 @@ def train_detector(options: TrainOptions, *, on_progress: ProgressCallback = _no
         "%d training pages, %d pages held out (%s)", len(train_pages), len(held_out_names), options.hold_out
     )
     real = SampleSource(
-        _real_samples(train_pages), options.config, crop_px=options.crop_px, scale_range=options.scale_range
+        _real_samples(train_pages),
+        options.config,
+        crop_px=options.crop_px,
+        scale_range=options.scale_range,
+        paste_share=options.paste_share,
     )
     options.out_dir.mkdir(parents=True, exist_ok=True)
     names = member_weight_names(options.config, options.members)
