@@ -17,7 +17,7 @@ import regex
 
 from indexer.config import DEFAULT_TWO_DIGIT_YEAR_PIVOT
 
-__all__ = ["GRAMMARS", "FieldType", "Grammar", "parse_date"]
+__all__ = ["GRAMMARS", "FieldType", "Grammar", "parse_date", "spaced_date"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,34 @@ _SEARCH_DAY_FIRST = regex.compile(
     r"(?P<y>[0-9]{4}|[0-9]{2})(?![0-9])",
     regex.IGNORECASE,
 )
+
+
+_WHOLE_MONTH_FIRST = regex.compile(
+    rf" *(?P<month>{_MONTH}) ?(?P<d>{_DAY}{_ORDINAL})(?P<comma>,?) ?(?P<y>{_YEAR}) *", regex.IGNORECASE
+)
+_WHOLE_DAY_FIRST = regex.compile(
+    rf" *(?P<d>{_DAY}{_ORDINAL}) ?(?P<of>day ?of ?)?(?P<month>{_MONTH})(?P<comma>,?) ?(?P<y>{_YEAR}) *",
+    regex.IGNORECASE,
+)
+
+
+def spaced_date(text: str) -> str:
+    """A reading that is one written-out date, with a space between its month, day and year.
+
+    The recognizers run handwritten words together (`SEPT30,2021`, `MAR.152011`); the date's
+    grammar knows where its parts end, so the reading shows them apart (`SEPT 30, 2021`,
+    `MAR. 15 2011`). Any other text comes back unchanged.
+    """
+    if parse_date(text) is None:
+        return text
+    match = _WHOLE_MONTH_FIRST.fullmatch(text)
+    if match is not None:
+        return f"{match['month']} {match['d']}{match['comma']} {match['y']}"
+    match = _WHOLE_DAY_FIRST.fullmatch(text)
+    if match is not None:
+        of = " day of" if match["of"] else ""
+        return f"{match['d']}{of} {match['month']}{match['comma']} {match['y']}"
+    return text
 
 
 def parse_date(text: str) -> dt.date | None:

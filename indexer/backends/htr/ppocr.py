@@ -27,6 +27,7 @@ from indexer.backends.base import Recognition
 from indexer.backends.htr.captions import blank_captions
 from indexer.backends.htr.crops import is_blank_crop, to_grey
 from indexer.backends.htr.ctc_decode import CtcWordScorer, best_path, labels_to_text
+from indexer.backends.htr.grammar import spaced_date
 from indexer.backends.htr.spelling import Lexicon, SpellingCorrector
 from indexer.backends.htr.typed import FieldType, TypedDecoder
 from indexer.errors import BackendError, DependencyError
@@ -251,7 +252,7 @@ class PpOcrRecognizer:
             if scorer is not None and len(scorer.windows) != len(text.split()):
                 scorer = None
             text = self._corrector.correct(text, scorer)
-        return Recognition(text, decoded.confidence, ENGINE)
+        return Recognition(spaced_date(text), decoded.confidence, ENGINE)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if self._session is None:

@@ -23,7 +23,7 @@ import regex
 from rapidfuzz.distance import Levenshtein
 
 from indexer.backends.htr.ctc_decode import best_path, ctc_log_likelihood, log_add
-from indexer.backends.htr.grammar import GRAMMARS, FieldType, Grammar
+from indexer.backends.htr.grammar import GRAMMARS, FieldType, Grammar, spaced_date
 
 __all__ = ["FieldType", "TypedCandidates", "TypedDecoder", "TypedReading", "constrained_beam_search"]
 
@@ -198,7 +198,7 @@ def choose(candidates: TypedCandidates, margin: float) -> TypedReading:
     if candidates.typed:
         field, text, log_likelihood = candidates.typed[0]
         if log_likelihood >= candidates.free_log_likelihood - margin:
-            return TypedReading(_tidy(text), _per_step(log_likelihood, steps), field)
+            return TypedReading(spaced_date(_tidy(text)), _per_step(log_likelihood, steps), field)
     return TypedReading(candidates.free, _per_step(candidates.free_log_likelihood, steps), None)
 
 

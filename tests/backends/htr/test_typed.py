@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from indexer.backends.htr.grammar import GRAMMARS, FieldType, Grammar, parse_date
+from indexer.backends.htr.grammar import GRAMMARS, FieldType, Grammar, parse_date, spaced_date
 from indexer.backends.htr.typed import TypedDecoder, constrained_beam_search
 
 VOCABULARY = "".join(chr(code) for code in range(32, 127))  # class 0 is the blank
@@ -65,6 +65,33 @@ def test_constrained_search_alone_returns_a_grammatical_reading() -> None:
     text = constrained_beam_search(np.log(probabilities), grammar, characters, blank_index=0)
 
     assert text == "3/13/2012"
+
+
+def test_a_written_out_date_run_together_comes_out_spaced() -> None:
+    """GIVEN a matrix that reads SEPT30,2021 (the writer's spaces lost) WHEN it is decoded THEN
+    the date's parts stand apart, as the grammar parses them."""
+    reading = _decoder().decode(_reading("SEPT30,2021"))
+
+    assert reading.text == "SEPT 30, 2021"
+    assert reading.field_type == FieldType.DATE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MAR.152011", "MAR. 15 2011"),
+        ("Oct1, 2011", "Oct 1, 2011"),
+        ("April 15,2013", "April 15, 2013"),
+        ("15thday ofMarch,2012", "15th day of March, 2012"),
+        ("Oct 28, 2010", "Oct 28, 2010"),
+        ("5/12/11", "5/12/11"),
+        ("On august 31,2011", "On august 31,2011"),  # not one date: left as read
+        ("Feb30,2012", "Feb30,2012"),  # no such day
+        ("MEMBER", "MEMBER"),
+    ],
+)
+def test_spaced_date(text: str, expected: str) -> None:
+    assert spaced_date(text) == expected
 
 
 def test_leaves_a_non_date_alone() -> None:
