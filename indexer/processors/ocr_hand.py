@@ -22,6 +22,8 @@ _DECODER_TYPES = frozenset(item.value for item in GrammarType)
 _DATE = Grammar(GrammarType.DATE, GRAMMARS[GrammarType.DATE])
 _AMOUNT = Grammar(GrammarType.AMOUNT, GRAMMARS[GrammarType.AMOUNT])
 _MIN_FIELD_DIGITS = 3
+#: Label types that send a signature box of any height to the reader.
+_FIELD_HINTS = frozenset({GrammarType.DATE, GrammarType.AMOUNT})
 #: A signature box at most this many times the page's median word height may hold a date.
 _TEXT_SIZED_HEIGHT_RATIO = 3.5
 #: Pixels of page around each box in the reader's crop: enough to keep stroke ends the box's edge
@@ -107,12 +109,18 @@ class OcrHandwriting:
 
     def _signatures_to_read(self, page: Page) -> list[Span]:
         """Signature boxes worth reading for a date or amount: text-sized next to the page's print
-        (a written date is; most signatures are much taller, and reading them costs time)."""
+        (a written date is; most signatures are much taller, and reading them costs time), or
+        of any size when their label asks for a date or an amount (a large date written after
+        `Date:`, which the detector and the height rule of `decide_kind` call a signature)."""
         if not self._read_signatures:
             return []
         heights = sorted(word.box.height for word in page.words)
         limit = _TEXT_SIZED_HEIGHT_RATIO * heights[len(heights) // 2] if heights else float("inf")
-        return [span for span in page.spans if span.is_signature and span.box.height <= limit]
+        return [
+            span
+            for span in page.spans
+            if span.is_signature and (span.box.height <= limit or type_hint(span) in _FIELD_HINTS)
+        ]
 
     def _batches(self, image: np.ndarray, spans: list[Span]) -> Iterator[tuple[Span, Recognition]]:
         for start in range(0, len(spans), self._batch_size):

@@ -320,6 +320,37 @@ def test_signatures_much_taller_than_the_print_are_not_read() -> None:
     ]
 
 
+def test_a_tall_signature_box_labelled_as_a_date_is_read_and_a_date_reading_claims_it() -> None:
+    """GIVEN two boxes much taller than the print, called signatures, one after a `Date:` label
+    (`find_labels` kept the detector's kind: the height rule) THEN the labelled one is read with
+    the date hint and becomes a date annotation; the other is not read."""
+    dated = Span(
+        id="dated", kind=HandwritingKind.SIGNATURE, box=Box(400, 300, 900, 450), detection_score=0.97
+    )
+    dated.field_type = FieldType.DATE
+    signed = Span(
+        id="signed", kind=HandwritingKind.SIGNATURE, box=Box(400, 600, 900, 750), detection_score=0.97
+    )
+    page = Page(
+        number=1,
+        dpi=200,
+        width=1700,
+        height=2200,
+        spans=[dated, signed],
+        words=_line(["Lease"] * 5, x=40, y=900),
+    )
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+
+    OcrHandwriting(_ReaderOf("July 15, 2011", "1/2/13"), read_signatures=True)(page)
+
+    assert (dated.kind, dated.kind_source, dated.text) == (
+        HandwritingKind.ANNOTATION,
+        KindSource.READING,
+        "July 15, 2011",
+    )
+    assert (signed.kind, signed.text) == (HandwritingKind.SIGNATURE, "")
+
+
 def test_a_tall_box_takes_its_left_label_from_the_line_its_writing_sits_on() -> None:
     """A signature rising over `FOR THE GOVERNMENT:` on the line above: `Signature:` labels it."""
     tall = Box(400, 420, 800, 545)
