@@ -50,6 +50,13 @@ _INK = (20, 20, 20)
 _RULE_MIN_PX = 40
 _RULE_REACH_HEIGHTS = 3.0
 _DARK = 128
+# A printed line that a box's top or bottom edge cuts through (a cell's caption over the writing,
+# `(Signature)` under it) is lost to the blank when its slice inside the box, plus the margin,
+# covers most of its height. When ink runs across the edge and a blank gap parts it from the rest
+# of the box within this share of the box's height, the blank stops at that gap instead.
+_CUT_LINE_SHARE = 0.3
+_CUT_LINE_PROBE_PX = 3  # rows just outside the edge that show a line running across it
+_GAP_ROWS = 2  # blank rows that part a cut line from the writing
 
 
 @lru_cache(maxsize=64)
@@ -130,6 +137,39 @@ def _without_rules_beside(
     return out
 
 
+def _edges_clear_of_cut_lines(dark: np.ndarray, box: Box) -> tuple[int | None, int | None]:
+    """The rows where the blank of `box` should start and end instead of its edges, or None.
+
+    `dark` is the page's ink mask. An edge moves only when a line runs across it (ink in the rows
+    just outside, within the box's columns) and blank rows part that line's slice from the rest of
+    the box within `_CUT_LINE_SHARE` of its height: writing crossing the edge has no such gap.
+    """
+    counts = dark[:, box.x0 : box.x1].sum(axis=1)
+    width = max(box.x1 - box.x0, 1)
+    inked = max(3, round(0.01 * width))
+    blank = max(1, round(0.002 * width))
+    reach = max(round(_CUT_LINE_SHARE * box.height), 1)
+
+    def gap_from(rows: range) -> int | None:
+        run = 0
+        for row in rows:
+            run = run + 1 if counts[row] <= blank else 0
+            if run == _GAP_ROWS:
+                return row
+        return None
+
+    top = bottom = None
+    above = counts[max(box.y0 - _CUT_LINE_PROBE_PX, 0) : box.y0]
+    if above.size and above.max() >= inked:
+        row = gap_from(range(box.y0, min(box.y0 + reach, box.y1)))
+        top = None if row is None else row - _GAP_ROWS + 1
+    below = counts[box.y1 : box.y1 + _CUT_LINE_PROBE_PX]
+    if below.size and below.max() >= inked:
+        row = gap_from(range(box.y1 - 1, max(box.y1 - 1 - reach, box.y0), -1))
+        bottom = None if row is None else row + _GAP_ROWS
+    return top, bottom
+
+
 class AnchorPainter:
     """Owns the anchor tokens of a page: chooses them, replaces those that collide with printed
     numbers, and paints them into a copy of the page (the only place span tokens are set)."""
@@ -202,9 +242,12 @@ class AnchorPainter:
 
         A token wider or taller than its box (initials) blanks the area under the token as well.
         """
+        import cv2
+
         boxes = [span.box for span in spans]
         papers = [background_colour(image, box) for box in boxes]
         masked = Image.fromarray(_without_rules_beside(image, boxes, papers, dpi=dpi))
+        dark = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) < _DARK
         draw = ImageDraw.Draw(masked)
         height, width = image.shape[:2]
         areas: list[Box | None] = []
@@ -212,15 +255,22 @@ class AnchorPainter:
             if span.anchor is None:
                 areas.append(None)
                 continue
-            box = span.box
+            top, bottom = _edges_clear_of_cut_lines(dark, span.box)
+            # The token sits inside what is blanked, so a line kept clear of the blank stays clear.
+            box = Box(
+                span.box.x0,
+                span.box.y0 if top is None else top,
+                span.box.x1,
+                span.box.y1 if bottom is None else bottom,
+            )
             font = self._token_font(box, span.anchor, dpi)
             origin = _token_origin(box, font)
             text_box = draw.textbbox(origin, span.anchor, font=font, anchor="ms")
             blanked = Box(
                 max(min(box.x0, int(text_box[0])) - _MASK_MARGIN_PX, 0),
-                max(min(box.y0, int(text_box[1])) - _MASK_MARGIN_PX, 0),
+                max(min(box.y0, int(text_box[1])) - (_MASK_MARGIN_PX if top is None else 0), 0),
                 min(max(box.x1, int(text_box[2])) + _MASK_MARGIN_PX, width),
-                min(max(box.y1, int(text_box[3])) + _MASK_MARGIN_PX, height),
+                min(max(box.y1, int(text_box[3])) + (_MASK_MARGIN_PX if bottom is None else 0), height),
             )
             draw.rectangle((blanked.x0, blanked.y0, blanked.x1 - 1, blanked.y1 - 1), fill=paper)
             areas.append(blanked)

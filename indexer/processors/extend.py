@@ -77,7 +77,9 @@ def extended(
                 break
             free.remove(index)
             taken.append(index)
-            box = box.union(word.box)
+            # Sideways only: a neighbour's ascenders or a caption it touches are no reason to
+            # take in the lines above or below.
+            box = Box(min(box.x0, word.box.x0), box.y0, max(box.x1, word.box.x1), box.y1)
     return box, taken
 
 

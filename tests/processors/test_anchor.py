@@ -74,3 +74,29 @@ def test_the_rule_running_out_of_a_box_is_painted_over_but_printed_text_stays() 
 
     assert masked[150:153, 200:290].min() > 128 and masked[150:153, 510:660].min() > 128
     assert masked[120:150, 100:160].max() < 128 and masked[120:150, 720:800].max() < 128
+
+
+def test_a_caption_the_box_edge_cuts_keeps_its_ink_and_writing_across_the_edge_is_blanked() -> None:
+    """GIVEN a cell's printed caption whose lower slice lies inside the box's top, a blank gap,
+    then the writing; and a second box whose writing runs over its top edge with no gap
+    WHEN masking THEN the first blank starts at the gap, so the caption keeps all its ink, and the
+    token sits below it; the second box is blanked to its edge and beyond, as before."""
+    cell = Box(100, 100, 500, 200)
+    crossed = Box(600, 100, 900, 200)
+    page = _page_with_ink([cell, crossed])
+    assert page.image is not None
+    page.image[100:116, 100:500] = PAPER  # the writing starts 16 rows into the box
+    for left in range(120, 480, 10):  # the caption's letters: 10 rows over the box, 10 inside
+        page.image[90:110, left : left + 4] = (20, 20, 20)
+    page.image[92:190, 620:880] = (30, 30, 90)  # writing rising over its box's top edge
+
+    page = MaskWithAnchors(AnchorPainter(AnchorSettings(seed=1)))(page)
+    masked = page.masked_image
+    assert masked is not None
+
+    first, second = (span.anchor_box for span in page.spans)
+    assert first is not None and second is not None
+    assert 110 <= first.y0 <= 116
+    assert np.array_equal(masked[90:110, 120:480], page.image[90:110, 120:480])  # the caption, whole
+    assert not (masked[116:195, 120:480] == (30, 30, 90)).all(axis=-1).any()  # the writing, gone
+    assert second.y0 == crossed.y0 - 6  # the margin, as before

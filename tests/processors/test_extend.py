@@ -113,3 +113,14 @@ def test_the_map_mean_covers_the_cells_a_box_touches() -> None:
     assert handwriting.mean(Box(0, 0, 20, 10)) == 0.5  # the top row
     assert handwriting.mean(Box(12, 0, 14, 4)) == 1.0  # a box inside one cell
     assert handwriting.mean(Box(15, 15, 60, 60)) == 0.5  # clipped to the grid
+
+
+def test_the_box_grows_sideways_only() -> None:
+    """A word beside the box that reaches into the lines above and below (a tall capital, a
+    caption it touches) widens the box but leaves its top and bottom where they were."""
+    words = [_word("on", 910, 940, y0=830, y1=915)]
+    page = _page(words, [_span()], _map(Box(600, 820, 950, 920)))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(600, 840, 940, 900)
