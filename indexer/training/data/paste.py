@@ -100,10 +100,7 @@ def paste_handwriting(
         region = out[spot.y0 : spot.y1, spot.x0 : spot.x1]
         np.minimum(region, cut, out=region)
         taken.append(spot)
-        original = Box(
-            round(spot.x0 / factor), round(spot.y0 / factor), round(spot.x1 / factor), round(spot.y1 / factor)
-        )
-        labelled.append(LabelledBox(item.kind, original))
+        labelled.append(LabelledBox(item.kind, spot.scaled(1.0 / factor)))
     return out, labelled
 
 
@@ -120,12 +117,7 @@ def _find_spot(
         x0 = int(rng.integers(0, width - cut_w + 1))
         y0 = int(rng.integers(0, height - cut_h + 1))
         spot = Box(x0, y0, x0 + cut_w, y0 + cut_h)
-        padded = Box(
-            max(x0 - _CLEARANCE_PX, 0),
-            max(y0 - _CLEARANCE_PX, 0),
-            min(spot.x1 + _CLEARANCE_PX, width),
-            min(spot.y1 + _CLEARANCE_PX, height),
-        )
+        padded = spot.grown(_CLEARANCE_PX)
         if any(padded.intersection(box) > 0 for box in taken):
             continue
         if float(np.mean(grey[spot.y0 : spot.y1, spot.x0 : spot.x1] < _DARK)) <= dark_limit:
