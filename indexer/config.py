@@ -153,6 +153,9 @@ class HandwritingSettings(BaseModel):
     #: Nats a typed reading may fall below the free reading and still be chosen; chosen by
     #: cross-validation by document on contracts-dev (models/ppocr/MODEL_CARD.md).
     typed_margin: float = Field(default=6.0, ge=0)
+    #: The margin when the box's printed label names its type (`Date:`): the label is evidence
+    #: the free reading lacks. Chosen by cross-validation by document (docs/experiments/).
+    typed_hinted_margin: float = Field(default=9.0, ge=0)
     #: The ensemble takes htr's reading of a line when its confidence beats ppocr's by this much
     #: and neither reading is a typed field.
     ensemble_confidence_offset: float = 0.05

@@ -115,7 +115,9 @@ def _build_ppocr(settings: Settings) -> HandwritingRecognizer:
         lexicon = Lexicon.load(options.ppocr_lexicon)
     recognizer = PpOcrRecognizer(threads=options.threads, lexicon=lexicon)
     if options.typed_decoding:
-        recognizer.typed = TypedDecoder(recognizer.vocabulary, margin=options.typed_margin)
+        recognizer.typed = TypedDecoder(
+            recognizer.vocabulary, margin=options.typed_margin, hinted_margin=options.typed_hinted_margin
+        )
     return recognizer
 
 

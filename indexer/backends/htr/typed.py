@@ -128,6 +128,8 @@ class TypedDecoder:
         vocabulary: the characters of the classes other than the blank, in class order.
         margin: nats the typed reading's log-likelihood may fall below the free reading's and still
             be chosen (chosen by cross-validation by document; `indexer.config`).
+        hinted_margin: the margin when the caller names the line's type (its printed label says
+            `Date:`); default: `margin`.
         beam_width: beams of the constrained search.
         candidates_per_step: the most likely classes the constrained search tries at each step.
         types: the field types tried when no hint is given.
@@ -138,14 +140,16 @@ class TypedDecoder:
         vocabulary: str,
         *,
         margin: float,
+        hinted_margin: float | None = None,
         blank_index: int = 0,
         beam_width: int = 32,
         candidates_per_step: int = CANDIDATES_PER_STEP,
         types: Sequence[FieldType] = tuple(FieldType),
     ) -> None:
-        if margin < 0:
-            raise ValueError("margin must be >= 0")
+        if margin < 0 or (hinted_margin is not None and hinted_margin < 0):
+            raise ValueError("margins must be >= 0")
         self.margin = margin
+        self.hinted_margin = margin if hinted_margin is None else hinted_margin
         self._blank = blank_index
         self._beam_width = beam_width
         self._candidates_per_step = candidates_per_step
@@ -184,8 +188,10 @@ class TypedDecoder:
         return TypedCandidates(_tidy(free_raw), free_ll, tuple(typed), probabilities.shape[0])
 
     def decode(self, probabilities: np.ndarray, *, type_hint: FieldType | None = None) -> TypedReading:
-        """The typed reading when one is within `margin` of the free reading, else the free reading."""
-        return choose(self.candidates(probabilities, type_hint=type_hint), self.margin)
+        """The typed reading when one is within the margin of the free reading (`hinted_margin` when
+        `type_hint` is given), else the free reading."""
+        margin = self.margin if type_hint is None else self.hinted_margin
+        return choose(self.candidates(probabilities, type_hint=type_hint), margin)
 
     def _log_likelihood(self, log_probs: np.ndarray, text: str) -> float:
         labels = [self._class_of[char] for char in text if char in self._class_of]

@@ -118,6 +118,29 @@ def test_a_type_hint_decodes_a_line_the_reading_alone_would_not_try() -> None:
     assert (hinted.text, hinted.field_type) == ("96813", FieldType.ZIP)
 
 
+def test_a_hinted_line_gets_the_hinted_margin() -> None:
+    """GIVEN 1/13/2010 whose slashes the model reads as ones (each slash 2.5 nats less likely)
+    WHEN it is decoded with margin 3 and hinted margin 9
+    THEN read alone it stays the free 111312010; with a date hint it is the date."""
+    slash_as_one = (("1", 0.9), ("/", 0.074))
+    probabilities = _reading("1/13/2010", {1: slash_as_one, 4: slash_as_one})
+    decoder = TypedDecoder(VOCABULARY, margin=3.0, hinted_margin=9.0)
+
+    assert decoder.decode(probabilities).text == "111312010"
+    hinted = decoder.decode(probabilities, type_hint=FieldType.DATE)
+    assert (hinted.text, hinted.field_type) == ("1/13/2010", FieldType.DATE)
+    # Without a hinted margin, a hint changes which types are tried but not the margin.
+    assert (
+        TypedDecoder(VOCABULARY, margin=3.0).decode(probabilities, type_hint=FieldType.DATE).text
+        == "111312010"
+    )
+
+
+def test_margins_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="margins"):
+        TypedDecoder(VOCABULARY, margin=6.0, hinted_margin=-1.0)
+
+
 @pytest.mark.parametrize(
     ("text", "swaps", "expected"),
     [
