@@ -63,6 +63,19 @@ def test_a_cell_heading_above_names_a_name() -> None:
     assert kind is FieldType.NAME
 
 
+def test_a_caption_beyond_a_stacked_box_is_that_boxs() -> None:
+    """GIVEN `11a. NAME OF OWNER` over a printed name's box, and a signature's box under that one
+    WHEN each box's label is found with the other box known
+    THEN the caption names the name's box; the signature's box, which it is not next to, gets none."""
+    words = _line(["11a.", "NAME", "OF", "OWNER"], x=390, y=440)
+    name_box, signature_box = HAND, Box(400, 548, 700, 640)
+
+    assert find_label(printed_words(words, []), name_box, [signature_box])[1] is FieldType.NAME
+    assert find_label(printed_words(words, []), signature_box, [name_box]) == (None, None)
+    # Without the box between them, the caption reaches the lower box too.
+    assert find_label(printed_words(words, []), signature_box)[1] is FieldType.NAME
+
+
 def test_running_text_is_kept_as_a_label_without_a_type() -> None:
     words = _line(["made", "by", "and", "between"], x=40, y=500)
     label, kind = find_label(printed_words(words, []), HAND)

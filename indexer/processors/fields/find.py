@@ -84,17 +84,18 @@ class FindLabels:
     def __call__(self, page: Page) -> Page:
         printed = printed_words(page.words, [span.anchor_box or span.box for span in page.spans])
         for span in page.spans:
-            self._label(span, page.number, printed)
+            others = [other.box for other in page.spans if other is not span]
+            self._label(span, page.number, printed, others)
         return page
 
     @staticmethod
-    def _label(span: Span, page_number: int, printed: list[Word]) -> None:
+    def _label(span: Span, page_number: int, printed: list[Word], others: list[Box]) -> None:
         detected = span.detected_kind or span.kind
         span.detected_kind = detected
         # A piece `split_blocks` cut for a block row keeps that row's label, read before masking:
         # the page OCR may read none there (handwriting crossing it) or the next row's.
         if span.label is None or span.label.side != ROW_SIDE:
-            span.label, span.field_type = find_label(printed, span.box)
+            span.label, span.field_type = find_label(printed, span.box, others)
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box, span.detection_score)

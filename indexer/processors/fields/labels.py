@@ -253,24 +253,34 @@ def _overlaps_columns(word: Word, box: Box) -> bool:
     return box.x0 - margin <= x <= box.x1 + margin
 
 
-def _below_words(words: Sequence[Word], box: Box) -> list[Word]:
+def _between(word: Word, box: Box, others: Sequence[Box]) -> bool:
+    """Whether another box lies between the word and `box` in the column they share: a caption
+    beyond a stacked box (`11a. NAME ...` over a printed name, over a signature) is that box's."""
+    x0, x1 = max(word.box.x0, box.x0), min(word.box.x1, box.x1)
+    top, bottom = (word.box.y1, box.y0) if word.box.y1 <= box.y0 else (box.y1, word.box.y0)
+    return any(other.x0 < x1 and x0 < other.x1 and top <= other.center[1] <= bottom for other in others)
+
+
+def _below_words(words: Sequence[Word], box: Box, others: Sequence[Box] = ()) -> list[Word]:
     candidates = [
         word
         for word in words
         if _overlaps_columns(word, box)
         and word.box.center[1] >= box.y1 - _OVERLAP_HEIGHTS * box.height
         and word.box.y0 - box.y1 <= _BELOW_REACH_HEIGHTS * box.height
+        and not _between(word, box, others)
     ]
     return _first_line(sorted(candidates, key=lambda word: word.box.y0), words)
 
 
-def _above_words(words: Sequence[Word], box: Box) -> list[Word]:
+def _above_words(words: Sequence[Word], box: Box, others: Sequence[Box] = ()) -> list[Word]:
     candidates = [
         word
         for word in words
         if _overlaps_columns(word, box)
         and word.box.center[1] <= box.y0 + _OVERLAP_HEIGHTS * box.height
         and box.y0 - word.box.y1 <= _ABOVE_REACH_HEIGHTS * box.height
+        and not _between(word, box, others)
     ]
     return _first_line(sorted(candidates, key=lambda word: -word.box.y1), words, cell_caption=True)
 
@@ -287,16 +297,22 @@ def printed_words(words: Sequence[Word], blanked: Sequence[Box]) -> list[Word]:
     return [word for word in words if _is_print(word, blanked)]
 
 
-def find_label(printed: Sequence[Word], box: Box) -> tuple[Label | None, FieldType | None]:
+def find_label(
+    printed: Sequence[Word], box: Box, others: Sequence[Box] = ()
+) -> tuple[Label | None, FieldType | None]:
     """The printed label of the handwriting in `box`, and the field type it names.
 
-    `printed` is the page's `printed_words`. The sides are tried in order left, below, above;
-    the first whose words name a type wins. When none does, the words left of the box are kept as
-    the label (with no type), else none.
+    `printed` is the page's `printed_words`; `others` the page's other handwriting boxes, whose
+    captions above or below are theirs. The sides are tried in order left, below, above; the
+    first whose words name a type wins. When none does, the words left of the box are kept as the
+    label (with no type), else none.
     """
     found: list[Label] = []
-    for side, pick in (("left", _left_words), ("below", _below_words), ("above", _above_words)):
-        chosen = pick(printed, box)
+    for side, chosen in (
+        ("left", _left_words(printed, box)),
+        ("below", _below_words(printed, box, others)),
+        ("above", _above_words(printed, box, others)),
+    ):
         if not chosen:
             continue
         label = _as_label(chosen, side)
