@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from collections.abc import Callable
 
 import regex
 
@@ -41,11 +42,32 @@ _ORDINAL = r"(?:st|nd|rd|th)?"
 #: Two digits, or a four-digit year of the 20th or 21st century.
 _YEAR = r"(?:[0-9]{2}|(?:19|20)[0-9]{2})"
 _NUMERIC_DATE = "|".join(rf"{_MONTH_NUMBER} ?{sep} ?{_DAY} ?{sep} ?{_YEAR}" for sep in (r"/", r"-", r"\."))
-_DATE = (
-    rf"(?:{_NUMERIC_DATE}"
-    rf"|{_MONTH} ?{_DAY}{_ORDINAL},? ?{_YEAR}"
-    rf"|{_DAY}{_ORDINAL} ?(?:day ?of ?)?{_MONTH},? ?{_YEAR})"
-)
+
+
+def _plain(_name: str, pattern: str) -> str:
+    return pattern
+
+
+def _named(name: str, pattern: str) -> str:
+    return f"(?P<{name}>{pattern})"
+
+
+def _month_first(group: Callable[[str, str], str]) -> str:
+    """`March 13, 2012`; `group` names its parts (`_named`) or leaves them bare (`_plain`)."""
+    return (
+        rf"{group('month', _MONTH)} ?{group('d', _DAY + _ORDINAL)}{group('comma', ',?')} ?{group('y', _YEAR)}"
+    )
+
+
+def _day_first(group: Callable[[str, str], str]) -> str:
+    """`13th day of March 2012`, `13 March, 2012`."""
+    return (
+        rf"{group('d', _DAY + _ORDINAL)} ?{group('of', '(?:day ?of ?)?')}{group('month', _MONTH)}"
+        rf"{group('comma', ',?')} ?{group('y', _YEAR)}"
+    )
+
+
+_DATE = rf"(?:{_NUMERIC_DATE}|{_month_first(_plain)}|{_day_first(_plain)})"
 _CENTS = r"(?:[. ][0-9]{2})"
 _GROUPED = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+"
 #: `$40,900.00`, `$728`, `40,900 00`, `3408.33`: a dollar sign, thousands commas or cents.
@@ -94,13 +116,9 @@ _SEARCH_DAY_FIRST = regex.compile(
 )
 
 
-_WHOLE_MONTH_FIRST = regex.compile(
-    rf" *(?P<month>{_MONTH}) ?(?P<d>{_DAY}{_ORDINAL})(?P<comma>,?) ?(?P<y>{_YEAR}) *", regex.IGNORECASE
-)
-_WHOLE_DAY_FIRST = regex.compile(
-    rf" *(?P<d>{_DAY}{_ORDINAL}) ?(?P<of>day ?of ?)?(?P<month>{_MONTH})(?P<comma>,?) ?(?P<y>{_YEAR}) *",
-    regex.IGNORECASE,
-)
+#: The written-out dates of `_DATE`, with their parts named, for `spaced_date`.
+_WHOLE_MONTH_FIRST = regex.compile(rf" *{_month_first(_named)} *", regex.IGNORECASE)
+_WHOLE_DAY_FIRST = regex.compile(rf" *{_day_first(_named)} *", regex.IGNORECASE)
 
 
 def spaced_date(text: str) -> str:
