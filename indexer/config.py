@@ -154,7 +154,9 @@ class HandwritingSettings(BaseModel):
     #: cross-validation by document on contracts-dev (models/ppocr/MODEL_CARD.md).
     typed_margin: float = Field(default=6.0, ge=0)
     #: The margin when the box's printed label names its type (`Date:`): the label is evidence
-    #: the free reading lacks. Chosen by cross-validation by document (docs/experiments/).
+    #: the free reading lacks. Set by that argument, not fitted: on contracts-dev any value from
+    #: 9 to 15 changes the same one line, which cross-validation by document cannot weigh
+    #: (docs/experiments/2026-12-04-form-fields.md, seventh session).
     typed_hinted_margin: float = Field(default=9.0, ge=0)
     #: The ensemble takes htr's reading of a line when its confidence beats ppocr's by this much
     #: and neither reading is a typed field.
