@@ -144,7 +144,9 @@ def _edges_clear_of_cut_lines(dark: np.ndarray, box: Box) -> tuple[int | None, i
     just outside, within the box's columns) and blank rows part that line's slice from the rest of
     the box within `_CUT_LINE_SHARE` of its height: writing crossing the edge has no such gap.
     """
-    counts = dark[:, box.x0 : box.x1].sum(axis=1)
+    # Ink per row over the box's rows and the probes beside them (row r is counts[r - first]).
+    first = max(box.y0 - _CUT_LINE_PROBE_PX, 0)
+    counts = dark[first : box.y1 + _CUT_LINE_PROBE_PX, box.x0 : box.x1].sum(axis=1)
     width = max(box.x1 - box.x0, 1)
     inked = max(3, round(0.01 * width))
     blank = max(1, round(0.002 * width))
@@ -153,17 +155,17 @@ def _edges_clear_of_cut_lines(dark: np.ndarray, box: Box) -> tuple[int | None, i
     def gap_from(rows: range) -> int | None:
         run = 0
         for row in rows:
-            run = run + 1 if counts[row] <= blank else 0
+            run = run + 1 if counts[row - first] <= blank else 0
             if run == _GAP_ROWS:
                 return row
         return None
 
     top = bottom = None
-    above = counts[max(box.y0 - _CUT_LINE_PROBE_PX, 0) : box.y0]
+    above = counts[: box.y0 - first]
     if above.size and above.max() >= inked:
         row = gap_from(range(box.y0, min(box.y0 + reach, box.y1)))
         top = None if row is None else row - _GAP_ROWS + 1
-    below = counts[box.y1 : box.y1 + _CUT_LINE_PROBE_PX]
+    below = counts[box.y1 - first :]
     if below.size and below.max() >= inked:
         row = gap_from(range(box.y1 - 1, max(box.y1 - 1 - reach, box.y0), -1))
         bottom = None if row is None else row + _GAP_ROWS
