@@ -56,14 +56,21 @@ def evaluate_fields(
     signal.signal(signal.SIGTERM, _exit_on_term)
     chosen = [] if no_folds else (list(folds) if folds else default_folds(config))
     with progress() as bar:
+        draw = progress_callback(bar)
+
+        def on_progress(stage: str, done: int, total: int, message: str) -> None:
+            _exit_if_terminated()
+            draw(stage, done, total, message)
+
         run = evaluate_fields(
             config,
             data,
             folds=chosen,
             max_pages=max_pages,
             keep_index=keep_index,
-            on_progress=progress_callback(bar),
+            on_progress=on_progress,
         )
+    _exit_if_terminated()
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
             for page in run.pages:
@@ -107,8 +114,19 @@ def evaluate_fields(
     )
 
 
+_terminated: list[int] = []
+
+
 def _exit_on_term(signum: int, _frame: object) -> None:
+    _terminated.append(signum)
     raise SystemExit(128 + signum)
+
+
+def _exit_if_terminated() -> None:
+    """Exit for a SIGTERM whose SystemExit was swallowed: a handler that runs inside a `__del__` or
+    a native callback raises into code that only logs it, and the run would go on to exit 0."""
+    if _terminated:
+        raise SystemExit(128 + _terminated[0])
 
 
 def _detector_words(by_folds: int, by_configured: int) -> str:

@@ -118,7 +118,8 @@ def test_a_killed_evaluation_deletes_its_scratch_indices(es_client: Elasticsearc
             assert time.monotonic() < deadline, "no scratch index appeared in 300 s"
             time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=120) == 128 + signal.SIGTERM
+        returncode = process.wait(timeout=120)
+        assert returncode == 128 + signal.SIGTERM, process.stderr.read() if process.stderr else ""
     finally:
         process.kill()
         process.wait()
