@@ -132,17 +132,19 @@ def split_box(box: Box, rows: list[LabelRow]) -> list[Piece]:
 
     Writing sits on its row's line and rises above it, so a row's piece runs from just under the
     row above's baseline to just under its own (a label's baseline: its middle plus half the
-    rows' median print height, as handwriting crossing a label makes its box taller). A piece
+    rows' median print height, as handwriting crossing a label makes its box taller). The last
+    piece ends at the box's bottom or under its own baseline, whichever is lower: the detector's
+    box often stops at the writing's middle on the block's last row (`Date: 3/13/13`). A piece
     starts right of its label when the label lies inside the box.
     """
     if not rows:
         return []
     height = statistics.median(row.box.height for row in rows)
-    cuts = [round(row.middle + (0.5 + DESCENDER_SHARE) * height) for row in rows[:-1]]
+    cuts = [round(row.middle + (0.5 + DESCENDER_SHARE) * height) for row in rows]
     pieces = []
     for index, row in enumerate(rows):
         top = box.y0 if index == 0 else cuts[index - 1]
-        bottom = box.y1 if index == len(rows) - 1 else cuts[index]
+        bottom = max(box.y1, cuts[index]) if index == len(rows) - 1 else cuts[index]
         left = max(box.x0, row.box.x1 + CUT_GAP_PX) if row.box.x1 > box.x0 else box.x0
         if left >= box.x1 or bottom - top < MIN_PIECE_SHARE * height:
             continue
@@ -190,7 +192,7 @@ class SplitBlocks(RegionReadingStep):
                 replace(
                     span,
                     id=f"{span.id}.{index}",
-                    box=piece.box,
+                    box=piece.box.clipped(page.width, page.height),
                     entities={},
                     label=piece.label,
                     field_type=piece.type,

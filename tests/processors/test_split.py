@@ -65,6 +65,16 @@ def test_the_box_is_cut_under_each_row_baseline_and_each_piece_keeps_its_label()
     assert all(box.x0 == BLOCK.x0 and box.x1 == BLOCK.x1 for box in boxes)
 
 
+def test_the_last_row_reaches_under_its_label_when_the_box_stops_at_its_middle() -> None:
+    """The detector's box ends in the last row's writing (`Date: 3/13/13` under Name and Title)."""
+    short = Box(300, 440, 900, 552)  # ends 12 px into the Title row (540-562)
+    pieces = split_box(short, label_rows(_block_words(), short))
+
+    assert [piece.label.text for piece in pieces] == ["Signature:", "Name:", "Title:"]
+    assert pieces[-1].box.y1 > 562  # under Title's baseline, as the other rows' cuts are
+    assert pieces[-1].box.y1 - pieces[1].box.y1 == pieces[1].box.y1 - pieces[0].box.y1  # rows 40 px apart
+
+
 def test_a_label_inside_the_box_stays_out_of_its_piece() -> None:
     box = Box(50, 400, 900, 580)  # drawn loosely over the labels
     pieces = split_box(box, label_rows(_block_words(), box))

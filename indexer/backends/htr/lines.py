@@ -159,7 +159,18 @@ class LineSplitter:
         bands = self.bands(crop)
         if not bands:
             return [crop]
-        return [piece for top, bottom in bands for piece in self._pieces(crop[top:bottom])]
+        return [
+            piece for top, bottom in bands for piece in self._pieces(self._inked_columns(crop[top:bottom]))
+        ]
+
+    def _inked_columns(self, line: np.ndarray) -> np.ndarray:
+        """The line without the blank paper and bare rules left and right of its writing (a loose
+        box along a form's blank shows the recognizer mostly rule, and it reads nothing)."""
+        columns = np.flatnonzero(ink_mask(_grey(line)).any(axis=0))
+        if columns.size == 0:
+            return line
+        margin = max(self.options.margin_px, line.shape[0] // 2)
+        return line[:, max(int(columns[0]) - margin, 0) : int(columns[-1]) + 1 + margin]
 
     def _pieces(self, line: np.ndarray) -> list[np.ndarray]:
         height, width = line.shape[:2]
