@@ -43,6 +43,8 @@ READ_MARGIN_INCHES = 0.1
 MAX_WORD_HEIGHT_SHARE = 0.5
 #: A row's label top may lie this share of its height above the box's top.
 TOP_SLACK = 0.2
+#: The box's bottom reaches this share of a row label's height into it, for the row to count.
+BOTTOM_REACH = 0.25
 #: Two label words are on one row when their middles are this many word heights apart or less.
 ROW_HEIGHTS = 0.6
 #: Label words that count without a colon (`Name ____`); any other needs one (`By:`, `Its:`).
@@ -93,10 +95,11 @@ def _is_row_label(word: Word, box: Box) -> bool:
         return False
     # Writing rises above its row's label, so a box holding a row's writing starts above the
     # label's top; one that starts lower only reaches down into that row (a name written high).
-    middle = (word.box.y0 + word.box.y1) / 2
+    # The box's bottom need only reach into the label's print: it often stops in the writing of
+    # the block's last row (`split_box` takes that row down to its baseline).
     return (
         box.y0 <= word.box.y0 + TOP_SLACK * word.box.height
-        and middle <= box.y1
+        and word.box.y0 + BOTTOM_REACH * word.box.height <= box.y1
         and word.box.x0 <= box.x0 + INSIDE_SHARE * box.width
         and word.box.height <= MAX_WORD_HEIGHT_SHARE * box.height
     )

@@ -115,6 +115,8 @@ def test_tokens_and_noise_in_blanked_boxes_are_no_label() -> None:
         ("Due", True, None),  # no colon, no fuzzy match
         ("same", True, None),
         ("[NAME]", False, FieldType.NAME),
+        ("Signatures", True, FieldType.SIGNATURE),  # a plural names its type (OCR reads `Signature:` so too)
+        ("Dates:", True, FieldType.DATE),
     ],
 )
 def test_label_words_give_a_type(text: str, nearest_last: bool, expected: FieldType | None) -> None:

@@ -75,6 +75,20 @@ def test_the_last_row_reaches_under_its_label_when_the_box_stops_at_its_middle()
     assert pieces[-1].box.y1 - pieces[1].box.y1 == pieces[1].box.y1 - pieces[0].box.y1  # rows 40 px apart
 
 
+def test_a_row_the_box_ends_in_above_its_labels_middle_is_still_a_row() -> None:
+    """The box stops 7 px into Title's print (540-562): the title written there is a row's."""
+    short = Box(300, 440, 900, 547)
+    pieces = split_box(short, label_rows(_block_words(), short))
+
+    assert [piece.label.text for piece in pieces] == ["Signature:", "Name:", "Title:"]
+    assert pieces[-1].box.y1 > 562
+    # a box that only grazes the next row's print (its descenders) does not take that row in
+    assert [row.text for row in label_rows(_block_words(), Box(300, 440, 900, 543))] == [
+        "Signature:",
+        "Name:",
+    ]
+
+
 def test_a_label_inside_the_box_stays_out_of_its_piece() -> None:
     box = Box(50, 400, 900, 580)  # drawn loosely over the labels
     pieces = split_box(box, label_rows(_block_words(), box))

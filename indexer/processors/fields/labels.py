@@ -42,11 +42,11 @@ _MIN_WORD_CONFIDENCE = 0.3
 
 # The words that name each type. A label names the type of the keyword nearest to the box.
 _KEYWORDS: dict[str, FieldType] = {
-    **dict.fromkeys(("signature", "signed", "initial", "initials"), FieldType.SIGNATURE),
-    **dict.fromkeys(("date", "dated"), FieldType.DATE),
+    **dict.fromkeys(("signature", "signatures", "signed", "initial", "initials"), FieldType.SIGNATURE),
+    **dict.fromkeys(("date", "dated", "dates"), FieldType.DATE),
     **dict.fromkeys(("name", "names", "print", "printed"), FieldType.NAME),
-    **dict.fromkeys(("title", "position", "capacity"), FieldType.TITLE),
-    **dict.fromkeys(("address", "street", "city"), FieldType.ADDRESS),
+    **dict.fromkeys(("title", "titles", "position", "capacity"), FieldType.TITLE),
+    **dict.fromkeys(("address", "addresses", "street", "city"), FieldType.ADDRESS),
     **dict.fromkeys(("$", "amount", "rent", "price", "sum", "deposit", "fee", "dollars"), FieldType.AMOUNT),
     **dict.fromkeys(("zip", "postal"), FieldType.ZIP),
     **dict.fromkeys(("phone", "telephone", "tel", "fax"), FieldType.PHONE),
