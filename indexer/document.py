@@ -60,7 +60,9 @@ class KindSource(enum.StrEnum):
 
     DETECTOR = "detector"
     LABEL = "label"
-    READING = "reading"  # a signature box whose reading is a whole date or amount
+    #: a signature box whose reading is a whole date or amount, or an unlabelled annotation box
+    #: the reader finds nothing legible in
+    READING = "reading"
     PERSON = "person"
 
 

@@ -96,6 +96,10 @@ class OcrHandwriting:
         signatures = self._signatures_to_read(page)
         for span, result in self._batches(page.image, annotations):
             _set_reading(span, result)
+            if not span.text and span.kind_source is KindSource.DETECTOR and span.field_type is None:
+                # Nothing legible and no label asking for a field: a mark, initials or a scribble
+                # the detector took for writing. As a signature it still says the box holds ink.
+                span.kind, span.kind_source = HandwritingKind.SIGNATURE, KindSource.READING
         # Signatures after the annotations, in batches of their own; most readings are dropped.
         for span, result in self._batches(page.image, signatures):
             if _is_whole_field(result.text.strip()):

@@ -296,6 +296,27 @@ def test_a_signature_box_read_as_a_whole_date_becomes_a_date_annotation() -> Non
     assert FindLabels()(page).spans[1].kind is HandwritingKind.ANNOTATION
 
 
+def test_an_unlabelled_annotation_box_with_nothing_legible_becomes_a_signature() -> None:
+    """A mark the detector took for writing; a box a label asks a field of stays an annotation."""
+    dated = Label("Date:", Box(300, 500, 390, 530), "left", line_height=30)
+    spans = [
+        Span(id="mark", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9),
+        Span(id="blank-date", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9, label=dated),
+        Span(id="note", kind=HandwritingKind.ANNOTATION, box=HAND, detection_score=0.9),
+    ]
+    spans[1].field_type = FieldType.DATE
+    page = Page(number=1, dpi=200, width=1700, height=2200, spans=spans)
+    page.image = np.full((2200, 1700, 3), 255, np.uint8)
+
+    OcrHandwriting(_ReaderOf("", "", "Managing Member"))(page)
+
+    mark, blank_date, note = page.spans
+    assert (mark.kind, mark.kind_source) == (HandwritingKind.SIGNATURE, KindSource.READING)
+    assert (blank_date.kind, blank_date.kind_source) == (HandwritingKind.ANNOTATION, KindSource.DETECTOR)
+    assert (note.kind, note.text) == (HandwritingKind.ANNOTATION, "Managing Member")
+    assert FindLabels()(page).spans[0].kind is HandwritingKind.SIGNATURE  # reindex keeps it
+
+
 def test_printed_words_at_a_box_edge_are_cut_out_and_handwriting_is_kept() -> None:
     from indexer.processors.trim import trimmed
 
