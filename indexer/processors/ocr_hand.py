@@ -68,6 +68,9 @@ class OcrHandwriting:
     """Fills `text`, `confidence` and `engine` of annotation spans; signatures are not read.
 
     When the recognizer decodes by type, each span's label type goes with its crop as a hint.
+    The reading may change a span's kind (`KindSource.READING`): a text-sized signature box read
+    as a whole date or amount becomes an annotation, and an unlabelled annotation box the
+    detector alone called writing, read as nothing, becomes a signature.
     """
 
     name = "ocr_handwriting"
