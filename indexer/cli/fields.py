@@ -53,6 +53,7 @@ def evaluate_fields(
 
     config = settings()
     # A `kill` (SIGTERM) unwinds like Ctrl-C, so the scratch indices are deleted on the way out.
+    _terminated.clear()  # a signal an earlier in-process call received is not this run's
     signal.signal(signal.SIGTERM, _exit_on_term)
     chosen = [] if no_folds else (list(folds) if folds else default_folds(config))
     with progress() as bar:
