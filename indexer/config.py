@@ -264,6 +264,9 @@ class ExtendSettings(BaseModel):
     min_probability: float = Field(default=0.1, ge=0.0, le=1.0)
     #: The largest gap between the box and the next word, in box heights.
     max_gap_heights: float = Field(default=0.5, ge=0.0)
+    #: A word that looks like a label (`Harnilk:`) but names no field type joins when the map's
+    #: probability over it is at least this: the page OCR misread handwriting with a colon.
+    misread_label_probability: float = Field(default=0.4, ge=0.0, le=1.0)
 
 
 class PipelineSettings(BaseModel):

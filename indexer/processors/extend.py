@@ -5,8 +5,9 @@ Avenue`, the middle of `Chase Hamilton, LLC, a California limited liability comp
 is not masked, so the page OCR reads it as words beside the box, and it never reaches the span.
 Runs after the page OCR: the words on the box's line next to it, one after another outward,
 join the box while the detector's own probability map calls them handwriting (a lower bar than
-the one its boxes need) and they are not labels. They leave the page's words (they are the
-span's now), and the handwriting reader reads the grown box.
+the one its boxes need) and they are not labels; a word that only looks like one (`Harnilk:`, the
+OCR's reading of `Hamilton`) joins when the map surely calls it handwriting. They leave the
+page's words (they are the span's now), and the handwriting reader reads the grown box.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
-from indexer.processors.fields.labels import on_line_of
+from indexer.processors.fields.labels import label_word_type, on_line_of
 from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
 
 __all__ = ["ExtendBoxes", "extended"]
@@ -38,6 +39,12 @@ def _is_label(text: str) -> bool:
     return (
         text.rstrip("_").endswith(":") or text.startswith(_BRACKETS) or bare in CAPTION_WORDS or bare == "by"
     )
+
+
+def _is_misread_writing(text: str) -> bool:
+    # The page OCR often ends a handwritten word with a colon (`Harnilk:` for `Hamilton`); a word
+    # that names no field type is such a misreading when the map surely calls it handwriting.
+    return text.rstrip("_").endswith(":") and label_word_type(text) is None and not text.startswith(_BRACKETS)
 
 
 def _next_word(
@@ -71,9 +78,12 @@ def extended(
         while (nearest := _next_word(words, free, box, height, step)) is not None:
             gap, index = nearest
             word = words[index]
-            if gap > settings.max_gap_heights * height or _is_label(word.text):
+            probability = handwriting.mean(word.box)
+            if gap > settings.max_gap_heights * height or probability < settings.min_probability:
                 break
-            if handwriting.mean(word.box) < settings.min_probability:
+            if _is_label(word.text) and not (
+                _is_misread_writing(word.text) and probability >= settings.misread_label_probability
+            ):
                 break
             free.remove(index)
             taken.append(index)

@@ -124,3 +124,22 @@ def test_the_box_grows_sideways_only() -> None:
     ExtendBoxes(ExtendSettings())(page)
 
     assert page.spans[0].box == Box(600, 840, 940, 900)
+
+
+def test_handwriting_the_ocr_misread_with_a_colon_joins_where_the_map_is_sure() -> None:
+    """GIVEN `Harnilk:` (the OCR's reading of handwritten `Hamilton`) right of the box
+    WHEN the map calls it handwriting at the bar or more THEN it joins; a real label word
+    (`Date:`) or a colon word the map calls handwriting less surely stops the walk."""
+    words = [_word("Harnilk:", 910, 1000), _word("Avenue", 1010, 1100)]
+    page = _page(list(words), [_span()], _map(Box(600, 840, 1110, 900)))  # 0.6 over the line
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == Box(600, 840, 1100, 900) and page.words == []
+
+    labelled = [_word("Date:", 910, 980), _word("2011", 990, 1060)]
+    page = _page(list(labelled), [_span()], _map(Box(600, 840, 1110, 900)))
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == BOX
+
+    page = _page(list(words), [_span()], _map(Box(600, 840, 1110, 900)))
+    ExtendBoxes(ExtendSettings(misread_label_probability=0.7))(page)  # the map's 0.6 is not enough
+    assert page.spans[0].box == BOX
