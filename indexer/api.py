@@ -20,6 +20,7 @@ from indexer.errors import ConfigError, FileChangedError, IndexerError
 from indexer.hashing import FileIdentity
 from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
+from indexer.processors.candidates import ConfirmCandidates
 from indexer.processors.detect import DetectHandwriting
 from indexer.processors.entities import ExtractEntities
 from indexer.processors.extend import ExtendBoxes
@@ -131,7 +132,10 @@ def build_pipeline(
     # The engines are built below, only for the steps that are configured.
     engines: dict[str, Any] = {}
     factories: dict[str, Callable[[], PageProcessor]] = {
-        "detect_handwriting": lambda: DetectHandwriting(engines["detect_handwriting"]),
+        "detect_handwriting": lambda: DetectHandwriting(
+            engines["detect_handwriting"],
+            candidate_scale=settings.candidates.scale if "confirm_candidates" in names else None,
+        ),
         "split_blocks": lambda: SplitBlocks(engines["ocr_printed"]),
         "trim_boxes": lambda: TrimBoxes(engines["ocr_printed"]),
         "mask_with_anchors": lambda: MaskWithAnchors(painter),
@@ -147,6 +151,7 @@ def build_pipeline(
             read_signatures=settings.handwriting.read_signatures,
             padding_px=settings.handwriting.crop_padding_px,
         ),
+        "confirm_candidates": lambda: ConfirmCandidates(settings.candidates),
         "extend_boxes": lambda: ExtendBoxes(settings.extend),
         "find_labels": FindLabels,
         "merge_text": lambda: MergeText(settings.merge),

@@ -269,6 +269,19 @@ class ExtendSettings(BaseModel):
     misread_label_probability: float = Field(default=0.4, ge=0.0, le=1.0)
 
 
+class CandidateSettings(BaseModel):
+    """Handwriting the detector's own scales miss: a second reading of the page at a larger scale
+    proposes annotation boxes, and `confirm_candidates` keeps those whose print Tesseract doubts."""
+
+    #: The scale of the second reading; its annotation boxes that overlap no detected box are the
+    #: candidates. None turns the second reading (about 0.1 s a page) and the candidates off.
+    scale: float | None = Field(default=1.3, gt=0.0)
+    #: A candidate becomes an annotation span when Tesseract's mean confidence over the page words
+    #: inside it is under this (print reads surer). Chosen by cross-validation by document, end to
+    #: end (docs/experiments/2026-12-04-form-fields.md, ninth session).
+    max_print_confidence: float = Field(default=0.85, ge=0.0, le=1.0)
+
+
 class PipelineSettings(BaseModel):
     """Which steps run, in which order; `indexer pipeline` prints the effective list."""
 
@@ -279,6 +292,7 @@ class PipelineSettings(BaseModel):
         "trim_boxes",
         "mask_with_anchors",
         "ocr_printed",
+        "confirm_candidates",
         "extend_boxes",
         "find_labels",
         "ocr_handwriting",
@@ -416,6 +430,7 @@ class Settings(BaseSettings):
     tesseract: TesseractSettings = TesseractSettings()
     merge: MergeSettings = MergeSettings()
     extend: ExtendSettings = ExtendSettings()
+    candidates: CandidateSettings = CandidateSettings()
     pipeline: PipelineSettings = PipelineSettings()
     detector: DetectorSettings = DetectorSettings()
     watch: WatchSettings = WatchSettings()

@@ -314,8 +314,8 @@ class HandwritingMap:
 
 @dataclass(slots=True)
 class Page:
-    """One rendered page. `image`, `masked_image` and `handwriting_map` are transient and never
-    serialised."""
+    """One rendered page. `image`, `masked_image`, `handwriting_map` and `candidates` are transient
+    and never serialised."""
 
     number: int
     dpi: int
@@ -335,6 +335,8 @@ class Page:
     masked_image: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: The detector's handwriting probabilities, when it gives them (`DetectHandwriting`).
     handwriting_map: HandwritingMap | None = field(default=None, repr=False, compare=False)
+    #: Annotation boxes a second reading proposed where no span is, for `ConfirmCandidates`.
+    candidates: list[Span] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.number < 1:
@@ -369,7 +371,7 @@ class Page:
         return cls(**values)
 
 
-_TRANSIENT_PAGE_FIELDS = frozenset({"image", "masked_image", "handwriting_map"})
+_TRANSIENT_PAGE_FIELDS = frozenset({"image", "masked_image", "handwriting_map", "candidates"})
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from indexer.document import Box, HandwritingKind, HandwritingMap, Word
 
 __all__ = [
     "BoxDetector",
+    "CandidateDetector",
     "Detection",
     "HandwritingRecognizer",
     "MappingDetector",
@@ -55,6 +56,15 @@ class MappingDetector(Protocol):
 
     def detect_with_map(self, image: np.ndarray) -> tuple[list[Detection], HandwritingMap]:
         """The boxes of `detect` and the probabilities they were decoded from, on the page's grid."""
+        ...
+
+
+@runtime_checkable
+class CandidateDetector(Protocol):
+    """A detector that can read the page once more, at another scale, for boxes it missed."""
+
+    def candidates(self, image: np.ndarray, found: Sequence[Detection], *, scale: float) -> list[Detection]:
+        """Annotation boxes of a reading at `scale` that overlap none of the boxes `found`."""
         ...
 
 

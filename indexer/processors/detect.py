@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from indexer.backends.base import BoxDetector, MappingDetector
-from indexer.document import Page, Span
+from indexer.backends.base import BoxDetector, CandidateDetector, MappingDetector
+from indexer.document import HandwritingKind, Page, Span
 from indexer.errors import ProcessingError
 
 __all__ = ["MIN_PAGE_SIDE_PX", "DetectHandwriting"]
@@ -19,12 +19,18 @@ MIN_PAGE_SIDE_PX = 32
 
 class DetectHandwriting:
     """Fills `page.spans` (kind, box, detection score) from a `BoxDetector`, and
-    `page.handwriting_map` when the detector gives its probabilities."""
+    `page.handwriting_map` when the detector gives its probabilities.
+
+    With `candidate_scale` and a detector that can read the page again (`CandidateDetector`),
+    `page.candidates` gets the annotation boxes of that reading where no span is; they become
+    spans only if `ConfirmCandidates` confirms them after the page OCR.
+    """
 
     name = "detect_handwriting"
 
-    def __init__(self, detector: BoxDetector) -> None:
+    def __init__(self, detector: BoxDetector, *, candidate_scale: float | None = None) -> None:
         self._detector = detector
+        self._candidate_scale = candidate_scale if isinstance(detector, CandidateDetector) else None
 
     def describe(self) -> str:
         return f"{self.name}: {self._detector.name} {self._detector.version}"
@@ -51,5 +57,17 @@ class DetectHandwriting:
             )
             for index, detection in enumerate(detections)
         ]
+        if self._candidate_scale is not None:
+            extra = self._detector.candidates(page.image, detections, scale=self._candidate_scale)  # type: ignore[attr-defined]
+            extra.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
+            page.candidates = [
+                Span(
+                    id=f"p{page.number}-c{index}",
+                    kind=HandwritingKind.ANNOTATION,
+                    box=detection.box.clipped(page.width, page.height),
+                    detection_score=float(detection.score),
+                )
+                for index, detection in enumerate(extra)
+            ]
         page.engines["detector"] = f"{self._detector.name} {self._detector.version}"
         return page

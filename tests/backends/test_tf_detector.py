@@ -364,3 +364,24 @@ def test_a_model_of_several_nets_reads_the_mean_of_their_outputs(tmp_path: Path)
     (tmp_path / "both" / names[1]).unlink()
     with pytest.raises(DependencyError, match=r"detector-2\.weights\.h5"):
         TfBoxDetector(tmp_path / "both")
+
+
+def test_the_second_look_gives_annotation_boxes_away_from_the_boxes_found() -> None:
+    """GIVEN the shipped model and a page with handwriting WHEN asking for candidates at 1.3
+    THEN they are the annotation boxes of a reading at 1.3, less any that meet a box found."""
+    from tests.factories import synthetic_pages
+
+    detector = TfBoxDetector(SHIPPED, threads=2)
+    image = synthetic_pages(1, seed=7)[0].image
+    larger = [
+        item
+        for item in detector.boxes(detector.read(image, (1.3,)))
+        if item.kind is HandwritingKind.ANNOTATION
+    ]
+    assert larger, "the page's handwriting should show at 1.3"
+
+    assert detector.candidates(image, [], scale=1.3) == larger
+    first = larger[0]
+    rest = detector.candidates(image, [Detection(HandwritingKind.SIGNATURE, first.box, 0.9)], scale=1.3)
+    assert first not in rest
+    assert all(item.box.intersection(first.box) == 0 for item in rest)

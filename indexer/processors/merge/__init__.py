@@ -53,7 +53,7 @@ class MergeText:
 
     def __call__(self, page: Page) -> Page:
         pieces = [Piece(word.text, word.block, word.line, word.box, word.confidence) for word in page.words]
-        pieces = rejoin_split_lines(pieces, [span.anchor_box or span.box for span in page.spans])
+        pieces = rejoin_split_lines(pieces, _blanked(page.spans))
         # Every token read verbatim is claimed first, so a fuzzy search for another box's token
         # (boxes overlap) cannot swallow it.
         unplaced = [span for span in page.spans if not (span.anchor and self._place_exact(pieces, span))]
@@ -106,7 +106,7 @@ class MergeText:
         """Remove what the OCR made of noise: unclaimed words inside blanked boxes, badly read
         words reaching into them, stray marks just around them (strokes spilled over), and
         rules read as words."""
-        boxes = [span.anchor_box or span.box for span in spans]
+        boxes = _blanked(spans)
         halos = [box.grown(_HALO_PX) for box in boxes]
         edges = [box.grown(_EDGE_PX) for box in boxes]
         flat_px = flat_height(pieces)
@@ -131,3 +131,9 @@ class MergeText:
                 or (piece.box.height < flat_px and piece.confidence < _CUT_CONFIDENCE)
             )
         ]
+
+
+def _blanked(spans: list[Span]) -> list[Box]:
+    """The areas the anchor step blanked. A span confirmed from a candidate after the page OCR
+    (`confirm_candidates`) blanked nothing: the words read under it stay in the text."""
+    return [span.anchor_box or span.box for span in spans if span.anchor or span.anchor_box is not None]
