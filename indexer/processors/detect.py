@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from indexer.backends.base import BoxDetector, CandidateDetector, MappingDetector
-from indexer.document import HandwritingKind, Page, Span
+from indexer.backends.base import BoxDetector, CandidateDetector, Detection, MappingDetector
+from indexer.document import Page, Span
 from indexer.errors import ProcessingError
 
 __all__ = ["MIN_PAGE_SIDE_PX", "DetectHandwriting"]
@@ -30,7 +30,9 @@ class DetectHandwriting:
 
     def __init__(self, detector: BoxDetector, *, candidate_scale: float | None = None) -> None:
         self._detector = detector
-        self._candidate_scale = candidate_scale if isinstance(detector, CandidateDetector) else None
+        self._candidate_scale = candidate_scale
+        # Only a detector that can read the page again proposes candidates.
+        self._second_look = detector if isinstance(detector, CandidateDetector) else None
 
     def describe(self) -> str:
         return f"{self.name}: {self._detector.name} {self._detector.version}"
@@ -46,28 +48,24 @@ class DetectHandwriting:
             detections, page.handwriting_map = self._detector.detect_with_map(page.image)
         else:
             detections = self._detector.detect(page.image)
-        # Reading order (top to bottom, then left to right) makes span ids stable and readable.
-        detections.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
-        page.spans = [
-            Span(
-                id=f"p{page.number}-h{index}",
-                kind=detection.kind,
-                box=detection.box.clipped(page.width, page.height),
-                detection_score=float(detection.score),
-            )
-            for index, detection in enumerate(detections)
-        ]
-        if self._candidate_scale is not None:
-            extra = self._detector.candidates(page.image, detections, scale=self._candidate_scale)  # type: ignore[attr-defined]
-            extra.sort(key=lambda detection: (detection.box.y0, detection.box.x0))
-            page.candidates = [
-                Span(
-                    id=f"p{page.number}-c{index}",
-                    kind=HandwritingKind.ANNOTATION,
-                    box=detection.box.clipped(page.width, page.height),
-                    detection_score=float(detection.score),
-                )
-                for index, detection in enumerate(extra)
-            ]
+        page.spans = _as_spans(page, detections, "h")
+        if self._second_look is not None and self._candidate_scale is not None:
+            extra = self._second_look.candidates(page.image, detections, scale=self._candidate_scale)
+            page.candidates = _as_spans(page, extra, "c")
         page.engines["detector"] = f"{self._detector.name} {self._detector.version}"
         return page
+
+
+def _as_spans(page: Page, detections: list[Detection], prefix: str) -> list[Span]:
+    """One span per detection, in reading order (top to bottom, then left to right), which makes
+    span ids (`p1-h0`, `p1-c0`) stable and readable."""
+    detections = sorted(detections, key=lambda detection: (detection.box.y0, detection.box.x0))
+    return [
+        Span(
+            id=f"p{page.number}-{prefix}{index}",
+            kind=detection.kind,
+            box=detection.box.clipped(page.width, page.height),
+            detection_score=float(detection.score),
+        )
+        for index, detection in enumerate(detections)
+    ]
