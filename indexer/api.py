@@ -135,6 +135,7 @@ def build_pipeline(
         "detect_handwriting": lambda: DetectHandwriting(
             engines["detect_handwriting"],
             candidate_scale=settings.candidates.scale if "confirm_candidates" in names else None,
+            relabel_iou=settings.candidates.relabel_iou,
         ),
         "split_blocks": lambda: SplitBlocks(engines["ocr_printed"]),
         "trim_boxes": lambda: TrimBoxes(engines["ocr_printed"]),

@@ -271,11 +271,17 @@ class ExtendSettings(BaseModel):
 
 class CandidateSettings(BaseModel):
     """Handwriting the detector's own scales miss: a second reading of the page at a larger scale
-    proposes annotation boxes, and `confirm_candidates` keeps those whose print Tesseract doubts."""
+    proposes annotation boxes, and `confirm_candidates` keeps those whose print Tesseract doubts.
+    The same reading is a second opinion on the signatures the detector is unsure of."""
 
-    #: The scale of the second reading; its annotation boxes that overlap no detected box are the
-    #: candidates. None turns the second reading (about 0.1 s a page) and the candidates off.
+    #: The scale of the second reading; its annotation boxes that meet no detected box on their
+    #: line are the candidates. None turns the second reading (about 0.1 s a page), the
+    #: candidates and the second opinion off.
     scale: float | None = Field(default=1.3, gt=0.0)
+    #: A signature box scored under `SURE_SIGNATURE_SCORE` (0.9) is an annotation when an
+    #: annotation box of the second reading overlaps it at least this much (intersection over
+    #: union). None: the second reading never changes a kind.
+    relabel_iou: float | None = Field(default=0.5, gt=0.0, le=1.0)
     #: A candidate becomes an annotation span when Tesseract's mean confidence over the page words
     #: inside it is under this (print reads surer). Chosen by cross-validation by document, end to
     #: end (docs/experiments/2026-12-04-form-fields.md, ninth session).

@@ -61,10 +61,10 @@ class MappingDetector(Protocol):
 
 @runtime_checkable
 class CandidateDetector(Protocol):
-    """A detector that can read the page once more, at another scale, for boxes it missed."""
+    """A detector that can read the page once more, at another scale, for what it missed."""
 
-    def candidates(self, image: np.ndarray, found: Sequence[Detection], *, scale: float) -> list[Detection]:
-        """Annotation boxes of a reading at `scale` that overlap none of the boxes `found`."""
+    def second_look(self, image: np.ndarray, *, scale: float) -> list[Detection]:
+        """Every box (both kinds) of one more reading of the page at `scale` alone."""
         ...
 
 

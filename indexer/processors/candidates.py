@@ -47,8 +47,8 @@ class ConfirmCandidates:
     def __call__(self, page: Page) -> Page:
         candidates, page.candidates = page.candidates, []
         for candidate in candidates:
-            # Candidates overlap no detected box; the blank around a box may reach into one, and
-            # the anchor tokens read there are left out.
+            # A candidate may reach into a detected box above or below it (or the blank around
+            # one); the anchor tokens read there are not the candidate's words.
             inside = [
                 word
                 for word in page.words

@@ -366,22 +366,15 @@ def test_a_model_of_several_nets_reads_the_mean_of_their_outputs(tmp_path: Path)
         TfBoxDetector(tmp_path / "both")
 
 
-def test_the_second_look_gives_annotation_boxes_away_from_the_boxes_found() -> None:
-    """GIVEN the shipped model and a page with handwriting WHEN asking for candidates at 1.3
-    THEN they are the annotation boxes of a reading at 1.3, less any that meet a box found."""
+def test_the_second_look_is_a_reading_at_that_scale_alone() -> None:
+    """GIVEN the shipped model and a page with handwriting WHEN looking again at 1.3
+    THEN the boxes are those of a reading at 1.3 alone, and they differ from the usual reading."""
     from tests.factories import synthetic_pages
 
     detector = TfBoxDetector(SHIPPED, threads=2)
     image = synthetic_pages(1, seed=7)[0].image
-    larger = [
-        item
-        for item in detector.boxes(detector.read(image, (1.3,)))
-        if item.kind is HandwritingKind.ANNOTATION
-    ]
-    assert larger, "the page's handwriting should show at 1.3"
+    larger = detector.boxes(detector.read(image, (1.3,)))
+    assert any(item.kind is HandwritingKind.ANNOTATION for item in larger), "handwriting should show at 1.3"
 
-    assert detector.candidates(image, [], scale=1.3) == larger
-    first = larger[0]
-    rest = detector.candidates(image, [Detection(HandwritingKind.SIGNATURE, first.box, 0.9)], scale=1.3)
-    assert first not in rest
-    assert all(item.box.intersection(first.box) == 0 for item in rest)
+    assert detector.second_look(image, scale=1.3) == larger
+    assert detector.second_look(image, scale=1.3) != detector.detect(image)

@@ -75,48 +75,84 @@ def test_the_confidence_bar_is_the_setting() -> None:
 
 
 class _SecondLook(FixedDetector):
-    """A detector that proposes fixed candidates on a second look, as `TfBoxDetector` does."""
+    """A detector whose second look gives fixed boxes, as `TfBoxDetector` reads a page again."""
 
-    def __init__(self, detections: list[Detection], candidates: list[Detection]) -> None:
+    def __init__(self, detections: list[Detection], larger: list[Detection]) -> None:
         super().__init__(detections)
-        self._candidates = candidates
+        self._larger = larger
         self.scales: list[float] = []
 
-    def candidates(self, image: np.ndarray, found: list[Detection], *, scale: float) -> list[Detection]:
+    def second_look(self, image: np.ndarray, *, scale: float) -> list[Detection]:
         self.scales.append(scale)
-        return list(self._candidates)
+        return list(self._larger)
 
 
-def test_detection_keeps_the_second_looks_boxes_as_candidates_only_when_asked() -> None:
-    """GIVEN a detector with a second look WHEN detecting with a candidate scale THEN its boxes
-    are the page's candidates (annotations, in reading order), not spans; without a scale, or
-    with a detector that has no second look, the page has none."""
-    image = np.full((2200, 1700, 3), 255, np.uint8)
-    found = [Detection(HandwritingKind.SIGNATURE, Box(100, 100, 400, 200), 0.9)]
-    proposed = [
+def _blank_page() -> Page:
+    return Page(number=1, dpi=200, width=1700, height=2200, image=np.full((2200, 1700, 3), 255, np.uint8))
+
+
+def test_detection_keeps_the_second_looks_free_annotations_as_candidates_only_when_asked() -> None:
+    """GIVEN a detector with a second look WHEN detecting with a candidate scale THEN the
+    annotation boxes of that look that meet no found box on their line are the page's candidates
+    (in reading order), not spans, also one whose top edge reaches into a found box above it; its
+    signatures and a box on a found box's line are not; without a scale, or with a detector that
+    has no second look, the page has none."""
+    found = [Detection(HandwritingKind.SIGNATURE, Box(100, 100, 400, 200), 0.95)]
+    larger = [
         Detection(HandwritingKind.ANNOTATION, Box(900, 800, 1100, 840), 0.7),
         Detection(HandwritingKind.ANNOTATION, CANDIDATE, 0.9),
+        Detection(HandwritingKind.SIGNATURE, Box(300, 1500, 700, 1600), 0.9),
+        Detection(HandwritingKind.ANNOTATION, Box(350, 150, 600, 210), 0.9),  # 50 of 60 rows shared
+        Detection(HandwritingKind.ANNOTATION, Box(150, 190, 600, 260), 0.9),  # 10 of 70: the next line
     ]
 
-    detector = _SecondLook(found, proposed)
-    page = DetectHandwriting(detector, candidate_scale=1.3)(
-        Page(number=1, dpi=200, width=1700, height=2200, image=image)
-    )
-    plain = DetectHandwriting(_SecondLook(found, proposed))(
-        Page(number=1, dpi=200, width=1700, height=2200, image=image)
-    )
-    no_second_look = DetectHandwriting(FixedDetector(found), candidate_scale=1.3)(
-        Page(number=1, dpi=200, width=1700, height=2200, image=image)
-    )
+    detector = _SecondLook(found, larger)
+    page = DetectHandwriting(detector, candidate_scale=1.3)(_blank_page())
+    plain = DetectHandwriting(_SecondLook(found, larger))(_blank_page())
+    no_second_look = DetectHandwriting(FixedDetector(found), candidate_scale=1.3)(_blank_page())
 
     assert detector.scales == [1.3]
-    assert [span.box for span in page.spans] == [found[0].box]
+    assert [(span.kind, span.box) for span in page.spans] == [(HandwritingKind.SIGNATURE, found[0].box)]
     assert [(span.id, span.kind, span.box) for span in page.candidates] == [
-        ("p1-c0", HandwritingKind.ANNOTATION, CANDIDATE),
-        ("p1-c1", HandwritingKind.ANNOTATION, Box(900, 800, 1100, 840)),
+        ("p1-c0", HandwritingKind.ANNOTATION, Box(150, 190, 600, 260)),
+        ("p1-c1", HandwritingKind.ANNOTATION, CANDIDATE),
+        ("p1-c2", HandwritingKind.ANNOTATION, Box(900, 800, 1100, 840)),
     ]
     assert plain.candidates == [] and no_second_look.candidates == []
     assert "candidates" not in page.to_dict()
+
+
+def test_an_unsure_signature_the_second_look_reads_as_an_annotation_becomes_one() -> None:
+    """GIVEN signature boxes scored 0.85 and 0.95, each under an annotation box of the second
+    look, and one at 0.85 that the second look boxes apart WHEN detecting with `relabel_iou`
+    0.5 THEN only the unsure one under an annotation is an annotation; without it none is."""
+    amounts = Box(649, 942, 1242, 1030)
+    sure = Box(200, 1700, 700, 1800)
+    apart = Box(200, 1900, 700, 2000)
+    found = [
+        Detection(HandwritingKind.SIGNATURE, amounts, 0.85),
+        Detection(HandwritingKind.SIGNATURE, sure, 0.95),
+        Detection(HandwritingKind.SIGNATURE, apart, 0.85),
+    ]
+    larger = [
+        Detection(HandwritingKind.ANNOTATION, Box(709, 950, 1246, 1027), 0.96),
+        Detection(HandwritingKind.ANNOTATION, Box(210, 1705, 690, 1795), 0.9),
+        Detection(HandwritingKind.ANNOTATION, Box(600, 1900, 900, 2000), 0.9),  # IoU 0.14
+    ]
+
+    relabelled = DetectHandwriting(_SecondLook(found, larger), candidate_scale=1.3, relabel_iou=0.5)(
+        _blank_page()
+    )
+    kept = DetectHandwriting(_SecondLook(found, larger), candidate_scale=1.3)(_blank_page())
+
+    assert [(span.box, span.kind) for span in relabelled.spans] == [
+        (amounts, HandwritingKind.ANNOTATION),
+        (sure, HandwritingKind.SIGNATURE),
+        (apart, HandwritingKind.SIGNATURE),
+    ]
+    assert relabelled.spans[0].detection_score == 0.85
+    assert all(span.kind is HandwritingKind.SIGNATURE for span in kept.spans)
+    assert relabelled.candidates == []
 
 
 def test_a_confirmed_candidate_is_placed_by_its_box_and_the_print_under_it_stays() -> None:

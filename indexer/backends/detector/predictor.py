@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ from indexer.backends.detector.decode import decode, fuse_scales
 from indexer.backends.detector.net import build_model, preprocess, resize_factor
 from indexer.backends.detector.refiner import BoxRefiner
 from indexer.backends.tf_runtime import load_tensorflow
-from indexer.document import HandwritingKind, HandwritingMap
+from indexer.document import HandwritingMap
 from indexer.errors import BackendError, DependencyError, InputError
 from indexer.model_dirs.detector import DetectorConfig, load_detector_dir
 
@@ -136,21 +135,14 @@ class TfBoxDetector:
         probability = 1.0 - reading.outputs[..., 0]
         return self.boxes(reading), HandwritingMap(probability, self.config.output_stride / reading.factor)
 
-    def candidates(self, image: np.ndarray, found: Sequence[Detection], *, scale: float) -> list[Detection]:
-        """Annotation boxes of one more reading of the page, at `scale` alone, that overlap none
-        of the boxes `found`.
+    def second_look(self, image: np.ndarray, *, scale: float) -> list[Detection]:
+        """The boxes of one more reading of the page, at `scale` alone.
 
         The net misses neat, print-like writing at the page's usual size (it trains on pages
         scaled by 0.85-1.15) and sees it larger, where it also calls some print handwriting; so
-        these are only candidates, for `confirm_candidates` to check against the page OCR.
+        `DetectHandwriting` takes these boxes only as candidates and as a second opinion.
         """
-        extra = self.boxes(self.read(image, (scale,)))
-        return [
-            detection
-            for detection in extra
-            if detection.kind is HandwritingKind.ANNOTATION
-            and not any(detection.box.intersection(other.box) > 0 for other in found)
-        ]
+        return self.boxes(self.read(image, (scale,)))
 
     def read(self, image: np.ndarray, test_scales: tuple[float, ...] | None = None) -> PageReading:
         """The net's reading of one page at all `test_scales` (else the config's), to decode with
