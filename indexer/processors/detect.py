@@ -29,8 +29,9 @@ class DetectHandwriting:
     With `candidate_scale` and a detector that can read the page again (`CandidateDetector`),
     `page.candidates` gets the annotation boxes of that reading that meet no found box on their
     line (a found box above or below may overlap their edge); they become spans only if
-    `ConfirmCandidates` confirms them after the page OCR. With `relabel_iou` too, a signature box the detector is unsure of (score under `SURE_SIGNATURE_SCORE`) that an
-    annotation box of that reading overlaps at least that much is an annotation.
+    `ConfirmCandidates` confirms them after the page OCR. With `relabel_iou` too, a signature box
+    the detector is unsure of (score under `SURE_SIGNATURE_SCORE`) that an annotation box of that
+    reading overlaps at least that much is an annotation.
     """
 
     name = "detect_handwriting"
