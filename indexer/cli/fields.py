@@ -63,14 +63,21 @@ def evaluate_fields(
             _exit_if_terminated()
             draw(stage, done, total, message)
 
-        run = evaluate_fields(
-            config,
-            data,
-            folds=chosen,
-            max_pages=max_pages,
-            keep_index=keep_index,
-            on_progress=on_progress,
-        )
+        try:
+            run = evaluate_fields(
+                config,
+                data,
+                folds=chosen,
+                max_pages=max_pages,
+                keep_index=keep_index,
+                on_progress=on_progress,
+            )
+        except Exception:
+            # The handler's SystemExit, raised inside native code (TensorFlow's inference), comes
+            # back as that code's own error (`SystemError: bad argument to internal function`)
+            # and would end the run as a failed page rather than a kill.
+            _exit_if_terminated()
+            raise
     _exit_if_terminated()
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:

@@ -128,6 +128,33 @@ def test_a_killed_evaluation_deletes_its_scratch_indices(es_client: Elasticsearc
     assert set(es_client.indices.get(index="evaluate-fields-*", allow_no_indices=True)) - before == set()
 
 
+def test_a_kill_that_native_code_turns_into_its_own_error_still_exits_as_a_kill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GIVEN a SIGTERM whose SystemExit the code it lands in turns into another error (TensorFlow's
+    inference raises `SystemError: bad argument to internal function`) WHEN evaluate-fields runs
+    THEN it exits 143, not as a failed run."""
+    from typer.testing import CliRunner
+
+    from indexer.cli import app
+    from indexer.training.fields import evaluate
+
+    def killed_in_native_code(*args: object, **kwargs: object) -> None:
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except SystemExit:
+            raise SystemError("Objects/listobject.c:338: bad argument to internal function") from None
+
+    monkeypatch.setattr(evaluate, "evaluate_fields", killed_in_native_code)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        result = CliRunner().invoke(app, ["evaluate-fields", "--data", str(tmp_path)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+
+
 def test_the_report_says_which_detector_read_how_many_documents() -> None:
     from indexer.cli.fields import _detector_words
 
