@@ -85,8 +85,11 @@ class WatchDaemon:
         self._tracker = StabilityTracker(self.watch.settle_s, clock)
         self._events: set[Path] = set()
         self._events_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._force = threading.Event()
+        # Plain flags, not `threading.Event`s: `stop()` runs in the CLI's signal handler, and an
+        # Event's lock may be held by the very `Event.wait` the signal interrupted (a deadlock:
+        # the daemon then never stops).
+        self._stopping = False
+        self._forced = False
         self._verbosity = verbosity
         self._client: Elasticsearch | None = None
         self._last_rescan = float("-inf")
@@ -96,9 +99,17 @@ class WatchDaemon:
     # -- life cycle -------------------------------------------------------------------------
 
     def stop(self) -> None:
-        if self._stop.is_set():
-            self._force.set()
-        self._stop.set()
+        """Ask the daemon to stop; a second call stops it at once. Safe in a signal handler: it
+        only sets flags, which the loop checks every tick."""
+        if self._stopping:
+            self._forced = True
+        self._stopping = True
+
+    def _is_stopping(self) -> bool:
+        return self._stopping
+
+    def _is_forced(self) -> bool:
+        return self._forced
 
     def run(self) -> None:
         """Watch until stopped; in-flight files finish (or are re-queued) before returning.
@@ -121,15 +132,15 @@ class WatchDaemon:
         pool = self._dispatcher()
         observer = self._start_observer()
         try:
-            ready = pool.wait_ready(timeout_s=_WORKER_START_TIMEOUT_S, should_stop=self._stop.is_set)
-            if not ready and not self._stop.is_set():
+            ready = pool.wait_ready(timeout_s=_WORKER_START_TIMEOUT_S, should_stop=self._is_stopping)
+            if not ready and not self._stopping:
                 log.warning("workers are slow to load their models; continuing")
-            while not self._stop.is_set():
+            while not self._stopping:
                 self._tick(pool)
-                self._stop.wait(_TICK_S)
+                time.sleep(_TICK_S)
         finally:
             observer.stop()
-            for outcome in pool.close(grace_s=self.watch.shutdown_grace_s, should_stop=self._force.is_set):
+            for outcome in pool.close(grace_s=self.watch.shutdown_grace_s, should_stop=self._is_forced):
                 self._handle(outcome)
             requeued = self.journal.requeue_interrupted()
             if requeued:
