@@ -112,8 +112,11 @@ class Box:
     def intersection(self, other: Box) -> int:
         """Area in pixels shared with `other`."""
         width = min(self.x1, other.x1) - max(self.x0, other.x0)
-        height = min(self.y1, other.y1) - max(self.y0, other.y0)
-        return max(0, width) * max(0, height)
+        return max(0, width) * self.shared_rows(other)
+
+    def shared_rows(self, other: Box) -> int:
+        """How many pixel rows this box and `other` both span (0 when one lies above the other)."""
+        return max(0, min(self.y1, other.y1) - max(self.y0, other.y0))
 
     def holds_centre_of(self, other: Box) -> bool:
         """Whether `other`'s centre lies in this box (edges included)."""

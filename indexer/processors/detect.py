@@ -106,8 +106,7 @@ def _same_line(box: Box, other: Box) -> bool:
     holds a line of writing between or beside them (a party's name between two boxed lines)."""
     if box.intersection(other) == 0:
         return False
-    shared_rows = min(box.y1, other.y1) - max(box.y0, other.y0)
-    return shared_rows >= SAME_LINE_SHARE * min(box.height, other.height)
+    return box.shared_rows(other) >= SAME_LINE_SHARE * min(box.height, other.height)
 
 
 def _as_spans(page: Page, detections: list[Detection], prefix: str) -> list[Span]:

@@ -179,8 +179,7 @@ def _is_print(word: Word, blanked: Sequence[Box]) -> bool:
 
 def on_line_of(word: Word, box: Box) -> bool:
     """Whether most of the word's height lies within the box's rows (it is on the box's line)."""
-    shared = min(word.box.y1, box.y1) - max(word.box.y0, box.y0)
-    return shared >= _SAME_LINE_SHARE * word.box.height
+    return word.box.shared_rows(box) >= _SAME_LINE_SHARE * word.box.height
 
 
 def _left_words(words: Sequence[Word], box: Box) -> list[Word]:
