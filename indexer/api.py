@@ -21,6 +21,7 @@ from indexer.hashing import FileIdentity
 from indexer.pipeline import PageProcessor, Pipeline
 from indexer.processors.anchor import AnchorPainter, MaskWithAnchors
 from indexer.processors.candidates import ConfirmCandidates
+from indexer.processors.deskew import DeskewPages
 from indexer.processors.detect import DetectHandwriting
 from indexer.processors.entities import ExtractEntities
 from indexer.processors.extend import ExtendBoxes
@@ -132,6 +133,7 @@ def build_pipeline(
     # The engines are built below, only for the steps that are configured.
     engines: dict[str, Any] = {}
     factories: dict[str, Callable[[], PageProcessor]] = {
+        "deskew_pages": lambda: DeskewPages(settings.deskew),
         "detect_handwriting": lambda: DetectHandwriting(
             engines["detect_handwriting"],
             candidate_scale=settings.candidates.scale if "confirm_candidates" in names else None,

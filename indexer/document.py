@@ -330,6 +330,9 @@ class Page:
     fields: list[Field] = field(default_factory=list)
     printed_text: str = ""
     content: str = ""
+    #: Degrees (counter-clockwise) the scan was turned to straighten it (`DeskewPages`); every
+    #: box of the page is in the straightened image's pixels.
+    skew_degrees: float = 0.0
     #: Engine name -> version, e.g. {"tesseract": "5.3.0", "detector": "fcn-v1"}.
     engines: dict[str, str] = field(default_factory=dict)
     #: Processor name -> seconds spent on this page.

@@ -16,6 +16,7 @@ from indexer.artifacts import load_document, page_stem
 from indexer.config import Settings
 from indexer.document import Box, Document, Page, Span
 from indexer.errors import DependencyError, InputError
+from indexer.processors.deskew import rotated
 from indexer.server.errors import NotFoundError
 
 __all__ = ["crop", "load_indexed_document", "page_image_jpeg", "page_json", "render_page", "span_json"]
@@ -88,11 +89,17 @@ def page_json(document: Document, page: Page) -> dict[str, Any]:
 
 
 def render_page(settings: Settings, document: Document, page: Page) -> np.ndarray:
-    """The page rendered again from its source file, at the resolution its boxes are in.
+    """The page rendered again from its source file, at the resolution its boxes are in, and
+    turned straight as the pipeline turned it (`page.skew_degrees`), so the boxes fit it.
 
     Raises:
         InputError: the source file is gone or cannot be rendered.
     """
+    image = _render_source(settings, document, page)
+    return rotated(image, page.skew_degrees) if page.skew_degrees else image
+
+
+def _render_source(settings: Settings, document: Document, page: Page) -> np.ndarray:
     source = Path(document.path)
     if not source.is_file():
         raise InputError(f"the source file {source} is gone", path=str(source))

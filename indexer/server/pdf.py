@@ -78,10 +78,20 @@ def _lines(items: list[tuple[str, Box]]) -> list[list[tuple[str, Box]]]:
     return [members for _, members in lines]
 
 
-def _layer(page: Page, width_pt: float, height_pt: float) -> bytes:
-    """One PDF page of invisible text, sized like the original page."""
+def _layer(page: Page, width_pt: float, height_pt: float, *, straightened: bool = False) -> bytes:
+    """One PDF page of invisible text, sized like the original page.
+
+    The boxes are in the pixels of the page as the pipeline straightened it; unless the page
+    under the layer is that straightened image (`straightened`), the layer is turned back by the
+    page's `skew_degrees` so that the words lie on the slanted scan's ink.
+    """
     buffer = io.BytesIO()
     sheet = canvas.Canvas(buffer, pagesize=(width_pt, height_pt), pageCompression=1)
+    if page.skew_degrees and not straightened:
+        # The pipeline turned the scan skew_degrees counter-clockwise; turn the text back.
+        sheet.translate(width_pt / 2, height_pt / 2)
+        sheet.rotate(-page.skew_degrees)
+        sheet.translate(-width_pt / 2, -height_pt / 2)
     font = _font()
     scale_x, scale_y = width_pt / page.width, height_pt / page.height
     for text, box in _text_items(page):
@@ -102,15 +112,16 @@ def _layer(page: Page, width_pt: float, height_pt: float) -> bytes:
     return buffer.getvalue()
 
 
-def _base_pdf(document: Document, artifacts: Path) -> pikepdf.Pdf:
-    """The original pages: the source PDF, an image source wrapped as PDF, or the artifact images."""
+def _base_pdf(document: Document, artifacts: Path) -> tuple[pikepdf.Pdf, bool]:
+    """The original pages: the source PDF, an image source wrapped as PDF, or the artifact images
+    (straightened as the pipeline saw them: the second value says so)."""
     source = Path(document.path)
     if source.is_file() and document.media_type == "application/pdf":
-        return pikepdf.open(source)
+        return pikepdf.open(source), False
     if source.is_file():
         dpi = document.pages[0].dpi if document.pages else _POINTS_PER_INCH
         layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
-        return pikepdf.open(io.BytesIO(img2pdf.convert(str(source), layout_fun=layout)))
+        return pikepdf.open(io.BytesIO(img2pdf.convert(str(source), layout_fun=layout))), False
     images = [artifacts / f"{page_stem(page.number)}.jpg" for page in document.pages]
     missing = [image.name for image in images if not image.is_file()]
     if missing:
@@ -133,7 +144,7 @@ def _base_pdf(document: Document, artifacts: Path) -> pikepdf.Pdf:
     merged = pikepdf.new()
     for data in pages:
         merged.pages.extend(pikepdf.open(io.BytesIO(data)).pages)
-    return merged
+    return merged, True
 
 
 def searchable_pdf(document: Document, artifacts: Path) -> bytes:
@@ -147,7 +158,7 @@ def searchable_pdf(document: Document, artifacts: Path) -> bytes:
         InputError: neither the source file nor the artifact images can be read.
     """
     try:
-        pdf = _base_pdf(document, artifacts)
+        pdf, straightened = _base_pdf(document, artifacts)
     except (pikepdf.PdfError, img2pdf.ImageOpenError, OSError) as exc:
         raise InputError(f"cannot read the pages of {document.filename}: {exc}", path=document.path) from exc
     with pdf:
@@ -164,7 +175,9 @@ def searchable_pdf(document: Document, artifacts: Path) -> bytes:
                 # Our boxes are in the page as shown (rendered turned); add_overlay turns the layer
                 # back with the page's /Rotate, so the layer is drawn in the shown orientation.
                 width_pt, height_pt = height_pt, width_pt
-            with pikepdf.open(io.BytesIO(_layer(page, width_pt, height_pt))) as layer:
+            with pikepdf.open(
+                io.BytesIO(_layer(page, width_pt, height_pt, straightened=straightened))
+            ) as layer:
                 target.add_overlay(layer.pages[0], pikepdf.Rectangle(target.mediabox))
         out = io.BytesIO()
         pdf.save(out)

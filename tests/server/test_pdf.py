@@ -65,3 +65,41 @@ def test_the_text_layer_sits_on_the_ink_whatever_the_page_rotation(tmp_path: Pat
     )
     assert glyphs[:, 0].min() >= ink[0] - TOLERANCE_PT and glyphs[:, 2].max() <= ink[2] + TOLERANCE_PT
     assert glyphs[:, 1].min() >= ink[1] - TOLERANCE_PT and glyphs[:, 3].max() <= ink[3] + TOLERANCE_PT
+
+
+def test_the_text_layer_of_a_straightened_page_sits_on_the_slanted_scans_ink(tmp_path: Path) -> None:
+    """GIVEN a scan 3 degrees off, whose word the pipeline boxed on the page it straightened
+    WHEN the searchable PDF is made over the original scan THEN the word's glyphs lie on the ink
+    where the slanted scan has it (16 pt away from the straightened box's place)."""
+    slant = 3.0
+    straight = Image.new("RGB", PAGE_PX, "white")
+    ImageDraw.Draw(straight).rectangle(INK, fill="black")
+    scan = straight.rotate(slant, resample=Image.BICUBIC, fillcolor="white")
+    buffer = io.BytesIO()
+    scan.save(buffer, format="PNG")
+    source = tmp_path / "slanted.pdf"
+    source.write_bytes(
+        img2pdf.convert(buffer.getvalue(), layout_fun=img2pdf.get_fixed_dpi_layout_fun((DPI, DPI)))
+    )
+    page = Page(
+        number=1,
+        dpi=DPI,
+        width=PAGE_PX[0],
+        height=PAGE_PX[1],
+        skew_degrees=-slant,
+        words=[Word("Leasehold", Box(*INK), 0.9)],
+    )
+    document = Document(
+        id="0" * 64, path=str(source), filename="slanted.pdf", size_bytes=1, page_count=1, pages=[page]
+    )
+
+    text_page = pypdfium2.PdfDocument(searchable_pdf(document, tmp_path))[0].get_textpage()
+
+    glyphs = np.array([text_page.get_charbox(index) for index in range(text_page.count_chars())])
+    centre_pt = ((glyphs[:, 0].min() + glyphs[:, 2].max()) / 2, (glyphs[:, 1].min() + glyphs[:, 3].max()) / 2)
+    ys, xs = np.nonzero(np.asarray(scan.convert("L")) < 128)
+    ink_pt = (
+        (xs.min() + xs.max()) / 2 * POINTS_PER_PX,
+        (PAGE_PX[1] - (ys.min() + ys.max()) / 2) * POINTS_PER_PX,
+    )
+    assert centre_pt == pytest.approx(ink_pt, abs=TOLERANCE_PT)

@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,12 @@ from indexer.api import Ingestor, build_detector, build_pipeline, managed
 from indexer.backends.base import BoxDetector, PrintedOcr
 from indexer.backends.tesseract import TesseractOcr
 from indexer.config import Settings
-from indexer.document import Box, Document, Word
+from indexer.document import Box, Document, Page, Word
 from indexer.errors import InputError
 from indexer.hashing import sha256_file
 from indexer.images import read_rgb
 from indexer.model_dirs.split import document_of, read_split
+from indexer.processors.deskew import turned_box
 from indexer.search import connect
 from indexer.training.fields.score import (
     FieldsReport,
@@ -269,6 +270,17 @@ def evaluate_fields(
     return FieldsRun(summarise(scores), scores, skipped, sorted(assigned.get(None, [])))
 
 
+def _straightened(truth: TruthPage, page: Page) -> TruthPage:
+    """The person's boxes in the pixels of the page as the pipeline straightened it (the index's)."""
+    if page.skew_degrees == 0:
+        return truth
+    boxes = [
+        replace(item, box=turned_box(item.box, page.skew_degrees, page.width, page.height))
+        for item in truth.boxes
+    ]
+    return replace(truth, boxes=boxes)
+
+
 def _run_documents(
     settings: Settings,
     detector: BoxDetector,
@@ -287,12 +299,16 @@ def _run_documents(
         for name, pages in documents:
             document: Document = ingestor.ingest(_write_pdf(pages, workdir / f"{name}.pdf"))
             ingestor.client().indices.refresh(index=settings.es.alias)
-            for truth, page in zip(pages, document.pages, strict=True):
+            for labelled, page in zip(pages, document.pages, strict=True):
+                truth = _straightened(labelled, page)
                 score = score_page(
                     truth, _indexed_spans(ingestor.client(), settings.es.alias, document.page_id(page))
                 )
                 blanked: list[Box] = [span.anchor_box for span in page.spans if span.anchor_box is not None]
-                reference = _reference_words(truth, ocr, cache_dir, dpi=page.dpi)
+                reference = [
+                    replace(word, box=turned_box(word.box, page.skew_degrees, page.width, page.height))
+                    for word in _reference_words(labelled, ocr, cache_dir, dpi=page.dpi)
+                ]
                 score.printed_words, lost = lost_printed_words(reference, truth.boxes, blanked)
                 score.printed_lost = len(lost)
                 score.details += [
