@@ -103,3 +103,34 @@ def test_the_text_layer_of_a_straightened_page_sits_on_the_slanted_scans_ink(tmp
         (PAGE_PX[1] - (ys.min() + ys.max()) / 2) * POINTS_PER_PX,
     )
     assert centre_pt == pytest.approx(ink_pt, abs=TOLERANCE_PT)
+
+
+def test_the_text_layer_over_straightened_artifact_images_is_not_turned(tmp_path: Path) -> None:
+    """GIVEN a straightened page whose source file is gone WHEN the PDF is made from the artifact
+    image (the page as the pipeline straightened it) THEN the word lies on that image's ink."""
+    straight = Image.new("RGB", PAGE_PX, "white")
+    ImageDraw.Draw(straight).rectangle(INK, fill="black")
+    straight.save(tmp_path / "page-0001.jpg")
+    page = Page(
+        number=1,
+        dpi=DPI,
+        width=PAGE_PX[0],
+        height=PAGE_PX[1],
+        skew_degrees=-3.0,
+        words=[Word("Leasehold", Box(*INK), 0.9)],
+    )
+    document = Document(
+        id="0" * 64,
+        path=str(tmp_path / "gone.pdf"),
+        filename="gone.pdf",
+        size_bytes=1,
+        page_count=1,
+        pages=[page],
+    )
+
+    text_page = pypdfium2.PdfDocument(searchable_pdf(document, tmp_path))[0].get_textpage()
+
+    glyphs = np.array([text_page.get_charbox(index) for index in range(text_page.count_chars())])
+    centre_pt = ((glyphs[:, 0].min() + glyphs[:, 2].max()) / 2, (glyphs[:, 1].min() + glyphs[:, 3].max()) / 2)
+    ink_pt = ((INK[0] + INK[2]) / 2 * POINTS_PER_PX, (PAGE_PX[1] - (INK[1] + INK[3]) / 2) * POINTS_PER_PX)
+    assert centre_pt == pytest.approx(ink_pt, abs=TOLERANCE_PT)
