@@ -45,6 +45,14 @@ def test_a_straight_page_and_a_blank_page_measure_no_skew() -> None:
     assert estimate_skew(blank, max_degrees=5.0) == 0.0
 
 
+def test_a_page_of_specks_measures_no_skew() -> None:
+    """GIVEN scattered specks and no lines (the best angle is a guess, 5 degrees here before the
+    gain check) WHEN measured THEN no slant is reported."""
+    specks = np.full((2200, 1700, 3), 255, dtype=np.uint8)
+    specks[np.random.default_rng(0).random((2200, 1700)) < 0.01] = 0
+    assert estimate_skew(specks, max_degrees=5.0) == 0.0
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 1000, 3), (1000, 2, 3), (150, 150)])
 def test_a_page_too_small_to_measure_is_not_measured(shape: tuple[int, ...]) -> None:
     stripes = np.zeros(shape, dtype=np.uint8)
