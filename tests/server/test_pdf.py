@@ -36,6 +36,13 @@ def _turned_pdf(path: Path, rotate: int) -> Path:
     return path
 
 
+def _text_centre_pt(pdf: bytes) -> tuple[float, float]:
+    """The middle of the first page's text layer, in PDF points."""
+    text_page = pypdfium2.PdfDocument(pdf)[0].get_textpage()
+    glyphs = np.array([text_page.get_charbox(index) for index in range(text_page.count_chars())])
+    return ((glyphs[:, 0].min() + glyphs[:, 2].max()) / 2, (glyphs[:, 1].min() + glyphs[:, 3].max()) / 2)
+
+
 @pytest.mark.parametrize("rotate", [0, 90, 180, 270])
 def test_the_text_layer_sits_on_the_ink_whatever_the_page_rotation(tmp_path: Path, rotate: int) -> None:
     """GIVEN a page shown turned by /Rotate, read (as the pipeline does) from its rendering
@@ -93,10 +100,8 @@ def test_the_text_layer_of_a_straightened_page_sits_on_the_slanted_scans_ink(tmp
         id="0" * 64, path=str(source), filename="slanted.pdf", size_bytes=1, page_count=1, pages=[page]
     )
 
-    text_page = pypdfium2.PdfDocument(searchable_pdf(document, tmp_path))[0].get_textpage()
+    centre_pt = _text_centre_pt(searchable_pdf(document, tmp_path))
 
-    glyphs = np.array([text_page.get_charbox(index) for index in range(text_page.count_chars())])
-    centre_pt = ((glyphs[:, 0].min() + glyphs[:, 2].max()) / 2, (glyphs[:, 1].min() + glyphs[:, 3].max()) / 2)
     ys, xs = np.nonzero(np.asarray(scan.convert("L")) < 128)
     ink_pt = (
         (xs.min() + xs.max()) / 2 * POINTS_PER_PX,
@@ -128,9 +133,7 @@ def test_the_text_layer_over_straightened_artifact_images_is_not_turned(tmp_path
         pages=[page],
     )
 
-    text_page = pypdfium2.PdfDocument(searchable_pdf(document, tmp_path))[0].get_textpage()
+    centre_pt = _text_centre_pt(searchable_pdf(document, tmp_path))
 
-    glyphs = np.array([text_page.get_charbox(index) for index in range(text_page.count_chars())])
-    centre_pt = ((glyphs[:, 0].min() + glyphs[:, 2].max()) / 2, (glyphs[:, 1].min() + glyphs[:, 3].max()) / 2)
     ink_pt = ((INK[0] + INK[2]) / 2 * POINTS_PER_PX, (PAGE_PX[1] - (INK[1] + INK[3]) / 2) * POINTS_PER_PX)
     assert centre_pt == pytest.approx(ink_pt, abs=TOLERANCE_PT)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import img2pdf
 from elasticsearch import Elasticsearch
@@ -43,7 +43,7 @@ from indexer.training.fields.score import (
     score_page,
     summarise,
 )
-from indexer.training.fields.truth import TruthPage, load_truth
+from indexer.training.fields.truth import TruthBox, TruthPage, load_truth
 from indexer.training.progress import ProgressCallback
 
 __all__ = ["FieldsRun", "default_folds", "evaluate_fields", "spans_of_source"]
@@ -270,15 +270,17 @@ def evaluate_fields(
     return FieldsRun(summarise(scores), scores, skipped, sorted(assigned.get(None, [])))
 
 
-def _straightened(truth: TruthPage, page: Page) -> TruthPage:
-    """The person's boxes in the pixels of the page as the pipeline straightened it (the index's)."""
+_Boxed = TypeVar("_Boxed", TruthBox, Word)
+
+
+def _straightened(items: list[_Boxed], page: Page) -> list[_Boxed]:
+    """Boxes of the page as scanned (the person's, the reference OCR's words) in the pixels of the
+    page as the pipeline straightened it, which the index's are in."""
     if page.skew_degrees == 0:
-        return truth
-    boxes = [
-        replace(item, box=turned_box(item.box, page.skew_degrees, page.width, page.height))
-        for item in truth.boxes
+        return items
+    return [
+        replace(item, box=turned_box(item.box, page.skew_degrees, page.width, page.height)) for item in items
     ]
-    return replace(truth, boxes=boxes)
 
 
 def _run_documents(
@@ -300,15 +302,12 @@ def _run_documents(
             document: Document = ingestor.ingest(_write_pdf(pages, workdir / f"{name}.pdf"))
             ingestor.client().indices.refresh(index=settings.es.alias)
             for labelled, page in zip(pages, document.pages, strict=True):
-                truth = _straightened(labelled, page)
+                truth = replace(labelled, boxes=_straightened(labelled.boxes, page))
                 score = score_page(
                     truth, _indexed_spans(ingestor.client(), settings.es.alias, document.page_id(page))
                 )
                 blanked: list[Box] = [span.anchor_box for span in page.spans if span.anchor_box is not None]
-                reference = [
-                    replace(word, box=turned_box(word.box, page.skew_degrees, page.width, page.height))
-                    for word in _reference_words(labelled, ocr, cache_dir, dpi=page.dpi)
-                ]
+                reference = _straightened(_reference_words(labelled, ocr, cache_dir, dpi=page.dpi), page)
                 score.printed_words, lost = lost_printed_words(reference, truth.boxes, blanked)
                 score.printed_lost = len(lost)
                 score.details += [
