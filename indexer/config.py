@@ -277,6 +277,15 @@ class ExtendSettings(BaseModel):
     #: A word that looks like a label (`Harnilk:`) but names no field type joins when the map's
     #: probability over it is at least this: the page OCR misread handwriting with a colon.
     misread_label_probability: float = Field(default=0.4, ge=0.0, le=1.0)
+    #: Along the printed rule under the box (a form blank), a word joins whatever the map says
+    #: when it is at most this many box heights from the box and at least `rule_min_height_share`
+    #: of the box's height (handwriting, not the small print of a table line). None turns the
+    #: rule walk off. Chosen by cross-validation by document (docs/experiments/).
+    rule_max_gap_heights: float | None = Field(default=1.5, ge=0.0)
+    rule_min_height_share: float = Field(default=0.45, ge=0.0)
+    #: On the rule, a colon word that names no field type (`Ham:`) joins when the page OCR's
+    #: confidence in it is under this: print is read surely, handwriting is not.
+    rule_misread_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class CandidateSettings(BaseModel):

@@ -143,3 +143,66 @@ def test_handwriting_the_ocr_misread_with_a_colon_joins_where_the_map_is_sure() 
     page = _page(list(words), [_span()], _map(Box(600, 840, 1110, 900)))
     ExtendBoxes(ExtendSettings(misread_label_probability=0.7))(page)  # the map's 0.6 is not enough
     assert page.spans[0].box == BOX
+
+
+def _ruled_page(
+    words: list[Word], *, rule: tuple[int, int] = (300, 1500), borders: tuple[int, ...] = ()
+) -> Page:
+    """A white page with a mid-grey rule (as scans draw them) under the box's line from
+    `rule[0]` to `rule[1]`, vertical cell borders at `borders`, and a map that calls only the
+    detector's box handwriting (neat capitals beside it score as print)."""
+    image = np.full((2200, 1700, 3), 255, dtype=np.uint8)
+    image[900:903, rule[0] : rule[1]] = 150
+    for x in borders:
+        image[820:903, x : x + 3] = 40
+    page = _page(words, [_span()], _map(BOX))
+    page.image = image
+    return page
+
+
+def test_words_written_on_the_boxes_rule_join_whatever_the_map_says() -> None:
+    """GIVEN writing that goes on along the blank's rule, which the map calls print (neat block
+    capitals) WHEN extending THEN it joins the box; the same words off any rule stay."""
+    words = [_word("LIABILITY", 930, 1080), _word("COMPANY", 1110, 1260)]
+    page = _ruled_page(list(words))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(600, 840, 1260, 900) and page.words == []
+
+    page = _ruled_page(list(words), rule=(0, 0))  # no rule
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == BOX and page.words == words
+
+    page = _ruled_page(list(words))
+    ExtendBoxes(ExtendSettings(rule_max_gap_heights=None))(page)  # the rule walk off
+    assert page.spans[0].box == BOX
+
+
+def test_the_rule_walk_stops_at_labels_borders_small_print_and_the_rules_end() -> None:
+    """GIVEN words on the box's line that are a label, small print, past a cell border (read as
+    `P`) or past the rule's end WHEN extending THEN the walk stops before each."""
+    cases: list[tuple[list[Word], dict[str, object]]] = [
+        ([_word("Date:", 930, 1000), _word("2011", 1010, 1080)], {}),
+        ([_word("PAGE", 930, 1000, y0=880, y1=897)], {}),  # 17 px tall beside 60 px writing
+        ([_word("P", 930, 945, y0=840, y1=900), _word("2011", 960, 1030)], {"borders": (935,)}),
+        ([_word("2011", 1010, 1080)], {"rule": (300, 950)}),  # the rule ends under the box
+    ]
+    for words, options in cases:
+        page = _ruled_page(list(words), **options)  # type: ignore[arg-type]
+        ExtendBoxes(ExtendSettings())(page)
+        assert page.spans[0].box == BOX and page.words == words, words
+
+
+def test_on_the_rule_a_colon_word_the_ocr_doubts_is_writing() -> None:
+    """`Ham:` (the OCR's unsure reading of handwritten `Hamilton`) joins along the rule; a colon
+    word the OCR is sure of is a printed label and stops the walk."""
+    unsure = Word("Ham:", Box(930, 850, 1010, 885), 0.29)
+    page = _ruled_page([unsure])
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == Box(600, 840, 1010, 900)
+
+    sure = Word("Lease:", Box(930, 850, 1010, 885), 0.96)
+    page = _ruled_page([sure])
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == BOX
