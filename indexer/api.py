@@ -30,6 +30,7 @@ from indexer.processors.merge import MergeText
 from indexer.processors.ocr_hand import OcrHandwriting
 from indexer.processors.ocr_print import OcrPrinted
 from indexer.processors.render import SUPPORTED_SUFFIXES, RenderPages, open_document
+from indexer.processors.rules import FindRules
 from indexer.processors.split import SplitBlocks
 from indexer.processors.trim import TrimBoxes
 from indexer.search import connect, ensure_configured_alias, index_documents
@@ -155,6 +156,7 @@ def build_pipeline(
             padding_px=settings.handwriting.crop_padding_px,
         ),
         "confirm_candidates": lambda: ConfirmCandidates(settings.candidates),
+        "find_rules": FindRules,
         "extend_boxes": lambda: ExtendBoxes(settings.extend),
         "find_labels": FindLabels,
         "merge_text": lambda: MergeText(settings.merge),

@@ -319,6 +319,7 @@ class PipelineSettings(BaseModel):
         "mask_with_anchors",
         "ocr_printed",
         "confirm_candidates",
+        "find_rules",
         "extend_boxes",
         "find_labels",
         "ocr_handwriting",

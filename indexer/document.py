@@ -198,7 +198,8 @@ class Label:
     """The printed words that name a handwriting field (`Date:`, `[TITLE]`, `Signature of Owner`).
 
     `side` is where they are from the box: `left` on its line, `above` or `below` in its cell,
-    or `row`: the label of the block row the box was cut for (`split_blocks`), left of it.
+    `row`: the label of the block row the box was cut for (`split_blocks`), left of it, or
+    `rule`: the bracketed caption printed under the rule the box is written on (`(Title)`).
     """
 
     text: str
@@ -242,6 +243,8 @@ class Span:
     #: The detector's class (the prior) and which of detector or label set `kind`.
     detected_kind: HandwritingKind | None = None
     kind_source: KindSource = KindSource.DETECTOR
+    #: The printed rule the writing sits on (a form blank), found by `FindRules` from the image.
+    rule: Box | None = None
 
     def __post_init__(self) -> None:
         self.kind = HandwritingKind(self.kind)
@@ -266,6 +269,8 @@ class Span:
             values["anchor_box"] = Box.from_dict(data["anchor_box"])
         if data.get("label"):
             values["label"] = Label.from_dict(data["label"])
+        if data.get("rule"):
+            values["rule"] = Box.from_dict(data["rule"])
         return cls(**values)
 
 

@@ -10,16 +10,15 @@ OCR's reading of `Hamilton`) joins when the map surely calls it handwriting. The
 page's words (they are the span's now), and the handwriting reader reads the grown box.
 
 The map is weakest on neat block capitals (`liability company` at 0.02), so a second bar is the
-form itself: when the box sits on a printed rule (a blank), a word written on the same rule joins
-whatever the map says, unless it is a label, a cell border the OCR read as a letter, or small
-print (a table's line of text that runs along a border).
+form itself: when the box sits on a printed rule (a blank, found by `find_rules`), a word written
+on the same rule joins whatever the map says, unless it is a label, a cell border the OCR read as
+a letter, or small print (a table's line of text that runs along a border).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,9 +26,10 @@ from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 from indexer.processors.fields.labels import label_word_type, on_line_of
+from indexer.processors.rules import DARK, carries
 from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
 
-__all__ = ["ExtendBoxes", "Rule", "blank_rule", "extended"]
+__all__ = ["ExtendBoxes", "extended"]
 
 log = logging.getLogger(__name__)
 
@@ -38,63 +38,10 @@ OVERLAP_HEIGHTS = 0.3
 #: A word this share of which lies in a masked box belongs to that box (token or noise).
 MASKED_SHARE = 0.3
 _BRACKETS = ("(", "[", "{")
-#: A blank's rule is a dark run at least this long (0.5 in); it is looked for from half the box's
-#: height above its bottom edge to this share of its height below it.
-_RULE_MIN_INCHES = 0.5
-_RULE_BELOW_HEIGHTS = 0.4
-#: Scanned rules are often mid-grey (128-160 on contracts-dev), lighter than the print's strokes.
-_RULE_DARK = 170
-#: A word is on the rule when its bottom is within this share of its height above the rule, or
-#: this many pixels below it (descenders and strokes crossing it).
-_ON_RULE_HEIGHTS = 0.6
-_UNDER_RULE_PX = 8
 #: A word at most half as wide as tall with a column of ink over 90% of its height is a cell
 #: border the OCR read as a letter (`P`, `|`): the blank ends there.
 _BORDER_ASPECT = 0.5
 _BORDER_INK_SHARE = 0.9
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A printed horizontal rule: its columns and its top row, in page pixels."""
-
-    x0: int
-    y: int
-    x1: int
-
-    def carries(self, word: Word) -> bool:
-        """Whether the word is written on the rule: half its width or more over it, its bottom
-        on it."""
-        over = min(word.box.x1, self.x1) - max(word.box.x0, self.x0)
-        bottom = word.box.y1
-        return (
-            over >= 0.5 * word.box.width
-            and self.y - _ON_RULE_HEIGHTS * word.box.height <= bottom <= self.y + _UNDER_RULE_PX
-        )
-
-
-def blank_rule(image: np.ndarray, box: Box, dpi: int) -> Rule | None:
-    """The printed rule the box's writing sits on: the lowest dark run, 0.5 in or longer, near the
-    box's bottom edge that runs under half the box's width or more; None when there is none."""
-    import cv2
-
-    height = image.shape[0]
-    top = max(box.y1 - box.height // 2, 0)
-    bottom = min(box.y1 + round(_RULE_BELOW_HEIGHTS * box.height), height)
-    if bottom <= top:
-        return None
-    grey = cv2.cvtColor(np.ascontiguousarray(image[top:bottom]), cv2.COLOR_RGB2GRAY)
-    dark = (grey < _RULE_DARK).astype(np.uint8)
-    length = max(round(_RULE_MIN_INCHES * dpi), 8)
-    runs = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
-    found: Rule | None = None
-    for label in range(1, count):
-        left, row, run = (int(value) for value in stats[label][:3])
-        under = min(box.x1, left + run) - max(box.x0, left)
-        if under >= 0.5 * box.width and (found is None or row + top > found.y):
-            found = Rule(left, row + top, left + run)
-    return found
 
 
 def _is_border(image: np.ndarray, word: Word) -> bool:
@@ -102,7 +49,7 @@ def _is_border(image: np.ndarray, word: Word) -> bool:
     if box.width > _BORDER_ASPECT * box.height or box.width <= 0 or box.height <= 0:
         return False
     grey = image[box.y0 : box.y1, box.x0 : box.x1].mean(axis=2)
-    return bool(((grey < _RULE_DARK).mean(axis=0) >= _BORDER_INK_SHARE).any())
+    return bool(((grey < DARK).mean(axis=0) >= _BORDER_INK_SHARE).any())
 
 
 def _is_label(text: str) -> bool:
@@ -137,12 +84,12 @@ def _next_word(
 
 
 def _joins_on_rule(
-    word: Word, gap: int, box: Box, rule: Rule, image: np.ndarray, settings: ExtendSettings
+    word: Word, gap: int, box: Box, rule: Box, image: np.ndarray, settings: ExtendSettings
 ) -> bool:
     """Whether a word beside the box joins it as more writing on the box's blank."""
     if settings.rule_max_gap_heights is None or gap > settings.rule_max_gap_heights * box.height:
         return False
-    if word.box.height < settings.rule_min_height_share * box.height or not rule.carries(word):
+    if word.box.height < settings.rule_min_height_share * box.height or not carries(rule, word):
         return False
     if _is_label(word.text) and not (
         _is_misread_writing(word.text) and word.confidence < settings.rule_misread_confidence
@@ -158,23 +105,19 @@ def extended(
     handwriting: HandwritingMap,
     settings: ExtendSettings,
     *,
+    rule: Box | None = None,
     image: np.ndarray | None = None,
-    dpi: int = 200,
 ) -> tuple[Box, list[int]]:
     """`box` grown over the handwritten words beside it, and those words' indices (taken out of
     `free`).
 
     Each side is walked outward word by word. A word joins when the map calls it handwriting
     (within `max_gap_heights` box heights, not a label), or when it is written on the printed
-    rule under the box (`image` given; see `_joins_on_rule`). The walk stops at the first word
+    `rule` under the box (`find_rules`; `image` given, see `_joins_on_rule`). The walk stops at
+    the first word
     that does neither.
     """
     height = box.height
-    rule = (
-        blank_rule(image, box, dpi)
-        if image is not None and settings.rule_max_gap_heights is not None
-        else None
-    )
     taken: list[int] = []
     for step in (1, -1):
         while (nearest := _next_word(words, free, box, height, step)) is not None:
@@ -244,8 +187,8 @@ class ExtendBoxes:
                 free,
                 page.handwriting_map,
                 self._settings,
+                rule=span.rule,
                 image=page.image,
-                dpi=page.dpi,
             )
             if words:
                 log.debug(

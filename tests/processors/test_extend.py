@@ -7,6 +7,7 @@ import numpy as np
 from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingKind, HandwritingMap, Page, Span, Word
 from indexer.processors.extend import ExtendBoxes
+from indexer.processors.rules import FindRules
 
 #: The detector boxed `20101 Hamilt` of a line that goes on with `on Avenue`.
 BOX = Box(600, 840, 900, 900)
@@ -145,6 +146,11 @@ def test_handwriting_the_ocr_misread_with_a_colon_joins_where_the_map_is_sure() 
     assert page.spans[0].box == BOX
 
 
+def _on_rule(text: str, x0: int, x1: int) -> Word:
+    """A word written on the rule of `_ruled_page`: its bottom a few pixels above it."""
+    return _word(text, x0, x1, y0=862, y1=897)
+
+
 def _ruled_page(
     words: list[Word], *, rule: tuple[int, int] = (300, 1500), borders: tuple[int, ...] = ()
 ) -> Page:
@@ -157,13 +163,13 @@ def _ruled_page(
         image[820:903, x : x + 3] = 40
     page = _page(words, [_span()], _map(BOX))
     page.image = image
-    return page
+    return FindRules()(page)
 
 
 def test_words_written_on_the_boxes_rule_join_whatever_the_map_says() -> None:
     """GIVEN writing that goes on along the blank's rule, which the map calls print (neat block
     capitals) WHEN extending THEN it joins the box; the same words off any rule stay."""
-    words = [_word("LIABILITY", 930, 1080), _word("COMPANY", 1110, 1260)]
+    words = [_on_rule("LIABILITY", 930, 1080), _on_rule("COMPANY", 1110, 1260)]
     page = _ruled_page(list(words))
 
     ExtendBoxes(ExtendSettings())(page)
@@ -181,12 +187,14 @@ def test_words_written_on_the_boxes_rule_join_whatever_the_map_says() -> None:
 
 def test_the_rule_walk_stops_at_labels_borders_small_print_and_the_rules_end() -> None:
     """GIVEN words on the box's line that are a label, small print, past a cell border (read as
-    `P`) or past the rule's end WHEN extending THEN the walk stops before each."""
+    `P`), past the rule's end or well above it (a caption at the top of the next cell)
+    WHEN extending THEN the walk stops before each."""
     cases: list[tuple[list[Word], dict[str, object]]] = [
-        ([_word("Date:", 930, 1000), _word("2011", 1010, 1080)], {}),
+        ([_on_rule("Date:", 930, 1000), _on_rule("2011", 1010, 1080)], {}),
         ([_word("PAGE", 930, 1000, y0=880, y1=897)], {}),  # 17 px tall beside 60 px writing
-        ([_word("P", 930, 945, y0=840, y1=900), _word("2011", 960, 1030)], {"borders": (935,)}),
-        ([_word("2011", 1010, 1080)], {"rule": (300, 950)}),  # the rule ends under the box
+        ([_word("P", 930, 945, y0=840, y1=900), _on_rule("2011", 960, 1030)], {"borders": (935,)}),
+        ([_on_rule("2011", 1010, 1080)], {"rule": (300, 950)}),  # the rule ends under the box
+        ([_word("PART", 930, 1000, y0=847, y1=882)], {}),  # a caption high in the next cell
     ]
     for words, options in cases:
         page = _ruled_page(list(words), **options)  # type: ignore[arg-type]
@@ -197,12 +205,12 @@ def test_the_rule_walk_stops_at_labels_borders_small_print_and_the_rules_end() -
 def test_on_the_rule_a_colon_word_the_ocr_doubts_is_writing() -> None:
     """`Ham:` (the OCR's unsure reading of handwritten `Hamilton`) joins along the rule; a colon
     word the OCR is sure of is a printed label and stops the walk."""
-    unsure = Word("Ham:", Box(930, 850, 1010, 885), 0.29)
+    unsure = Word("Ham:", Box(930, 862, 1010, 897), 0.29)
     page = _ruled_page([unsure])
     ExtendBoxes(ExtendSettings())(page)
     assert page.spans[0].box == Box(600, 840, 1010, 900)
 
-    sure = Word("Lease:", Box(930, 850, 1010, 885), 0.96)
+    sure = Word("Lease:", Box(930, 862, 1010, 897), 0.96)
     page = _ruled_page([sure])
     ExtendBoxes(ExtendSettings())(page)
     assert page.spans[0].box == BOX

@@ -396,3 +396,27 @@ def test_a_tall_box_takes_its_left_label_from_the_line_its_writing_sits_on() -> 
 
     assert label is not None and label.text == "Signature:"
     assert kind is FieldType.SIGNATURE
+
+
+def test_the_bracketed_caption_under_a_boxs_own_rule_types_it_even_when_it_starts_left_of_it() -> None:
+    """GIVEN `V.P.` written large (a sure, tall signature to the detector) on a blank whose
+    `(Title)` caption is printed under the rule's left end, outside the box's columns
+    WHEN finding labels THEN the caption is the box's (side `rule`) and makes it a title
+    annotation; without the rule, or with running text under it, the box stays a signature."""
+    box = Box(909, 1461, 1050, 1560)
+    rule = Box(650, 1543, 1200, 1546)
+
+    def found(words: list[Word], rule: Box | None) -> Span:
+        span = Span(id="p1-h0", kind=HandwritingKind.SIGNATURE, box=box, detection_score=0.99, rule=rule)
+        return FindLabels()(
+            Page(number=1, dpi=200, width=1700, height=2200, spans=[span], words=words)
+        ).spans[0]
+
+    caption = _line(["(Title)"], x=700, y=1557, height=23)
+    span = found(caption, rule)
+    assert (span.kind, span.field_type) == (HandwritingKind.ANNOTATION, FieldType.TITLE)
+    assert span.label is not None and (span.label.text, span.label.side) == ("(Title)", "rule")
+
+    assert found(caption, None).kind is HandwritingKind.SIGNATURE
+    running = _line(["Title", "to", "the", "premises"], x=700, y=1557, height=23)
+    assert found(running, rule).kind is HandwritingKind.SIGNATURE

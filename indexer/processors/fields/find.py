@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
-from indexer.processors.fields.labels import ROW_SIDE, find_label, printed_words
+from indexer.processors.fields.labels import ROW_SIDE, RULE_SIDE, find_label, printed_words, rule_caption
 
 __all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "SURE_SIGNATURE_SCORE", "FindLabels", "decide_kind"]
 
@@ -56,6 +56,8 @@ def decide_kind(
       `Signature:`); a caption under a box (`(Signature)`) may belong to the line next to it.
     - A written name on a signature line stays a signature unless a name label claims it.
     - A piece cut for a block row (`split_blocks`) takes its row label's kind: it is one row.
+    - So does a box over the bracketed caption of its own rule (`V.P.` written large over
+      `(Title)`): the caption is the blank's, not a neighbouring field's.
     """
     if label is None or label_type is None:
         return detected
@@ -66,7 +68,7 @@ def decide_kind(
     if (
         detected is HandwritingKind.SIGNATURE
         and score >= SURE_SIGNATURE_SCORE
-        and label.side != ROW_SIDE
+        and label.side not in (ROW_SIDE, RULE_SIDE)
         and box.height > MAX_TEXT_HEIGHT_RATIO * label.line_height
     ):
         return detected
@@ -96,6 +98,14 @@ class FindLabels:
         # the page OCR may read none there (handwriting crossing it) or the next row's.
         if span.label is None or span.label.side != ROW_SIDE:
             span.label, span.field_type = find_label(printed, span.box, others)
+            caption = rule_caption(printed, span.box, span.rule, others) if span.rule is not None else None
+            # The caption of the box's own blank outranks a caption merely below it, or none.
+            if (
+                caption is not None
+                and caption[1] in ANNOTATION_TYPES
+                and (span.label is None or span.field_type is None or span.label.side == "below")
+            ):
+                span.label, span.field_type = caption
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box, span.detection_score)

@@ -16,16 +16,22 @@ from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
 
 __all__ = [
     "ROW_SIDE",
+    "RULE_SIDE",
     "classify",
     "find_label",
     "is_label_word",
     "label_word_type",
     "on_line_of",
     "printed_words",
+    "rule_caption",
 ]
 
 #: `Label.side` of a block row's label (`split_blocks` cuts a box a row and gives each its row's).
 ROW_SIDE = "row"
+#: `Label.side` of the bracketed caption printed under the rule the box is written on.
+RULE_SIDE = "rule"
+#: Such a caption starts at most this many pixels above the rule's top (scanned rules are uneven).
+_RULE_CAPTION_SLACK_PX = 2
 #: How far left of the box a label may start, in box heights, and the largest gap between two of
 #: its words, in word heights.
 _LEFT_REACH_HEIGHTS = 6.0
@@ -321,3 +327,29 @@ def find_label(
         found.append(label)
     left = next((label for label in found if label.side == "left"), None)
     return left, None
+
+
+def rule_caption(
+    printed: Sequence[Word], box: Box, rule: Box, others: Sequence[Box] = ()
+) -> tuple[Label, FieldType] | None:
+    """The caption printed under the rule the box is written on (`(Title)` under a title's blank)
+    and the type it names, or None.
+
+    Only a short bracketed line right under the rule, within its columns, counts: forms print a
+    blank's caption that way, and it belongs to that blank even when it starts left of the
+    writing, where the column test of `find_label` misses it.
+    """
+    candidates = [
+        word
+        for word in printed
+        if rule.x0 <= word.box.center[0] <= rule.x1
+        and word.box.y0 >= rule.y0 - _RULE_CAPTION_SLACK_PX
+        and word.box.y0 - rule.y0 <= _BELOW_REACH_HEIGHTS * box.height
+        and not _between(word, box, others)
+    ]
+    words = _first_line(sorted(candidates, key=lambda word: word.box.y0), printed)
+    if not words or not words[0].text.startswith(("(", "[", "{")):
+        return None
+    label = _as_label(words, RULE_SIDE)
+    kind = classify(label.text, nearest_last=False)
+    return (label, kind) if kind is not None else None
