@@ -420,3 +420,25 @@ def test_the_bracketed_caption_under_a_boxs_own_rule_types_it_even_when_it_start
     assert found(caption, None).kind is HandwritingKind.SIGNATURE
     running = _line(["Title", "to", "the", "premises"], x=700, y=1557, height=23)
     assert found(running, rule).kind is HandwritingKind.SIGNATURE
+
+
+def test_a_doubted_signature_under_an_untyped_cell_heading_is_the_cells_text() -> None:
+    """GIVEN `ONE` in a form cell headed `a. FLOOR(S)`, which the detector calls a signature
+    with a score under the sure bar WHEN finding labels THEN it is a `text` annotation labelled
+    by the heading; a sure signature there, or a doubted one with no heading, stays a signature."""
+    box = Box(861, 274, 992, 352)
+    heading = _line(["a.", "FLOOR(S)"], x=850, y=244, height=15)
+
+    def found(words: list[Word], score: float) -> Span:
+        span = Span(id="p1-h0", kind=HandwritingKind.SIGNATURE, box=box, detection_score=score)
+        return FindLabels()(
+            Page(number=1, dpi=200, width=1700, height=2200, spans=[span], words=words)
+        ).spans[0]
+
+    span = found(heading, 0.82)
+    assert (span.kind, span.field_type) == (HandwritingKind.ANNOTATION, FieldType.TEXT)
+    assert span.label is not None and (span.label.text, span.label.side) == ("a. FLOOR(S)", "above")
+    assert found(heading, 0.99).kind is HandwritingKind.SIGNATURE
+    assert found([], 0.82).kind is HandwritingKind.SIGNATURE
+    signed = _line(["SIGNATURE", "OF", "OWNER"], x=850, y=244, height=15)
+    assert found(signed, 0.82).kind is HandwritingKind.SIGNATURE

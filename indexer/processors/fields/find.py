@@ -9,7 +9,14 @@ from __future__ import annotations
 import logging
 
 from indexer.document import Box, FieldType, HandwritingKind, KindSource, Label, Page, Span, Word
-from indexer.processors.fields.labels import ROW_SIDE, RULE_SIDE, find_label, printed_words, rule_caption
+from indexer.processors.fields.labels import (
+    ROW_SIDE,
+    RULE_SIDE,
+    cell_heading,
+    find_label,
+    printed_words,
+    rule_caption,
+)
 
 __all__ = ["ANNOTATION_TYPES", "MAX_TEXT_HEIGHT_RATIO", "SURE_SIGNATURE_SCORE", "FindLabels", "decide_kind"]
 
@@ -58,9 +65,15 @@ def decide_kind(
     - A piece cut for a block row (`split_blocks`) takes its row label's kind: it is one row.
     - So does a box over the bracketed caption of its own rule (`V.P.` written large over
       `(Title)`): the caption is the blank's, not a neighbouring field's.
+    - A signature box the detector doubts under a form cell's heading that names no type
+      (`a. FLOOR(S)`, type `text`) is the cell's text field.
     """
     if label is None or label_type is None:
         return detected
+    if label_type is FieldType.TEXT:
+        # An untyped cell heading over the box (`a. FLOOR(S)`): the cell holds a text field.
+        doubted = detected is HandwritingKind.SIGNATURE and score < SURE_SIGNATURE_SCORE
+        return HandwritingKind.ANNOTATION if label.side == "above" and doubted else detected
     if label_type is FieldType.SIGNATURE:
         return HandwritingKind.SIGNATURE if label.side in ("left", ROW_SIDE) else detected
     if label_type not in ANNOTATION_TYPES:
@@ -106,6 +119,11 @@ class FindLabels:
                 and (span.label is None or span.field_type is None or span.label.side == "below")
             ):
                 span.label, span.field_type = caption
+            doubted = detected is HandwritingKind.SIGNATURE and span.detection_score < SURE_SIGNATURE_SCORE
+            if span.field_type is None and doubted:
+                heading = cell_heading(printed, span.box, others)
+                if heading is not None:
+                    span.label, span.field_type = heading, FieldType.TEXT
         if span.kind_source in (KindSource.PERSON, KindSource.READING):
             return
         span.kind = decide_kind(detected, span.label, span.field_type, span.box, span.detection_score)

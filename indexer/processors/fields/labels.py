@@ -17,6 +17,7 @@ from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
 __all__ = [
     "ROW_SIDE",
     "RULE_SIDE",
+    "cell_heading",
     "classify",
     "find_label",
     "is_label_word",
@@ -353,3 +354,13 @@ def rule_caption(
     label = _as_label(words, RULE_SIDE)
     kind = classify(label.text, nearest_last=False)
     return (label, kind) if kind is not None else None
+
+
+def cell_heading(printed: Sequence[Word], box: Box, others: Sequence[Box] = ()) -> Label | None:
+    """The caption at the top of the box's form cell when it names no field type (`a. FLOOR(S)`,
+    `b. ROOM NUMBER(S)`), or None: what `find_label` looks for above a box, kept untyped."""
+    words = _above_words(printed, box, others)
+    if not words:
+        return None
+    label = _as_label(words, "above")
+    return label if classify(label.text, nearest_last=False) is None else None
