@@ -57,7 +57,11 @@ def _is_printed_label(word: Word, box: Box) -> bool:
         return False
     bracketed = text[:1] in "([{" and text[-1:] in ")]}"
     bare = text.strip(WORD_EDGES).lower()
-    return text.endswith(":") or (bracketed and is_label_word(text)) or bare in CAPTION_WORDS
+    if text.endswith(":") or (bracketed and is_label_word(text)) or bare in CAPTION_WORDS:
+        return True
+    # A printed capital caption that the handwriting crosses is read only in part (`DA` of
+    # `DATE` under the stroke of a `4`).
+    return text.isalpha() and text.isupper() and any(caption.startswith(bare) for caption in CAPTION_WORDS)
 
 
 def _cuts(word: Box, box: Box) -> list[Box]:

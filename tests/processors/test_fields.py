@@ -442,3 +442,38 @@ def test_a_doubted_signature_under_an_untyped_cell_heading_is_the_cells_text() -
     assert found([], 0.82).kind is HandwritingKind.SIGNATURE
     signed = _line(["SIGNATURE", "OF", "OWNER"], x=850, y=244, height=15)
     assert found(signed, 0.82).kind is HandwritingKind.SIGNATURE
+
+
+def test_a_capital_caption_read_in_part_under_crossing_strokes_is_cut_out() -> None:
+    """GIVEN `3c. DATE` at the top of a date's box, read `DA` (a stroke of the `4` crosses `TE`)
+    WHEN trimming THEN the box's top moves below it; lower-case or low-confidence fragments,
+    and capitals that start no caption word, stay in the box."""
+    from indexer.processors.trim import trimmed
+
+    box = Box(1263, 1994, 1498, 2084)
+
+    cut = trimmed(box, [Word("DA", Box(1352, 2000, 1373, 2011), 0.94)])
+
+    assert cut == Box(1263, 2021, 1498, 2084)
+    for word in (
+        Word("da", Box(1352, 2000, 1373, 2011), 0.94),
+        Word("DA", Box(1352, 2000, 1373, 2011), 0.6),
+        Word("WX", Box(1352, 2000, 1373, 2011), 0.94),
+    ):
+        assert trimmed(box, [word]) == box, word.text
+
+
+def test_captions_of_side_by_side_cells_read_as_one_line_are_parted_at_the_border() -> None:
+    """GIVEN the OCR reading `3a. NAME OF CONTRACTING OFFICER (Type or Print) | 3c. DATE` as one
+    line over two cells WHEN labelling the date written under `3c. DATE` THEN its label is
+    `3c. DATE` (the line cut at the `|` the OCR read for the border), not running text."""
+    first = ["3a.", "NAME", "OF", "CONTRACTING", "OFFICER", "(Type", "or", "Print)"]
+    words = _line([*first, "|", "3c.", "DATE"], x=100, y=1999, height=15)
+    date = Box(1000, 2021, 1230, 2084)
+    assert words[-1].box.x0 > date.x0 and words[-1].box.x1 < date.x1
+
+    label, kind = find_label(printed_words(words, []), date)
+
+    assert label is not None and (label.text, label.side, kind) == ("3c. DATE", "above", FieldType.DATE)
+    without_border = [word for word in words if word.text != "|"]
+    assert find_label(printed_words(without_border, []), date) == (None, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 
 from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
@@ -96,6 +97,10 @@ _NOISE_MAX_LENGTH = 2
 #: Captions above or below a box are short (`[TITLE]`, `Signature of Owner or Authorized Agent`).
 _CAPTION_MAX_WORDS = 8
 _WORD_EDGES = "()[]{}.,;:!?\"'“”‘’_-"
+#: What the OCR reads a cell border crossing a line as; a line's words past the n-th border get
+#: line number `line * _CELLS_PER_LINE + n`.
+_BORDER_TEXT = "|"
+_CELLS_PER_LINE = 1000
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
@@ -299,8 +304,23 @@ def _as_label(words: list[Word], side: str) -> Label:
 
 
 def printed_words(words: Sequence[Word], blanked: Sequence[Box]) -> list[Word]:
-    """The page OCR's words that may be labels: print, not anchor tokens or noise in blanked boxes."""
-    return [word for word in words if _is_print(word, blanked)]
+    """The page OCR's words that may be labels: print, not anchor tokens or noise in blanked boxes.
+
+    The OCR often reads the captions of side-by-side form cells as one line (`3a. NAME OF
+    CONTRACTING OFFICER (Type or Print) | 3c. DATE`), which then counts as running text; the
+    cell border it reads as `|` parts them, so each word's line is numbered per cell.
+    """
+    borders: dict[tuple[int, int], list[float]] = {}
+    for word in words:
+        if word.text.strip() == _BORDER_TEXT:
+            borders.setdefault((word.block, word.line), []).append(word.box.center[0])
+    printed = []
+    for word in words:
+        if not _is_print(word, blanked):
+            continue
+        cell = sum(x < word.box.center[0] for x in borders.get((word.block, word.line), ()))
+        printed.append(replace(word, line=word.line * _CELLS_PER_LINE + cell) if cell else word)
+    return printed
 
 
 def find_label(
