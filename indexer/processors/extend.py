@@ -164,7 +164,8 @@ class ExtendBoxes:
     def describe(self) -> str:
         return (
             f"{self.name}: annotation boxes grown over words beside them that the detector's map "
-            f"calls handwriting (>= {self._settings.min_probability})"
+            f"calls handwriting (>= {self._settings.min_probability}) or that are written on the "
+            "box's printed rule"
         )
 
     def __call__(self, page: Page) -> Page:
