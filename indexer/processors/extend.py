@@ -114,8 +114,7 @@ def extended(
     Each side is walked outward word by word. A word joins when the map calls it handwriting
     (within `max_gap_heights` box heights, not a label), or when it is written on the printed
     `rule` under the box (`find_rules`; `image` given, see `_joins_on_rule`). The walk stops at
-    the first word
-    that does neither.
+    the first word that does neither.
     """
     height = box.height
     taken: list[int] = []
