@@ -4,7 +4,7 @@ Experiment script (not part of the product), run from the repository root:
 
     .venv/bin/python docs/experiments/2026-12-05-rule-walk.py
 
-Each contracts-dev page runs once through the pipeline up to `confirm_candidates` with the
+Each contracts-dev page runs once through the pipeline up to `find_rules` with the
 detector fold that held its document out (as the replay script does). Then, for every setting of
 the grid (`rule_max_gap_heights`, `rule_min_height_share`, `rule_misread_confidence`; a gap of
 None turns the rule walk off), `extend_boxes` with that setting and the later steps run on a
@@ -40,7 +40,7 @@ def main() -> None:
     settings = base.model_copy(
         update={"anchors": base.anchors.model_copy(update={"seed": evaluate._ANCHOR_SEED})}
     )
-    stored, later = R.stored_pages(settings, "confirm_candidates")
+    stored, later = R.stored_pages(settings, "find_rules")
     assert later[0].name == "extend_boxes"
     ocr = TesseractOcr(settings.tesseract)
     results: dict[Any, dict[str, dict[str, int]]] = {}
