@@ -102,7 +102,7 @@ def extended(
     box: Box,
     words: Sequence[Word],
     free: list[int],
-    handwriting: HandwritingMap,
+    handwriting: HandwritingMap | None,
     settings: ExtendSettings,
     *,
     rule: Box | None = None,
@@ -111,10 +111,10 @@ def extended(
     """`box` grown over the handwritten words beside it, and those words' indices (taken out of
     `free`).
 
-    Each side is walked outward word by word. A word joins when the map calls it handwriting
-    (within `max_gap_heights` box heights, not a label), or when it is written on the printed
-    `rule` under the box (`find_rules`; `image` given, see `_joins_on_rule`). The walk stops at
-    the first word that does neither.
+    Each side is walked outward word by word. A word joins when the map (if the detector gave
+    one) calls it handwriting (within `max_gap_heights` box heights, not a label), or when it is
+    written on the printed `rule` under the box (`find_rules`; `image` given, see
+    `_joins_on_rule`). The walk stops at the first word that does neither.
     """
     height = box.height
     taken: list[int] = []
@@ -140,9 +140,11 @@ def extended(
 
 
 def _joins_by_map(
-    word: Word, gap: int, height: int, handwriting: HandwritingMap, settings: ExtendSettings
+    word: Word, gap: int, height: int, handwriting: HandwritingMap | None, settings: ExtendSettings
 ) -> bool:
     """Whether a word beside the box joins it because the detector's map calls it handwriting."""
+    if handwriting is None:
+        return False
     probability = handwriting.mean(word.box)
     if gap > settings.max_gap_heights * height or probability < settings.min_probability:
         return False
@@ -153,7 +155,8 @@ def _joins_by_map(
 
 class ExtendBoxes:
     """Grows annotation spans' boxes (`span.box`) over the rest of their handwritten line and
-    takes those words out of `page.words`. Needs the detector's map; without one it does nothing."""
+    takes those words out of `page.words`. Without the detector's map (TFOD) only the rule walk
+    runs."""
 
     name = "extend_boxes"
 
@@ -168,7 +171,7 @@ class ExtendBoxes:
         )
 
     def __call__(self, page: Page) -> Page:
-        if page.handwriting_map is None or not page.spans:
+        if not page.spans:
             return page
         masked = [span.anchor_box or span.box for span in page.spans]
         free = [

@@ -98,8 +98,8 @@ def test_signatures_tokens_and_masked_words_are_left_alone() -> None:
     assert [word.text for word in page.words] == ["80128", "late"]
 
 
-def test_without_a_map_nothing_changes() -> None:
-    """A detector that gives no probabilities (TFOD) leaves the boxes as they are."""
+def test_without_a_map_or_a_rule_nothing_changes() -> None:
+    """A detector that gives no probabilities (TFOD) leaves boxes on no rule as they are."""
     words = [_word("on", 910, 940)]
     page = _page(list(words), [_span()], None)
 
@@ -214,3 +214,13 @@ def test_on_the_rule_a_colon_word_the_ocr_doubts_is_writing() -> None:
     page = _ruled_page([sure])
     ExtendBoxes(ExtendSettings())(page)
     assert page.spans[0].box == BOX
+
+
+def test_without_a_map_the_rule_walk_still_runs() -> None:
+    """A detector that gives no probabilities (TFOD): writing on the box's rule still joins it."""
+    page = _ruled_page([_on_rule("LIABILITY", 930, 1080)])
+    page.handwriting_map = None
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(600, 840, 1080, 900) and page.words == []
