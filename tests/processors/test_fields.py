@@ -415,6 +415,10 @@ def test_the_bracketed_caption_under_a_boxs_own_rule_types_it_even_when_it_start
     caption = _line(["(Title)"], x=700, y=1557, height=23)
     span = found(caption, rule)
     assert (span.kind, span.field_type) == (HandwritingKind.ANNOTATION, FieldType.TITLE)
+    # The rule itself read as text (`eee`, on a rescanned page) is not the caption's line.
+    read_rule = _line(["eee"], x=658, y=1542, height=8)
+    span = found(read_rule + caption, rule)
+    assert (span.kind, span.field_type) == (HandwritingKind.ANNOTATION, FieldType.TITLE)
     assert span.label is not None and (span.label.text, span.label.side) == ("(Title)", "rule")
 
     assert found(caption, None).kind is HandwritingKind.SIGNATURE

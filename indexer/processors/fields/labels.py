@@ -32,7 +32,8 @@ __all__ = [
 ROW_SIDE = "row"
 #: `Label.side` of the bracketed caption printed under the rule the box is written on.
 RULE_SIDE = "rule"
-#: Such a caption starts at most this many pixels above the rule's top (scanned rules are uneven).
+#: Such a caption starts at most this many pixels above the rule's bottom (scanned rules are
+#: uneven); words higher up are the rule itself read as text (`eee`) or writing on it.
 _RULE_CAPTION_SLACK_PX = 2
 #: How far left of the box a label may start, in box heights, and the largest gap between two of
 #: its words, in word heights.
@@ -364,7 +365,7 @@ def rule_caption(
         word
         for word in printed
         if rule.x0 <= word.box.center[0] <= rule.x1
-        and word.box.y0 >= rule.y0 - _RULE_CAPTION_SLACK_PX
+        and word.box.y0 >= rule.y1 - _RULE_CAPTION_SLACK_PX
         and word.box.y0 - rule.y0 <= _BELOW_REACH_HEIGHTS * box.height
         and not _between(word, box, others)
     ]
