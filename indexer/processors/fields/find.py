@@ -94,7 +94,10 @@ class FindLabels:
     name = "find_labels"
 
     def describe(self) -> str:
-        return f"{self.name}: printed words left of, below or above each box; kind and type from them"
+        return (
+            f"{self.name}: printed words left of, below or above each box, or the caption under its "
+            "rule; kind and type from them"
+        )
 
     def __call__(self, page: Page) -> Page:
         printed = printed_words(page.words, [span.anchor_box or span.box for span in page.spans])
