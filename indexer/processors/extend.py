@@ -26,7 +26,7 @@ from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 from indexer.processors.fields.labels import label_word_type, on_line_of
-from indexer.processors.rules import DARK, carries
+from indexer.processors.rules import carries, dark_pixels
 from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
 
 __all__ = ["ExtendBoxes", "extended"]
@@ -48,8 +48,8 @@ def _is_border(image: np.ndarray, word: Word) -> bool:
     box = word.box
     if box.width > _BORDER_ASPECT * box.height or box.width <= 0 or box.height <= 0:
         return False
-    grey = image[box.y0 : box.y1, box.x0 : box.x1].mean(axis=2)
-    return bool(((grey < DARK).mean(axis=0) >= _BORDER_INK_SHARE).any())
+    dark = dark_pixels(image[box.y0 : box.y1, box.x0 : box.x1])
+    return bool((dark.mean(axis=0) >= _BORDER_INK_SHARE).any())
 
 
 def _is_label(text: str) -> bool:

@@ -13,9 +13,10 @@ import logging
 
 import numpy as np
 
+from indexer.backends.htr.crops import to_grey
 from indexer.document import Box, Page, Word
 
-__all__ = ["FindRules", "blank_rule", "carries"]
+__all__ = ["FindRules", "blank_rule", "carries", "dark_pixels"]
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 _RULE_MIN_INCHES = 0.5
 _RULE_BELOW_HEIGHTS = 0.4
 #: Scanned rules are often mid-grey (128-160 on contracts-dev), lighter than the print's strokes.
-DARK = 170
+_DARK = 170
 #: Breaks in a scanned rule that are closed before its length is measured (rows, columns).
 _RULE_BREAK_PX = (3, 5)
 #: A word is on the rule when its bottom is within this share of its height above the rule's top
@@ -32,6 +33,11 @@ _RULE_BREAK_PX = (3, 5)
 #: crossing it).
 _ON_RULE_HEIGHTS = 0.35
 _UNDER_RULE_PX = 8
+
+
+def dark_pixels(image: np.ndarray) -> np.ndarray:
+    """Where an RGB image (or a slice of one) is dark enough to be a printed rule: uint8, 1 or 0."""
+    return (to_grey(np.ascontiguousarray(image)) < _DARK).astype(np.uint8)
 
 
 def blank_rule(image: np.ndarray, box: Box, dpi: int) -> Box | None:
@@ -43,10 +49,9 @@ def blank_rule(image: np.ndarray, box: Box, dpi: int) -> Box | None:
     bottom = min(box.y1 + round(_RULE_BELOW_HEIGHTS * box.height), image.shape[0])
     if bottom <= top:
         return None
-    grey = cv2.cvtColor(np.ascontiguousarray(image[top:bottom]), cv2.COLOR_RGB2GRAY)
     # A scanned rule is often broken into dashes a few pixels apart and a row up or down.
     dark = cv2.morphologyEx(
-        (grey < DARK).astype(np.uint8), cv2.MORPH_CLOSE, np.ones(_RULE_BREAK_PX, np.uint8)
+        dark_pixels(image[top:bottom]), cv2.MORPH_CLOSE, np.ones(_RULE_BREAK_PX, np.uint8)
     )
     length = max(round(_RULE_MIN_INCHES * dpi), 8)
     runs = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))

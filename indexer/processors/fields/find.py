@@ -47,6 +47,11 @@ MAX_TEXT_HEIGHT_RATIO = 2.5
 SURE_SIGNATURE_SCORE = 0.9
 
 
+def _doubted_signature(detected: HandwritingKind, score: float) -> bool:
+    """A box the detector called a signature with a score under the sure bar."""
+    return detected is HandwritingKind.SIGNATURE and score < SURE_SIGNATURE_SCORE
+
+
 def decide_kind(
     detected: HandwritingKind,
     label: Label | None,
@@ -72,7 +77,7 @@ def decide_kind(
         return detected
     if label_type is FieldType.TEXT:
         # An untyped cell heading over the box (`a. FLOOR(S)`): the cell holds a text field.
-        doubted = detected is HandwritingKind.SIGNATURE and score < SURE_SIGNATURE_SCORE
+        doubted = _doubted_signature(detected, score)
         return HandwritingKind.ANNOTATION if label.side == "above" and doubted else detected
     if label_type is FieldType.SIGNATURE:
         return HandwritingKind.SIGNATURE if label.side in ("left", ROW_SIDE) else detected
@@ -114,16 +119,14 @@ class FindLabels:
         # the page OCR may read none there (handwriting crossing it) or the next row's.
         if span.label is None or span.label.side != ROW_SIDE:
             span.label, span.field_type = find_label(printed, span.box, others)
-            caption = rule_caption(printed, span.box, span.rule, others) if span.rule is not None else None
             # The caption of the box's own blank outranks a caption merely below it, or none.
-            if (
-                caption is not None
-                and caption[1] in ANNOTATION_TYPES
-                and (span.label is None or span.field_type is None or span.label.side == "below")
+            if span.rule is not None and (
+                span.label is None or span.field_type is None or span.label.side == "below"
             ):
-                span.label, span.field_type = caption
-            doubted = detected is HandwritingKind.SIGNATURE and span.detection_score < SURE_SIGNATURE_SCORE
-            if span.field_type is None and doubted:
+                caption = rule_caption(printed, span.box, span.rule, others)
+                if caption is not None and caption[1] in ANNOTATION_TYPES:
+                    span.label, span.field_type = caption
+            if span.field_type is None and _doubted_signature(detected, span.detection_score):
                 heading = cell_heading(printed, span.box, others)
                 if heading is not None:
                     span.label, span.field_type = heading, FieldType.TEXT
