@@ -13,6 +13,10 @@ The map is weakest on neat block capitals (`liability company` at 0.02), so a se
 form itself: when the box sits on a printed rule (a blank, found by `find_rules`), a word written
 on the same rule joins whatever the map says, unless it is a label, a cell border the OCR read as
 a letter, or small print (a table's line of text that runs along a border).
+
+The map also runs high over print that touches writing, so neither walk takes a word of a
+bracketed caption (`(Print Name and Official title)`): a word that closes a bracket, or one with
+a bracket opened further out on its line and not closed before it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ OVERLAP_HEIGHTS = 0.3
 #: A word this share of which lies in a masked box belongs to that box (token or noise).
 MASKED_SHARE = 0.3
 _BRACKETS = ("(", "[", "{")
+_CLOSING_BRACKETS = (")", "]", "}")
+#: How many words further out a caption's opening bracket is looked for.
+_CAPTION_REACH_WORDS = 8
 #: A word at most half as wide as tall with a column of ink over 90% of its height is a cell
 #: border the OCR read as a letter (`P`, `|`): the blank ends there.
 _BORDER_ASPECT = 0.5
@@ -57,8 +64,41 @@ def _is_label(text: str) -> bool:
     # its writing (such words are rarely written by hand inside a field).
     bare = text.strip(WORD_EDGES + "_").lower()
     return (
-        text.rstrip("_").endswith(":") or text.startswith(_BRACKETS) or bare in CAPTION_WORDS or bare == "by"
+        text.rstrip("_").endswith(":")
+        or text.startswith(_BRACKETS)
+        or _closes_bracket(text)
+        or bare in CAPTION_WORDS
+        or bare == "by"
     )
+
+
+def _opens_bracket(text: str) -> bool:
+    return text.startswith(_BRACKETS)
+
+
+def _closes_bracket(text: str) -> bool:
+    return text.rstrip(".,;:_").endswith(_CLOSING_BRACKETS)
+
+
+def _inside_caption(word: Word, line: Sequence[Word], step: int) -> bool:
+    """Whether `word` is inside a bracketed caption that goes on past it, away from the box
+    (`and`, `Official` of `(Print Name and Official title)` when the box took in `title)`).
+
+    Walking right (`step` 1), a bracket closes further right and none opens before it; walking
+    left, one opens further left and none closes before it.
+    """
+    if step > 0:
+        outward = sorted((w for w in line if w.box.x0 >= word.box.x1), key=lambda w: w.box.x0)
+        encloses, leaves = _closes_bracket, _opens_bracket
+    else:
+        outward = sorted((w for w in line if w.box.x1 <= word.box.x0), key=lambda w: -w.box.x1)
+        encloses, leaves = _opens_bracket, _closes_bracket
+    for other in outward[:_CAPTION_REACH_WORDS]:
+        if leaves(other.text):
+            return False
+        if encloses(other.text):
+            return True
+    return False
 
 
 def _is_misread_writing(text: str) -> bool:
@@ -114,15 +154,17 @@ def extended(
     Each side is walked outward word by word. A word joins when the map (if the detector gave
     one) calls it handwriting (within `max_gap_heights` box heights, not a label), or when it is
     written on the printed `rule` under the box (`find_rules`; `image` given, see
-    `_joins_on_rule`). The walk stops at the first word that does neither.
+    `_joins_on_rule`). The walk stops at the first word that does neither, or that is inside a
+    bracketed caption (`_inside_caption`).
     """
     height = box.height
+    line = [word for word in words if on_line_of(word, box)]
     taken: list[int] = []
     for step in (1, -1):
         while (nearest := _next_word(words, free, box, height, step)) is not None:
             gap, index = nearest
             word = words[index]
-            if not (
+            if _inside_caption(word, line, step) or not (
                 _joins_by_map(word, gap, height, handwriting, settings)
                 or (
                     rule is not None

@@ -7,17 +7,23 @@ and the reader gets them in its crop. Each box is read as sparse text (Tesseract
 analysis); a label word read with high confidence at one of the box's edges, smaller than the
 handwriting, is cut out by moving that edge past it. A cut that would leave little of the box
 is not made.
+
+A person who runs out of blank goes on writing beside the caption under it (`(Print Name and
+Official title) Business + Support Services`). When the box's bottom is cut above such a
+caption, the writing right of the caption on its row (words the sparse read doubts) becomes a
+box of its own, with the detector's class, rather than being left outside every box.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from indexer.document import Box, Page, Word
+from indexer.document import Box, Page, Span, Word
 from indexer.processors.fields.labels import is_label_word
 from indexer.processors.regions import RegionReader, RegionReadingStep
 
-__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed"]
+__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed", "writing_beside_caption"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,13 @@ _READ_MARGIN_PX = 4
 #: Room left between a cut edge and the word: masking blanks 6 px around each box (anchor.py).
 CUT_GAP_PX = 10
 _MIN_LETTERS = 2
+#: A caption's words after its label word are read at least this surely (`and Official title)`).
+CAPTION_CONFIDENCE = 0.7
+#: Writing beside a cut caption: its words' confidence (weighted by width) is under this, and
+#: they are at least this share of the box's width.
+BESIDE_MAX_CONFIDENCE = 0.5
+BESIDE_MIN_WIDTH_SHARE = 0.25
+_CLOSING_BRACKETS = (")", "]", "}")
 
 
 def _is_printed_label(word: Word, box: Box) -> bool:
@@ -100,18 +113,66 @@ def trimmed(box: Box, words: list[Word]) -> Box:
     return box
 
 
+def writing_beside_caption(box: Box, cut: Box, words: list[Word]) -> Box | None:
+    """The box of the writing right of the caption under `box`, when `cut` moved only the box's
+    bottom above that caption and the caption's row goes on with doubtful words; else None.
+
+    `words` is the sparse read of the box. The caption runs from its last label word to the
+    right while its words are read surely, and ends at a closing bracket.
+    """
+    if (cut.x0, cut.y0, cut.x1) != (box.x0, box.y0, box.x1) or cut.y1 >= box.y1:
+        return None
+    caption_top = cut.y1 + CUT_GAP_PX
+    row = sorted(
+        (word for word in words if word.box.y1 > caption_top and word.box.intersection(box) > 0),
+        key=lambda word: word.box.x0,
+    )
+    labels = [index for index, word in enumerate(row) if _is_printed_label(word, box)]
+    if not labels:
+        return None
+    end = labels[-1]
+    while (
+        end + 1 < len(row)
+        and not row[end].text.endswith(_CLOSING_BRACKETS)
+        and row[end + 1].confidence >= CAPTION_CONFIDENCE
+    ):
+        end += 1
+    beside = row[end + 1 :]
+    width = sum(word.box.width for word in beside)
+    if width < BESIDE_MIN_WIDTH_SHARE * box.width:
+        return None
+    if sum(word.confidence * word.box.width for word in beside) >= BESIDE_MAX_CONFIDENCE * width:
+        return None
+    return Box(
+        min(word.box.x0 for word in beside) - _READ_MARGIN_PX,
+        min(cut.y1 + 1, min(word.box.y0 for word in beside) - _READ_MARGIN_PX),
+        box.x1,
+        max(box.y1, max(word.box.y1 for word in beside) + _READ_MARGIN_PX),
+    )
+
+
 class TrimBoxes(RegionReadingStep):
     """Cuts printed words out of each span's box (sets `span.box`); the detector's box is kept
-    in the log only."""
+    in the log only. Writing beside a cut caption becomes a span of its own
+    (`writing_beside_caption`)."""
 
     name = "trim_boxes"
     summary = "label words at the box edges (read as sparse text) cut out of the box"
 
     def process(self, page: Page, read: RegionReader) -> Page:
+        spans: list[Span] = []
         for span in page.spans:
+            spans.append(span)
             words = read(span.box.grown(_READ_MARGIN_PX))
             cut = trimmed(span.box, words)
-            if cut != span.box:
-                log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)
-                span.box = cut
+            if cut == span.box:
+                continue
+            log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)
+            beside = writing_beside_caption(span.box, cut, words)
+            if beside is not None:
+                beside = beside.clipped(page.width, page.height)
+                log.debug("page %d: span %s goes on beside its caption in %s", page.number, span.id, beside)
+                spans.append(replace(span, id=f"{span.id}.beside", box=beside, entities={}))
+            span.box = cut
+        page.spans = spans
         return page

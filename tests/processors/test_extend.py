@@ -69,6 +69,41 @@ def test_the_walk_stops_at_a_label_a_wide_gap_or_print() -> None:
     assert page.spans[0].box == BOX and page.words == words
 
 
+def test_the_walk_takes_no_word_of_a_bracketed_caption() -> None:
+    """GIVEN a box that took in the end of `(Print Name and Official title)`, beside the caption's
+    other words, which the map calls handwriting (it runs high over print touching writing), and
+    a box followed by a caption's closing word WHEN extending THEN neither box takes them."""
+    handwritten = _map(Box(0, 800, 1700, 950))
+    caption = [
+        _word("(Print", 300, 360),
+        _word("Name", 370, 430),
+        _word("and", 480, 520),
+        _word("Official", 530, 590),
+    ]
+    page = _page(list(caption), [_span()], handwritten)
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == BOX and page.words == caption
+
+    closing = [_word("lille)", 905, 960), _word("Services", 970, 1060)]
+    page = _page(list(closing), [_span()], handwritten)
+    ExtendBoxes(ExtendSettings())(page)
+    assert page.spans[0].box == BOX
+
+
+def test_words_after_a_closed_caption_still_join() -> None:
+    """GIVEN handwriting right of the box, then a whole caption further on WHEN extending THEN the
+    handwriting joins and the caption stays."""
+    words = [_word("Avenue", 910, 1000), _word("(Address)", 1200, 1290)]
+    page = _page(list(words), [_span()], _map(Box(600, 840, 1010, 900)))
+
+    ExtendBoxes(ExtendSettings())(page)
+
+    assert page.spans[0].box == Box(600, 840, 1000, 900)
+    assert [word.text for word in page.words] == ["(Address)"]
+
+
 def test_both_sides_grow_and_words_of_other_lines_stay() -> None:
     words = [
         _word("Chase", 480, 590),

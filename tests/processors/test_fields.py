@@ -467,6 +467,68 @@ def test_a_capital_caption_read_in_part_under_crossing_strokes_is_cut_out() -> N
         assert trimmed(box, [word]) == box, word.text
 
 
+def _babette_box_words(beside: list[Word]) -> list[Word]:
+    """The sparse read of a two-line name and title box whose second line goes on beside the
+    caption `(Print Name and Official title)` under the first (positions of a contracts-dev page)."""
+    first_line = [
+        Word("Bebetle", Box(873, 1792, 984, 1820), 0.76),
+        Word("Syluestes", Box(997, 1794, 1151, 1828), 0.3),
+        Word("Asst", Box(1171, 1789, 1256, 1823), 0.66),
+    ]
+    caption = [
+        Word("(Print", Box(898, 1834, 946, 1852), 0.91),
+        Word("Name", Box(953, 1835, 1008, 1851), 0.97),
+        Word("and", Box(1015, 1834, 1048, 1851), 0.96),
+        Word("Official", Box(1055, 1834, 1119, 1851), 0.92),
+        Word("litie)", Box(1126, 1834, 1165, 1852), 0.76),
+    ]
+    return first_line + caption + beside
+
+
+def test_writing_beside_a_cut_caption_becomes_a_box_of_its_own() -> None:
+    """GIVEN a box whose bottom is cut above the caption under its first line, and writing the
+    sparse read doubts right of that caption on its row WHEN trimming THEN the box keeps the first
+    line and a second span, with the detector's class, holds the writing beside the caption."""
+    from indexer.processors.trim import TrimBoxes
+
+    box = Box(873, 1770, 1614, 1848)
+    beside = [
+        Word("Rus.", Box(1184, 1830, 1233, 1852), 0.5),
+        Word("aesS", Box(1242, 1836, 1305, 1850), 0.0),
+        Word("Suppert", Box(1346, 1830, 1470, 1852), 0.1),
+        Word("Serge", Box(1475, 1830, 1556, 1856), 0.0),
+    ]
+    page = Page(number=1, dpi=200, width=1700, height=2200)
+    page.spans = [Span(id="p1-h0", kind=HandwritingKind.ANNOTATION, box=box, detection_score=0.8)]
+    words = _babette_box_words(beside)
+
+    TrimBoxes(None).process(page, lambda region: words)
+
+    first, second = page.spans
+    assert first.box == Box(873, 1770, 1614, 1825)
+    assert second.box == Box(1180, 1826, 1614, 1860)
+    assert (second.id, second.kind, second.detection_score) == (
+        "p1-h0.beside",
+        HandwritingKind.ANNOTATION,
+        0.8,
+    )
+
+
+def test_a_cut_caption_with_nothing_or_print_beside_it_gives_no_second_box() -> None:
+    from indexer.processors.trim import trimmed, writing_beside_caption
+
+    box = Box(873, 1770, 1614, 1848)
+    for beside in (
+        [],
+        [Word("Services", Box(1184, 1834, 1300, 1852), 0.95)],
+        [Word("S", Box(1184, 1834, 1200, 1852), 0.1)],
+    ):
+        words = _babette_box_words(beside)
+        cut = trimmed(box, words)
+        assert cut == Box(873, 1770, 1614, 1825)
+        assert writing_beside_caption(box, cut, words) is None, beside
+
+
 def test_captions_of_side_by_side_cells_read_as_one_line_are_parted_at_the_border() -> None:
     """GIVEN the OCR reading `3a. NAME OF CONTRACTING OFFICER (Type or Print) | 3c. DATE` as one
     line over two cells WHEN labelling the date written under `3c. DATE` THEN its label is

@@ -7,6 +7,11 @@ A recognizer trained on print reads them well, parentheses included. A parenthes
 letters in the best path is taken to be such a caption: its time steps are set to the blank, so
 every decoder (free, typed, lexicon) reads the line as if the caption were not there.
 
+A box that starts inside a caption cuts it: the line then opens with the caption's tail
+(`ress)` of `(Address)`). Letters from the line's start up to a `)` that no `(` opens are
+such a tail when the first of them is lower case, as a word cut in its middle is; a written
+`Jare)` is not taken for one.
+
 Spans holding a digit are kept: a phone number's area code is written in parentheses.
 """
 
@@ -60,8 +65,24 @@ def blank_captions(probabilities: np.ndarray, vocabulary: str, *, blank_index: i
         start = closing + 1
 
 
+def _is_caption_text(inside: list[str]) -> bool:
+    return sum(c.isalpha() for c in inside) >= MIN_CAPTION_LETTERS and not any(c.isdigit() for c in inside)
+
+
+def _cut_caption_tail(characters: list[str]) -> int | None:
+    """The index of the `)` that closes a caption cut by the line's left edge, or None."""
+    closing = next((i for i, c in enumerate(characters) if c in "()"), None)
+    if closing is None or characters[closing] != ")":
+        return None
+    first = next((c for c in characters[:closing] if not c.isspace()), "")
+    return closing if first.islower() and _is_caption_text(characters[:closing]) else None
+
+
 def _next_caption(characters: list[str], start: int) -> tuple[int, int] | None:
-    """(index of `(`, index of its `)`) of the next caption from `start`, or None."""
+    """(index of `(`, index of its `)`) of the next caption from `start`, or None. A caption
+    cut by the line's left edge starts at index 0, with no `(`."""
+    if start == 0 and (closing := _cut_caption_tail(characters)) is not None:
+        return 0, closing
     for opening in range(start, len(characters)):
         if characters[opening] != "(":
             continue
@@ -70,7 +91,6 @@ def _next_caption(characters: list[str], start: int) -> tuple[int, int] | None:
             return None
         if characters[closing] == "(":
             continue
-        inside = characters[opening + 1 : closing]
-        if sum(c.isalpha() for c in inside) >= MIN_CAPTION_LETTERS and not any(c.isdigit() for c in inside):
+        if _is_caption_text(characters[opening + 1 : closing]):
             return opening, closing
     return None

@@ -52,3 +52,20 @@ def test_area_codes_short_notes_and_unclosed_parentheses_are_kept() -> None:
         probabilities = _matrix(text)
 
         assert blank_captions(probabilities, VOCABULARY) is probabilities, text
+
+
+def test_the_tail_of_a_caption_cut_by_the_box_is_blanked() -> None:
+    """GIVEN a box that starts inside `(Address)`, so its line reads `ress) 96813`
+    WHEN its captions are blanked
+    THEN the zip code alone is read."""
+    probabilities = _matrix("ress) 96813", held=2)
+
+    assert _read(blank_captions(probabilities, VOCABULARY)).strip() == "96813"
+
+
+def test_writing_that_ends_in_a_parenthesis_is_not_a_cut_caption() -> None:
+    """A capital first letter is not a word cut in its middle; a digit is not a caption."""
+    for text in ("Jare) Watumull", "ab) 250", "Lot 4) Main"):
+        probabilities = _matrix(text)
+
+        assert blank_captions(probabilities, VOCABULARY) is probabilities, text
