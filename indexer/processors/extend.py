@@ -43,8 +43,10 @@ OVERLAP_HEIGHTS = 0.3
 MASKED_SHARE = 0.3
 _BRACKETS = ("(", "[", "{")
 _CLOSING_BRACKETS = (")", "]", "}")
-#: How many words further out a caption's opening bracket is looked for.
+#: How many words further out a caption's opening bracket is looked for, and the widest gap
+#: between two words of one caption, in the words' heights (a caption is one run of print).
 _CAPTION_REACH_WORDS = 8
+_CAPTION_GAP_HEIGHTS = 1.5
 #: A word at most half as wide as tall with a column of ink over 90% of its height is a cell
 #: border the OCR read as a letter (`P`, `|`): the blank ends there.
 _BORDER_ASPECT = 0.5
@@ -66,7 +68,7 @@ def _is_label(text: str) -> bool:
     return (
         text.rstrip("_").endswith(":")
         or text.startswith(_BRACKETS)
-        or _closes_bracket(text)
+        or _ends_caption(text)
         or bare in CAPTION_WORDS
         or bare == "by"
     )
@@ -80,24 +82,40 @@ def _closes_bracket(text: str) -> bool:
     return text.rstrip(".,;:_").endswith(_CLOSING_BRACKETS)
 
 
+def _starts_caption(text: str) -> bool:
+    # `(Print`; `(1)` opens and closes, so it leaves nothing open.
+    return _opens_bracket(text) and not _closes_bracket(text)
+
+
+def _ends_caption(text: str) -> bool:
+    # `title)`; the OCR also ends a scrawl with a bracket (`17]`), which holds no word.
+    return _closes_bracket(text) and not _opens_bracket(text) and sum(char.isalpha() for char in text) >= 2
+
+
 def _inside_caption(word: Word, line: Sequence[Word], step: int) -> bool:
     """Whether `word` is inside a bracketed caption that goes on past it, away from the box
     (`and`, `Official` of `(Print Name and Official title)` when the box took in `title)`).
 
     Walking right (`step` 1), a bracket closes further right and none opens before it; walking
-    left, one opens further left and none closes before it.
+    left, one opens further left and none closes before it. The words between are one run: no
+    anchor token and no gap wider than `_CAPTION_GAP_HEIGHTS` word heights.
     """
     if step > 0:
         outward = sorted((w for w in line if w.box.x0 >= word.box.x1), key=lambda w: w.box.x0)
-        encloses, leaves = _closes_bracket, _opens_bracket
+        encloses, leaves = _ends_caption, _opens_bracket
     else:
         outward = sorted((w for w in line if w.box.x1 <= word.box.x0), key=lambda w: -w.box.x1)
-        encloses, leaves = _opens_bracket, _closes_bracket
+        encloses, leaves = _starts_caption, _closes_bracket
+    previous = word
     for other in outward[:_CAPTION_REACH_WORDS]:
+        gap = other.box.x0 - previous.box.x1 if step > 0 else previous.box.x0 - other.box.x1
+        if gap > _CAPTION_GAP_HEIGHTS * previous.box.height or TOKEN_PATTERN.search(other.text):
+            return False
         if leaves(other.text):
             return False
         if encloses(other.text):
             return True
+        previous = other
     return False
 
 

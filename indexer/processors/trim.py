@@ -123,8 +123,10 @@ def writing_beside_caption(box: Box, cut: Box, words: list[Word]) -> Box | None:
     if (cut.x0, cut.y0, cut.x1) != (box.x0, box.y0, box.x1) or cut.y1 >= box.y1:
         return None
     caption_top = cut.y1 + CUT_GAP_PX
+    # The caption's row: words whose middle is below the caption's top (the first line's
+    # descenders reach lower, but not their middles).
     row = sorted(
-        (word for word in words if word.box.y1 > caption_top and word.box.intersection(box) > 0),
+        (word for word in words if word.box.center[1] > caption_top and word.box.intersection(box) > 0),
         key=lambda word: word.box.x0,
     )
     labels = [index for index, word in enumerate(row) if _is_printed_label(word, box)]

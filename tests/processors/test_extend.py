@@ -91,6 +91,26 @@ def test_the_walk_takes_no_word_of_a_bracketed_caption() -> None:
     ExtendBoxes(ExtendSettings())(page)
     assert page.spans[0].box == BOX
 
+    # a scrawl the OCR ends with a bracket is no caption word, and a list number `(1)` further
+    # out leaves no bracket open
+    for words in ([_word("17]", 905, 960)], [_word("(1)", 300, 330), _word("Chase", 500, 590)]):
+        page = _page(list(words), [_span()], handwritten)
+        ExtendBoxes(ExtendSettings())(page)
+        assert page.spans[0].box != BOX, words
+
+
+def test_a_bracket_beyond_a_gap_or_a_token_opens_no_caption_around_the_word() -> None:
+    """GIVEN writing right of the box, then, beyond a wide gap or an anchor token, print that
+    closes a bracket (`the "Deed")`) WHEN extending THEN the writing joins."""
+    handwritten = _map(Box(600, 840, 1010, 900))
+    for words in (
+        [_word("De", 910, 960), _word('Deed")', 1200, 1290)],
+        [_word("De", 910, 960), _word("81238", 970, 1050), _word('Deed")', 1060, 1150)],
+    ):
+        page = _page(list(words), [_span()], handwritten)
+        ExtendBoxes(ExtendSettings())(page)
+        assert page.spans[0].box == Box(600, 840, 960, 900), words
+
 
 def test_words_after_a_closed_caption_still_join() -> None:
     """GIVEN handwriting right of the box, then a whole caption further on WHEN extending THEN the

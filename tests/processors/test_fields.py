@@ -522,6 +522,8 @@ def test_a_cut_caption_with_nothing_or_print_beside_it_gives_no_second_box() -> 
         [],
         [Word("Services", Box(1184, 1834, 1300, 1852), 0.95)],
         [Word("S", Box(1184, 1834, 1200, 1852), 0.1)],
+        # the first line's writing reaching down past the caption's top is not on its row
+        [Word("Super", Box(1184, 1790, 1400, 1840), 0.1)],
     ):
         words = _babette_box_words(beside)
         cut = trimmed(box, words)
