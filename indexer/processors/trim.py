@@ -10,8 +10,8 @@ is not made.
 
 A person who runs out of blank goes on writing beside the caption under it (`(Print Name and
 Official title) Business + Support Services`). When the box's bottom is cut above such a
-caption, the writing right of the caption on its row (words the sparse read doubts) becomes a
-box of its own, with the detector's class, rather than being left outside every box.
+caption, the writing right of the caption on its row (words the sparse read doubts) becomes an
+annotation box of its own, rather than being left outside every box.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ class TrimBoxes(RegionReadingStep):
             if cut == span.box:
                 continue
             log.debug("page %d: span %s trimmed %s -> %s", page.number, span.id, span.box, cut)
-            beside = writing_beside_caption(span.box, cut, words)
+            # A signature's flourish often crosses its caption; only annotations go on beside it.
+            beside = None if span.is_signature else writing_beside_caption(span.box, cut, words)
             if beside is not None:
                 beside = beside.clipped(page.width, page.height)
                 log.debug("page %d: span %s goes on beside its caption in %s", page.number, span.id, beside)

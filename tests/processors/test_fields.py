@@ -488,7 +488,8 @@ def _babette_box_words(beside: list[Word]) -> list[Word]:
 def test_writing_beside_a_cut_caption_becomes_a_box_of_its_own() -> None:
     """GIVEN a box whose bottom is cut above the caption under its first line, and writing the
     sparse read doubts right of that caption on its row WHEN trimming THEN the box keeps the first
-    line and a second span, with the detector's class, holds the writing beside the caption."""
+    line and a second annotation span holds the writing beside the caption; a signature's box is
+    only cut (its flourish often crosses the caption)."""
     from indexer.processors.trim import TrimBoxes
 
     box = Box(873, 1770, 1614, 1848)
@@ -512,6 +513,11 @@ def test_writing_beside_a_cut_caption_becomes_a_box_of_its_own() -> None:
         HandwritingKind.ANNOTATION,
         0.8,
     )
+
+    signature = Page(number=1, dpi=200, width=1700, height=2200)
+    signature.spans = [Span(id="p1-h0", kind=HandwritingKind.SIGNATURE, box=box, detection_score=0.8)]
+    TrimBoxes(None).process(signature, lambda region: words)
+    assert [span.box for span in signature.spans] == [Box(873, 1770, 1614, 1825)]
 
 
 def test_a_cut_caption_with_nothing_or_print_beside_it_gives_no_second_box() -> None:
