@@ -31,7 +31,7 @@ from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
 from indexer.processors.fields.labels import label_word_type, on_line_of
 from indexer.processors.rules import carries, dark_pixels
-from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
+from indexer.processors.trim import CAPTION_WORDS, CLOSING_BRACKETS, WORD_EDGES
 
 __all__ = ["ExtendBoxes", "extended"]
 
@@ -42,7 +42,6 @@ OVERLAP_HEIGHTS = 0.3
 #: A word this share of which lies in a masked box belongs to that box (token or noise).
 MASKED_SHARE = 0.3
 _BRACKETS = ("(", "[", "{")
-_CLOSING_BRACKETS = (")", "]", "}")
 #: How many words further out a caption's opening bracket is looked for, and the widest gap
 #: between two words of one caption, in the words' heights (a caption is one run of print).
 _CAPTION_REACH_WORDS = 8
@@ -79,7 +78,7 @@ def _opens_bracket(text: str) -> bool:
 
 
 def _closes_bracket(text: str) -> bool:
-    return text.rstrip(".,;:_").endswith(_CLOSING_BRACKETS)
+    return text.rstrip(".,;:_").endswith(CLOSING_BRACKETS)
 
 
 def _starts_caption(text: str) -> bool:

@@ -23,7 +23,7 @@ from indexer.document import Box, Page, Span, Word
 from indexer.processors.fields.labels import is_label_word
 from indexer.processors.regions import RegionReader, RegionReadingStep
 
-__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed", "writing_beside_caption"]
+__all__ = ["CLOSING_BRACKETS", "CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed", "writing_beside_caption"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ CAPTION_CONFIDENCE = 0.7
 #: they are at least this share of the box's width.
 BESIDE_MAX_CONFIDENCE = 0.5
 BESIDE_MIN_WIDTH_SHARE = 0.25
-_CLOSING_BRACKETS = (")", "]", "}")
+CLOSING_BRACKETS = (")", "]", "}")
 
 
 def _is_printed_label(word: Word, box: Box) -> bool:
@@ -135,7 +135,7 @@ def writing_beside_caption(box: Box, cut: Box, words: list[Word]) -> Box | None:
     end = labels[-1]
     while (
         end + 1 < len(row)
-        and not row[end].text.endswith(_CLOSING_BRACKETS)
+        and not row[end].text.endswith(CLOSING_BRACKETS)
         and row[end + 1].confidence >= CAPTION_CONFIDENCE
     ):
         end += 1
@@ -159,7 +159,10 @@ class TrimBoxes(RegionReadingStep):
     (`writing_beside_caption`)."""
 
     name = "trim_boxes"
-    summary = "label words at the box edges (read as sparse text) cut out of the box"
+    summary = (
+        "label words at the box edges (read as sparse text) cut out of the box; writing beside a cut "
+        "caption boxed on its own"
+    )
 
     def process(self, page: Page, read: RegionReader) -> Page:
         spans: list[Span] = []
