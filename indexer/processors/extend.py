@@ -29,9 +29,9 @@ import numpy as np
 from indexer.config import ExtendSettings
 from indexer.document import Box, HandwritingMap, Page, Word
 from indexer.processors.anchor import TOKEN_PATTERN
-from indexer.processors.fields.labels import label_word_type, on_line_of
+from indexer.processors.fields.labels import CLOSING_BRACKETS, OPENING_BRACKETS, label_word_type, on_line_of
 from indexer.processors.rules import carries, dark_pixels
-from indexer.processors.trim import CAPTION_WORDS, CLOSING_BRACKETS, WORD_EDGES
+from indexer.processors.trim import CAPTION_WORDS, WORD_EDGES
 
 __all__ = ["ExtendBoxes", "extended"]
 
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 OVERLAP_HEIGHTS = 0.3
 #: A word this share of which lies in a masked box belongs to that box (token or noise).
 MASKED_SHARE = 0.3
-_BRACKETS = ("(", "[", "{")
 #: How many words further out a caption's opening bracket is looked for, and the widest gap
 #: between two words of one caption, in the words' heights (a caption is one run of print).
 _CAPTION_REACH_WORDS = 8
@@ -66,7 +65,7 @@ def _is_label(text: str) -> bool:
     bare = text.strip(WORD_EDGES + "_").lower()
     return (
         text.rstrip("_").endswith(":")
-        or text.startswith(_BRACKETS)
+        or _opens_bracket(text)
         or _ends_caption(text)
         or bare in CAPTION_WORDS
         or bare == "by"
@@ -74,7 +73,7 @@ def _is_label(text: str) -> bool:
 
 
 def _opens_bracket(text: str) -> bool:
-    return text.startswith(_BRACKETS)
+    return text.startswith(OPENING_BRACKETS)
 
 
 def _closes_bracket(text: str) -> bool:
@@ -121,7 +120,7 @@ def _inside_caption(word: Word, line: Sequence[Word], step: int) -> bool:
 def _is_misread_writing(text: str) -> bool:
     # The page OCR often ends a handwritten word with a colon (`Harnilk:` for `Hamilton`); a word
     # that names no field type is such a misreading when the map surely calls it handwriting.
-    return text.rstrip("_").endswith(":") and label_word_type(text) is None and not text.startswith(_BRACKETS)
+    return text.rstrip("_").endswith(":") and label_word_type(text) is None and not _opens_bracket(text)
 
 
 def _next_word(

@@ -20,10 +20,10 @@ import logging
 from dataclasses import replace
 
 from indexer.document import Box, Page, Span, Word
-from indexer.processors.fields.labels import is_label_word
+from indexer.processors.fields.labels import CLOSING_BRACKETS, OPENING_BRACKETS, is_label_word
 from indexer.processors.regions import RegionReader, RegionReadingStep
 
-__all__ = ["CLOSING_BRACKETS", "CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed", "writing_beside_caption"]
+__all__ = ["CUT_GAP_PX", "WORD_EDGES", "TrimBoxes", "trimmed", "writing_beside_caption"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ CAPTION_CONFIDENCE = 0.7
 #: they are at least this share of the box's width.
 BESIDE_MAX_CONFIDENCE = 0.5
 BESIDE_MIN_WIDTH_SHARE = 0.25
-CLOSING_BRACKETS = (")", "]", "}")
 
 
 def _is_printed_label(word: Word, box: Box) -> bool:
@@ -68,7 +67,7 @@ def _is_printed_label(word: Word, box: Box) -> bool:
         return False
     if word.box.height > PRINT_MAX_HEIGHT_SHARE * box.height:
         return False
-    bracketed = text[:1] in "([{" and text[-1:] in ")]}"
+    bracketed = text.startswith(OPENING_BRACKETS) and text.endswith(CLOSING_BRACKETS)
     bare = text.strip(WORD_EDGES).lower()
     if text.endswith(":") or (bracketed and is_label_word(text)) or bare in CAPTION_WORDS:
         return True

@@ -16,6 +16,8 @@ from indexer.document import Box, FieldType, Label, Word
 from indexer.processors.anchor import BASELINE_SHARE, TOKEN_PATTERN
 
 __all__ = [
+    "CLOSING_BRACKETS",
+    "OPENING_BRACKETS",
     "ROW_SIDE",
     "RULE_SIDE",
     "cell_heading",
@@ -98,7 +100,9 @@ _NOISE_MAX_LENGTH = 2
 #: Captions above or below a box are short (`[TITLE]`, `Signature of Owner or Authorized Agent`).
 _CAPTION_MAX_WORDS = 8
 _WORD_EDGES = "()[]{}.,;:!?\"'“”‘’_-"
-_OPENING_BRACKETS = ("(", "[", "{")
+#: The brackets printed captions and instructions open and close with (`(Title)`, `[NAME]`).
+OPENING_BRACKETS = ("(", "[", "{")
+CLOSING_BRACKETS = (")", "]", "}")
 #: What the OCR reads a cell border crossing a line as; a line's words past the n-th border get
 #: line number `line * _CELLS_PER_LINE + n`.
 _BORDER_TEXT = "|"
@@ -252,9 +256,7 @@ def _first_line(words: list[Word], printed: Sequence[Word], *, cell_caption: boo
     # A form cell's caption often goes on with instructions in brackets (`9a. NAME AND ADDRESS
     # OF OWNER (Include ZIP code) (If requested ...)`): the words before them are the caption.
     # Under a box such a line is the next cell's caption, not this box's.
-    bracket = next(
-        (index for index, word in enumerate(line) if word.text.startswith(_OPENING_BRACKETS)), None
-    )
+    bracket = next((index for index, word in enumerate(line) if word.text.startswith(OPENING_BRACKETS)), None)
     if cell_caption and bracket and len(line) > _CAPTION_MAX_WORDS:
         line = line[:bracket]
     if len(line) > _CAPTION_MAX_WORDS:
@@ -373,7 +375,7 @@ def rule_caption(
         and not _between(word, box, others)
     ]
     words = _first_line(sorted(candidates, key=lambda word: word.box.y0), printed)
-    if not words or not words[0].text.startswith(_OPENING_BRACKETS):
+    if not words or not words[0].text.startswith(OPENING_BRACKETS):
         return None
     label = _as_label(words, RULE_SIDE)
     kind = classify(label.text, nearest_last=False)
